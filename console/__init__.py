@@ -1,0 +1,3 @@
+"""kube-ml-console: a terminal operations console for machine learning on Kubernetes."""
+
+__version__ = "0.1.0"

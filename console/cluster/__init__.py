@@ -1,0 +1,1 @@
+"""Kubernetes access. No Textual: connection, list+watch caches, slim records, GPU accounting, actions."""

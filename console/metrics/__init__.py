@@ -1,0 +1,1 @@
+"""GPU telemetry: Prometheus and direct DCGM exporter sources, history buffers. No Textual."""

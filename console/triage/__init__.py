@@ -1,0 +1,1 @@
+"""Findings: rules over cluster, metrics and tracking state. No Textual. (Not built yet.)"""

@@ -1,0 +1,1 @@
+"""Reusable Textual widgets that take plain data. They never import `console`."""
