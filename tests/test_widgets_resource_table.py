@@ -172,7 +172,7 @@ class SnapApp(App[None]):
         hints = [None, "ok", "warn", "error", "dim"]
         data = [
             (f"node-{i}", (f"gpu-node-{i:03d}", i % 9, (i * 13) % 101, "Ready"), hints[i % 5])
-            for i in range(30)
+            for i in range(20)
         ]
         data[3] = ("x", ("[/x] [@click=app.quit]q", None, None, "[link=http://x]y[/link]"), "error")
         table.set_rows(data)

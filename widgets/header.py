@@ -124,9 +124,11 @@ class ClusterHeader(Widget):
             right.append("  ")
         right.append(now, muted)
         width = self.content_region.width or self.size.width
-        gap = width - top.cell_len - right.cell_len
-        if gap >= 1:
-            top.append(" " * gap)
+        room = width - right.cell_len - 1
+        if room >= 12:  # keep sync state and clock visible: shorten the left part instead
+            if top.cell_len > room:
+                top.truncate(room, overflow="ellipsis")
+            top.append(" " * (width - top.cell_len - right.cell_len))
             top.append_text(right)
         if self.has_class("-compact"):
             return top

@@ -1,0 +1,86 @@
+"""Tests of ClusterHeader, gpu_bar and sparkline_text (plain-text renderers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from themes import DEFAULT_THEME, KMC_COLORBLIND, THEMES, util_scale
+from widgets.gpu_bar import gpu_bar, util_text
+from widgets.header import ClusterHeader, HeaderData
+from widgets.sparkline import sparkline_text
+
+FIXED = datetime(2026, 1, 2, 3, 4, 5)
+
+
+def test_gpu_bar_shape_and_numbers() -> None:
+    assert gpu_bar(3, 8, 8).plain == "▇▇▇▁▁▁▁▁ 3/8"
+    assert gpu_bar(0.1, 8, 4).plain == "▇▁▁▁ 0.1/8"  # something allocated never looks empty
+    assert gpu_bar(9, 8, 4, numbers=False).plain == "▇▇▇▇"
+    assert gpu_bar(0, 0, 3).plain == "▁▁▁ -/0"
+    low, high = (
+        gpu_bar(1, 8, 8, scale=util_scale(KMC_COLORBLIND)),
+        gpu_bar(8, 8, 8, scale=util_scale(KMC_COLORBLIND)),
+    )
+    assert low.spans[0].style != high.spans[0].style
+    assert util_text(None).plain.strip() == "-"
+    assert util_text(73.4).plain == " 73%"
+
+
+def test_sparkline_text() -> None:
+    line = sparkline_text([0, 50, None, 100, float("nan")], 8)
+    assert isinstance(line, Text)
+    assert line.plain == "   ▁▅·█·"
+    assert sparkline_text([0, 20, 40, 60, 80, 100], 6).plain == "▁▂▄▅▇█"
+    assert sparkline_text([1000, 1000, 0, -5], 3, lo=0, hi=10).plain == "█▁▁"  # tail, clamped
+    assert sparkline_text([], 3).plain == "   "
+    assert sparkline_text([5], 0).plain == ""
+
+
+class HeaderApp(App[None]):
+    def __init__(self, data: HeaderData) -> None:
+        super().__init__()
+        self.data = data
+
+    def compose(self) -> ComposeResult:
+        yield ClusterHeader(self.data, clock=lambda: FIXED)
+
+    def on_mount(self) -> None:
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = DEFAULT_THEME
+
+
+DATA = HeaderData(
+    context="prod-east [/x] [@click=app.quit]q",
+    namespace="ml-[b]train",
+    allocatable=160,
+    requested=120,
+    busy=80,
+    idle=40,
+    mean_util=63.2,
+    sync="synced 2s ago",
+    sync_hint="ok",
+    read_only=True,
+)
+
+
+async def test_header_renders_plain_data_literally() -> None:
+    app = HeaderApp(DATA)
+    async with app.run_test(size=(100, 24)) as pilot:
+        header = app.query_one(ClusterHeader)
+        text = header.render().plain
+        assert "prod-east [/x] [@click=app.quit]q" in text
+        assert "ml-[b]train" in text
+        assert "120/160" in text and "free 40" in text and "idle 40" in text and "63%" in text
+        assert "03:04:05" in text and "read-only" in text
+        header.data = HeaderData(context="dev", allocatable=0)
+        await pilot.pause()
+        text = header.render().plain
+        assert "dev" in text and "ns all" in text and "-/0" in text and "busy" not in text
+
+
+def test_snapshot_header(snap_compare) -> None:
+    assert snap_compare(HeaderApp(DATA), terminal_size=(80, 24))
