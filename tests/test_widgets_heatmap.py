@@ -130,3 +130,15 @@ def test_snapshot_heatmap(snap_compare) -> None:
     assert snap_compare(
         HeatApp(make_groups(3, 6, gpus=8)), terminal_size=(80, 24), press=["down", "right"]
     )
+
+
+async def test_theme_switch_recolours_cells() -> None:
+    app = HeatApp(make_groups(1, 2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        heat = app.query_one(GpuHeatmap)
+        before = heat.render_line(2)
+        app.theme = "kmc-colorblind"
+        await pilot.pause()
+        after = heat.render_line(2)
+        assert before.text == after.text
+        assert [s.style for s in before] != [s.style for s in after]

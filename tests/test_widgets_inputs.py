@@ -108,3 +108,13 @@ async def test_log_view_shows_markup_literally() -> None:
         await pilot.pause()
         text = "\n".join(log.render_line(y).text for y in range(3))
         assert "[@click=app.quit]boom[/]" in text and "[link=http://x]y[/link]" in text
+
+
+async def test_command_bar_starts_hidden_with_auto_hide() -> None:
+    app = BarApp()
+    async with app.run_test() as pilot:
+        bar = app.query_one(CommandBar)
+        assert not bar.display
+        bar.open("/", "gpu")
+        await pilot.pause()
+        assert bar.display and bar.has_focus and bar.value == "gpu"

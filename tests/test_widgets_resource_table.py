@@ -181,3 +181,21 @@ class SnapApp(App[None]):
 
 def test_snapshot_resource_table(snap_compare) -> None:
     assert snap_compare(SnapApp(), terminal_size=(80, 24))
+
+
+async def test_style_hints_follow_the_theme_and_hint_only_changes() -> None:
+    app = SnapApp()
+    async with app.run_test() as pilot:
+        table = app.query_one(ResourceTable)
+        table.set_rows([("a", ("a", 1, 1.0, "x"), "error"), ("b", ("b", 1, 1.0, "x"), None)])
+        await pilot.pause()
+        plain = table._get_row_style(1, table.rich_style)
+        error = table._get_row_style(0, table.rich_style)
+        assert error.color != plain.color
+        table.set_rows([("a", ("a", 1, 1.0, "x"), None), ("b", ("b", 1, 1.0, "x"), "ok")])
+        await pilot.pause()
+        assert table._get_row_style(0, table.rich_style).color == plain.color
+        ok_dark = table._get_row_style(1, table.rich_style).color
+        app.theme = "kmc-colorblind"
+        await pilot.pause()
+        assert table._get_row_style(1, table.rich_style).color != ok_dark

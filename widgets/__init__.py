@@ -1,1 +1,34 @@
-"""Reusable Textual widgets that take plain data. They never import `console`."""
+"""Reusable Textual widgets that take plain data. They never import `console`.
+
+Import from the submodules (`widgets.resource_table`, `widgets.heatmap`, ...) or from here.
+"""
+
+from widgets.command_bar import CommandBar
+from widgets.confirm import ConfirmDialog
+from widgets.gpu_bar import gpu_bar, util_style, util_text
+from widgets.header import ClusterHeader, HeaderData
+from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
+from widgets.help import HelpScreen
+from widgets.log_view import LogView
+from widgets.resource_table import ColumnSpec, ResourceTable, to_cell
+from widgets.sparkline import sparkline_text
+
+__all__ = [
+    "ClusterHeader",
+    "ColumnSpec",
+    "CommandBar",
+    "ConfirmDialog",
+    "GpuHeatmap",
+    "HeaderData",
+    "HeatCell",
+    "HeatGroup",
+    "HeatRow",
+    "HelpScreen",
+    "LogView",
+    "ResourceTable",
+    "gpu_bar",
+    "sparkline_text",
+    "to_cell",
+    "util_style",
+    "util_text",
+]

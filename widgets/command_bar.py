@@ -82,6 +82,7 @@ class CommandBar(Input):
         super().__init__(name=name, id=id, classes=classes, select_on_focus=False)
         self.mode: Mode = ":"
         self.auto_hide = auto_hide
+        self.display = not auto_hide  # with auto_hide the bar appears only on open()
         self.set_commands(commands)
 
     def set_commands(self, commands: Sequence[str]) -> None:
