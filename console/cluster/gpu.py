@@ -1,0 +1,147 @@
+"""GPU facts derived from wire objects: quantities, effective requests, pools, sharing.
+
+The rules follow reference/k8s-gpu-facts.md: §1 (device plugin / GFD labels, MIG
+resources), §7 (a pod's effective request is max(largest init container, sum of app
+containers incl. sidecars) + overhead).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from console.cluster import wire
+
+GPU = "nvidia.com/gpu"
+GPU_SHARED = "nvidia.com/gpu.shared"
+MIG_PREFIX = "nvidia.com/mig-"
+# Accelerator resources we account for (others, like cpu, are not our business here).
+_GPU_RESOURCE = re.compile(r"^(nvidia\.com/(gpu(\.shared)?|mig-.+)|amd\.com/gpu|habana\.ai/gaudi)$")
+
+_SUFFIX = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "P": 1e15, "E": 1e18,
+}  # fmt: skip
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+
+# Node pool labels by provider, most specific first; the configured label wins over all.
+POOL_LABELS = (
+    "cloud.google.com/gke-nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "alpha.eksctl.io/nodegroup-name",
+    "kubernetes.azure.com/agentpool",
+    "agentpool",
+    "karpenter.sh/nodepool",
+    "karpenter.sh/provisioner-name",
+)
+
+
+def is_gpu_resource(name: str) -> bool:
+    """True for accelerator resources: nvidia.com/gpu, gpu.shared, mig-*, amd.com/gpu, gaudi."""
+    return _GPU_RESOURCE.match(name) is not None
+
+
+def parse_quantity(value: str | float) -> float:
+    """A Kubernetes quantity ("8", "500m", "16Gi", "1e3") as a number; ValueError if malformed."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    if text.isdigit():
+        return float(text)
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(f"bad quantity {value!r}")
+    return float(match.group(1)) * _SUFFIX[match.group(2) or ""]
+
+
+def gpu_quantities(quantities: Mapping[str, str | int | float]) -> dict[str, float]:
+    """The accelerator entries of a resource map, parsed (malformed values count as 0)."""
+    out: dict[str, float] = {}
+    for name, value in quantities.items():
+        if is_gpu_resource(name):
+            try:
+                out[name] = parse_quantity(value)
+            except ValueError:
+                out[name] = 0.0
+    return out
+
+
+def _container_request(container: wire.Container) -> dict[str, float]:
+    # A GPU limit without a request implies request == limit (extended resources must match).
+    out = gpu_quantities(container.resources.limits)
+    out.update(gpu_quantities(container.resources.requests))
+    return out
+
+
+def effective_request(spec: wire.PodSpec) -> dict[str, float]:
+    """The scheduler's view of the pod's accelerator request, per resource name (§7)."""
+    app: dict[str, float] = {}
+    init_max: dict[str, float] = {}
+    sidecars: dict[str, float] = {}
+    for container in spec.containers:
+        for name, value in _container_request(container).items():
+            app[name] = app.get(name, 0.0) + value
+    for container in spec.init_containers:
+        request = _container_request(container)
+        if container.restart_policy == "Always":
+            # A sidecar runs alongside later init containers and the app containers.
+            for name, value in request.items():
+                sidecars[name] = sidecars.get(name, 0.0) + value
+            continue
+        for name, value in request.items():
+            # A regular init container runs with the sidecars started before it.
+            init_max[name] = max(init_max.get(name, 0.0), value + sidecars.get(name, 0.0))
+    for name, value in sidecars.items():
+        app[name] = app.get(name, 0.0) + value
+    result = {name: max(app.get(name, 0.0), init_max.get(name, 0.0)) for name in app | init_max}
+    for name, value in gpu_quantities(spec.overhead).items():
+        result[name] = result.get(name, 0.0) + value
+    return {name: value for name, value in result.items() if value > 0}
+
+
+def template_request(template: wire.Template) -> dict[str, float]:
+    """Effective accelerator request of one pod made from `template`."""
+    return effective_request(template.spec)
+
+
+def total(requests: Iterable[Mapping[str, float]]) -> float:
+    """Sum of all accelerator resources over several request maps (a rough 'GPUs' figure)."""
+    return sum(sum(r.values()) for r in requests)
+
+
+def node_pool(labels: Mapping[str, str], configured_label: str | None = None) -> str:
+    """The node's pool from the configured label, else the GKE/EKS/AKS/Karpenter labels."""
+    if configured_label and labels.get(configured_label):
+        return labels[configured_label]
+    for key in POOL_LABELS:
+        if labels.get(key):
+            return labels[key]
+    return ""
+
+
+def gpu_product(labels: Mapping[str, str]) -> str:
+    """GFD's product name without the -SHARED suffix (e.g. NVIDIA-A100-SXM4-80GB)."""
+    product = labels.get("nvidia.com/gpu.product", "")
+    return product.removesuffix("-SHARED")
+
+
+def sharing_mode(labels: Mapping[str, str], resources: Iterable[str]) -> str:
+    """'exclusive', 'time-slicing ×4', 'mps ×2', or 'MIG 1g.10gb,3g.40gb' (mixed) / 'MIG' (single)."""
+    mig = sorted(name.removeprefix(MIG_PREFIX) for name in resources if name.startswith(MIG_PREFIX))
+    if mig:
+        return "MIG " + ",".join(mig)
+    if labels.get("nvidia.com/mig.strategy") == "single" and "-MIG-" in labels.get(
+        "nvidia.com/gpu.product", ""
+    ):
+        return "MIG " + labels["nvidia.com/gpu.product"].rsplit("-MIG-", 1)[1]
+    strategy = labels.get("nvidia.com/gpu.sharing-strategy", "none")
+    try:
+        replicas = int(labels.get("nvidia.com/gpu.replicas", "1"))
+    except ValueError:
+        replicas = 1
+    if strategy in ("time-slicing", "mps") and replicas > 1:
+        return f"{strategy} ×{replicas}"
+    if replicas > 1:
+        return f"time-slicing ×{replicas}"
+    return "exclusive"

@@ -1,0 +1,207 @@
+"""Settings: command line > environment > config file > defaults.
+
+The config file is TOML at `$XDG_CONFIG_HOME/kmc/config.toml` (default
+`~/.config/kmc/config.toml`, or `KMC_CONFIG`). Top-level keys apply everywhere; a
+`[contexts."<name>"]` table overrides them while that kube context is active:
+
+    theme = "kmc-dark"
+    refresh_seconds = 2
+    [contexts."prod-gke"]
+    read_only = true
+    node_pool_label = "cloud.google.com/gke-nodepool"
+
+Environment variables are `KMC_<KEY>` (e.g. `KMC_READ_ONLY=1`) plus the standard
+`KUBECONFIG`, `PROMETHEUS_URL`, `MLFLOW_TRACKING_URI` and `NO_COLOR`. Every problem
+is a `ConfigError` with a one-line message that names its source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TELEMETRY_SOURCES = ("auto", "prometheus", "dcgm", "none")
+DCGM_LABEL_MODES = ("auto", "standard", "lowercase", "legacy")
+MIN_REFRESH_SECONDS = 1.0
+
+
+class ConfigError(Exception):
+    """A setting could not be read; the message is one line naming file/variable and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The resolved settings. `context` is the kube context whose section was applied."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    theme: str = "kmc-dark"
+    namespace: str | None = None
+    all_namespaces: bool = False
+    refresh_seconds: float = 2.0
+    show_cpu_nodes: bool = False
+    node_pool_label: str | None = None
+    read_only: bool = False
+    telemetry_source: str = "auto"
+    prometheus_url: str | None = None
+    dcgm_label_mode: str = "auto"
+    mlflow_tracking_uri: str | None = None
+    no_color: bool = False
+    config_file: Path | None = None
+
+
+_FIELDS = {f.name for f in dataclasses.fields(Settings)} - {"config_file"}
+_BOOLS = {"all_namespaces", "show_cpu_nodes", "read_only", "no_color"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+# Standard variables, weaker than their KMC_ twin.
+_STANDARD_ENV = {
+    "KUBECONFIG": "kubeconfig",
+    "PROMETHEUS_URL": "prometheus_url",
+    "MLFLOW_TRACKING_URI": "mlflow_tracking_uri",
+}
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the config file lives: `KMC_CONFIG`, else the XDG config dir."""
+    env = os.environ if environ is None else environ
+    if env.get("KMC_CONFIG"):
+        return Path(env["KMC_CONFIG"]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "kmc" / "config.toml"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The parsed TOML file ({} when absent). Syntax errors become a one-line `ConfigError`."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        text = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", text)
+        reason = text[: match.start()].strip() if match else text
+        where = f"line {match.group(1)}" if match else "line ?"
+        raise ConfigError(f"{path}: {where}: {reason}") from None
+
+
+def _coerce(key: str, value: object, source: str) -> object:
+    """Validate one setting's value; `source` names where it came from for the error."""
+
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
+
+    if value is None:
+        return None
+    if key in _BOOLS:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise fail("true or false")
+    if key == "refresh_seconds":
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise fail("a number of seconds") from None
+        if isinstance(value, bool) or number != number:
+            raise fail("a number of seconds")
+        return max(MIN_REFRESH_SECONDS, number)
+    if not isinstance(value, str):
+        raise fail("a string")
+    choices = {"telemetry_source": TELEMETRY_SOURCES, "dcgm_label_mode": DCGM_LABEL_MODES}.get(key)
+    if choices and value not in choices:
+        raise fail("one of " + "|".join(choices))
+    if key == "theme":
+        return value
+    return value or None  # an empty string unsets an optional setting
+
+
+def _layer_from_table(table: Mapping[str, Any], source: str) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in table.items():
+        if key == "contexts":
+            continue
+        if key not in _FIELDS:
+            raise ConfigError(f"{source}: unknown key {key!r}")
+        out[key] = _coerce(key, value, source)
+    return out
+
+
+def _layer_from_env(environ: Mapping[str, str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name, key in _STANDARD_ENV.items():
+        if environ.get(name):
+            out[key] = environ[name]
+    if "NO_COLOR" in environ and environ["NO_COLOR"] != "":
+        out["no_color"] = True  # no-color.org: present and non-empty disables colour
+    for key in _FIELDS:
+        name = "KMC_" + key.upper()
+        if name in environ:
+            out[key] = _coerce(key, environ[name], name)
+    return out
+
+
+def load_settings(
+    cli: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+    path: Path | None = None,
+    current_context: str | None = None,
+) -> Settings:
+    """Resolve settings. `cli` holds only options the user gave (None values are ignored).
+
+    The per-context section is chosen by the context from the CLI, the environment
+    (`KMC_CONTEXT`), the file's top-level `context`, else `current_context` (the
+    kubeconfig's current-context, when the caller knows it).
+    """
+    env = os.environ if environ is None else environ
+    file_path = path if path is not None else config_path(env)
+    table = read_config_file(file_path)
+    file_layer = _layer_from_table(table, str(file_path))
+    env_layer = _layer_from_env(env)
+    cli_layer = {k: _coerce(k, v, "command line") for k, v in (cli or {}).items() if v is not None}
+    unknown = set(cli_layer) - _FIELDS
+    if unknown:
+        raise ConfigError(f"command line: unknown setting {sorted(unknown)[0]!r}")
+
+    def first(key: str) -> object:
+        for layer in (cli_layer, env_layer, file_layer):
+            if layer.get(key) is not None:
+                return layer[key]
+        return None
+
+    context = first("context") or current_context
+    merged: dict[str, object] = dict(file_layer)
+    contexts = table.get("contexts", {})
+    if not isinstance(contexts, dict):
+        raise ConfigError(f"{file_path}: contexts must be a table of tables")
+    if isinstance(context, str) and context in contexts:
+        section = contexts[context]
+        if not isinstance(section, dict):
+            raise ConfigError(f"{file_path}: contexts.{context!r} must be a table")
+        merged.update(_layer_from_table(section, f"{file_path} [contexts.{context!r}]"))
+    merged.update(env_layer)
+    merged.update(cli_layer)
+    merged["context"] = context
+    if merged.get("namespace") and "all_namespaces" not in cli_layer and "namespace" in cli_layer:
+        merged["all_namespaces"] = False  # -n on the command line beats a configured -A
+    return Settings(config_file=file_path, **{k: v for k, v in merged.items() if v is not None})
+
+
+def with_overrides(settings: Settings, **changes: object) -> Settings:
+    """A copy with validated changes (e.g. from the `:ns` command)."""
+    return dataclasses.replace(
+        settings, **{k: _coerce(k, v, "override") for k, v in changes.items()}
+    )
