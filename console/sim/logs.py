@@ -1,0 +1,487 @@
+"""Simulated container logs, generated on demand: nothing is stored, any line is computed by number.
+
+A container instance's log is a sequence of lines numbered from 0 (``seq``):
+startup lines, then steady lines at a kind-dependent rate, then (once the container
+has ended) its last words: a traceback, a completion or a shutdown. Line ``seq``'s
+timestamp and text are pure functions of (seed, namespace, pod, container, kind,
+start time, restart count) and ``seq``; the number of lines before any instant is
+computed in O(log n) without generating them. So ``tailLines=N`` costs N lines
+whatever the history, and a ``follow`` stream is "the lines numbered from where I
+stopped up to now".
+
+Sim time is Unix seconds (float); timestamps are kept internally in integer
+nanoseconds so the ``timestamps=true`` prefix (RFC3339 with nine fractional digits,
+UTC, like the kubelet) is exact.
+
+Public API: ``LogSource`` (one container instance), ``read_log`` (a pods/log body),
+``follow_log`` (the next chunk of a follow stream), ``pod_log`` (everything in one
+call, including ``previous``), ``format_timestamp`` / ``parse_timestamp``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+import time
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from console.sim import log_content as lc
+
+__all__ = [
+    "KINDS",
+    "LogChunk",
+    "LogKind",
+    "LogRequestError",
+    "LogSource",
+    "follow_log",
+    "format_timestamp",
+    "parse_timestamp",
+    "pod_log",
+    "read_log",
+]
+
+LogKind = Literal[
+    "training", "training-failed", "serving", "dcgm-exporter", "device-plugin", "generic"
+]
+KINDS: tuple[str, ...] = (
+    "training",
+    "training-failed",
+    "serving",
+    "dcgm-exporter",
+    "device-plugin",
+    "generic",
+)
+EndMode = Literal["crashed", "completed", "terminated"]
+
+_NS = 1_000_000_000
+_EPILOGUE_GAP_NS = 300_000  # 0.3 ms between last-words lines
+_M64 = (1 << 64) - 1
+
+
+class LogRequestError(ValueError):
+    """A pods/log request the API server would refuse: ``code`` (400/422), ``reason``, message."""
+
+    def __init__(self, message: str, code: int = 400, reason: str = "BadRequest") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+def format_timestamp(ts_ns: int) -> str:
+    """Kubernetes' log timestamp: RFC3339 with exactly nine fractional digits, UTC (``...Z``)."""
+    sec, ns = divmod(ts_ns, _NS)
+    y, mo, d, h, mi, s = time.gmtime(sec)[:6]
+    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{ns:09d}Z"
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_timestamp(text: str) -> float:
+    """Parse an RFC3339 time (``sinceTime``) into sim seconds; ``LogRequestError`` if malformed."""
+    m = _RFC3339.match(text.strip())
+    if not m:
+        raise LogRequestError(f'parsing time "{text}" as RFC3339: invalid', 400, "BadRequest")
+    y, mo, d, h, mi, s, frac, zone = m.groups()
+    sec = calendar.timegm((int(y), int(mo), int(d), int(h), int(mi), int(s), 0, 0, 0))
+    if zone not in ("Z", "z"):
+        sign = 1 if zone[0] == "+" else -1
+        sec -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return sec + (int(frac.ljust(9, "0")) / _NS if frac else 0.0)
+
+
+def _key(*parts: object) -> int:
+    text = "\x1f".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def _backoff_s(restart_count: int) -> float:
+    """The kubelet's CrashLoopBackOff delay before restart number ``restart_count``."""
+    return float(min(300, 10 * 2 ** max(0, restart_count - 1)))
+
+
+class LogSource:
+    """The log of one container instance.
+
+    ``seed``: the simulation seed. ``pod``/``container``/``namespace``: identity (use the pod
+    name or uid consistently). ``kind``: one of ``KINDS``. ``started_at``: the instance's start
+    (sim seconds; ``status.containerStatuses[].state.running.startedAt``). ``restart_count``:
+    which instance this is (0 = first). ``finished_at``: when it ended, if the controllers
+    ended it; otherwise it ends by itself at ``natural_end_at`` (training completes,
+    ``training-failed`` crashes) or never. ``crashed``: force last words to be a crash
+    (default: ``training-failed``, or when it ended at its natural crash). ``world_size`` /
+    ``rank``: override the values guessed from the pod name (``<job>-master-0`` is rank 0,
+    ``<job>-worker-N`` rank N+1).
+    """
+
+    def __init__(
+        self,
+        seed: int | str,
+        pod: str,
+        container: str,
+        kind: LogKind | str,
+        started_at: float,
+        restart_count: int = 0,
+        *,
+        namespace: str = "default",
+        finished_at: float | None = None,
+        crashed: bool | None = None,
+        world_size: int | None = None,
+        rank: int | None = None,
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown log kind {kind!r}; known: {', '.join(KINDS)}")
+        self.seed = seed
+        self.pod = pod
+        self.container = container
+        self.namespace = namespace
+        self.kind = kind
+        self.started_at = started_at
+        self.restart_count = restart_count
+        self.key = _key(seed, namespace, pod, container, restart_count)
+        self.ctx = lc.make_ctx(
+            self.key, pod, container, namespace, restart_count, world_size=world_size, rank=rank
+        )
+        self.start_ns = round(started_at * _NS)
+        timed = lc.startup(kind, self.ctx)
+        self._startup_ns = [self.start_ns + off for off, _, _ in timed]
+        self._startup_lines: list[lc.Line] = [(level, body) for _, level, body in timed]
+        self._steady_base_ns = self._startup_ns[-1] + 500_000_000
+        rate = lc.STEADY_INTERVAL_S[kind]
+        if rate is None:
+            self._interval_ns = 0
+        else:
+            lo, hi = rate
+            self._interval_ns = int((lo + (hi - lo) * lc.unit(self.key, 1)) * _NS)
+        self._jitter_ns = max(1, int(self._interval_ns * 0.8))
+        self._steady_cap: int | None = None  # steady lines before the natural end, if any
+        natural_end_ns: int | None = None
+        natural_mode: EndMode = "completed"
+        if kind in ("training", "training-failed"):
+            self._steady_cap = lc.training_slots(self.ctx)
+            natural_end_ns = self._slot_ns(self._steady_cap - 1) + _NS
+            if kind == "training-failed":
+                run = (300 + 2100 * lc.unit(self.key, 2)) * _NS
+                crash_ns = self.start_ns + int(run)
+                if crash_ns < natural_end_ns:
+                    natural_end_ns, natural_mode = crash_ns, "crashed"
+        self.natural_end_at: float | None = None if natural_end_ns is None else natural_end_ns / _NS
+        """When this instance ends by itself (completion or crash), or ``None``: runs until stopped."""
+        # how it ends
+        if finished_at is not None:
+            end_ns: int | None = round(finished_at * _NS)
+            if natural_end_ns is not None and end_ns >= natural_end_ns:  # type: ignore[operator]
+                end_ns, mode = natural_end_ns, natural_mode
+            else:
+                mode = "crashed" if kind == "training-failed" else "terminated"
+        else:
+            end_ns, mode = natural_end_ns, natural_mode
+        if crashed is not None:
+            mode = "crashed" if crashed else ("terminated" if mode == "crashed" else mode)
+        self.end_mode: EndMode | None = mode if end_ns is not None else None
+        self.end_ns = end_ns
+        self._startup_count = len(self._startup_ns)
+        self._steady_count: int | None = self._steady_cap
+        self._epilogue_ns: list[int] = []
+        self._epilogue_lines: list[lc.Line] = []
+        if end_ns is not None:
+            # last words come just before the end, after every earlier line
+            steady_before_end = self._steady_before(end_ns - _NS // 100)
+            last_step = lc.training_step(self.ctx, max(0, steady_before_end - 1))
+            words = lc.epilogue(kind, self.ctx, mode, last_step)
+            first_ns = end_ns - _EPILOGUE_GAP_NS * len(words)
+            self._startup_count = bisect_left(self._startup_ns, first_ns)
+            self._steady_count = self._steady_before(first_ns)
+            self._epilogue_ns = [first_ns + i * _EPILOGUE_GAP_NS for i in range(len(words))]
+            self._epilogue_lines = words
+
+    # ---- timing -----------------------------------------------------------------------------
+
+    def _slot_ns(self, slot: int) -> int:
+        jitter = lc.mix((self.key ^ (slot * 0x9E3779B97F4A7C15)) & _M64) % self._jitter_ns
+        return self._steady_base_ns + slot * self._interval_ns + jitter
+
+    def _steady_before(self, t_ns: int) -> int:
+        """Steady lines (ignoring the end) with a timestamp < ``t_ns``, capped at the natural end."""
+        if not self._interval_ns or t_ns <= self._steady_base_ns:
+            return 0
+        j = (t_ns - self._steady_base_ns) // self._interval_ns
+        n = j + (1 if self._slot_ns(j) < t_ns else 0)
+        return n if self._steady_cap is None else min(n, self._steady_cap)
+
+    @property
+    def total_lines(self) -> int | None:
+        """The number of lines this instance ever prints, or ``None`` while it has no end."""
+        if self.end_ns is None:
+            return None
+        return self._startup_count + (self._steady_count or 0) + len(self._epilogue_ns)
+
+    @property
+    def finished_at(self) -> float | None:
+        """When this instance ends (explicitly or naturally), or ``None``."""
+        return None if self.end_ns is None else self.end_ns / _NS
+
+    def count_before(self, t: float) -> int:
+        """How many lines have a timestamp strictly before sim time ``t`` (= next seq at ``t``)."""
+        return self._count_before_ns(round(t * _NS))
+
+    def _count_before_ns(self, t_ns: int) -> int:
+        n = min(bisect_left(self._startup_ns, t_ns), self._startup_count)
+        if n < self._startup_count:
+            return n
+        steady = self._steady_before(t_ns)
+        if self._steady_count is not None:
+            steady = min(steady, self._steady_count)
+        return n + steady + bisect_left(self._epilogue_ns, t_ns)
+
+    def visible(self, now: float) -> int:
+        """How many lines have been written by sim time ``now`` (timestamp <= now)."""
+        return self._count_before_ns(round(now * _NS) + 1)
+
+    def timestamp_ns(self, seq: int) -> int:
+        """Timestamp (ns) of line ``seq``."""
+        if seq < self._startup_count:
+            return self._startup_ns[seq]
+        slot = seq - self._startup_count
+        if self._steady_count is None or slot < self._steady_count:
+            return self._slot_ns(slot)
+        return self._epilogue_ns[slot - self._steady_count]
+
+    def line(self, seq: int) -> tuple[float, str]:
+        """(timestamp in sim seconds, text) of line ``seq``; ``IndexError`` past the end."""
+        ts_ns, text = self._line(seq)
+        return ts_ns / _NS, text
+
+    def _line(self, seq: int) -> tuple[int, str]:
+        if seq < 0:
+            raise IndexError(seq)
+        if seq < self._startup_count:
+            ts = self._startup_ns[seq]
+            level, body = self._startup_lines[seq]
+        else:
+            slot = seq - self._startup_count
+            if self._steady_count is None or slot < self._steady_count:
+                ts = self._slot_ns(slot)
+                level, body = lc.steady(self.kind, self.ctx, slot)
+            else:
+                i = slot - self._steady_count
+                if i >= len(self._epilogue_ns):
+                    raise IndexError(seq)
+                ts = self._epilogue_ns[i]
+                level, body = self._epilogue_lines[i]
+        return ts, lc.prefix(self.kind, ts, level) + body
+
+    def lines(self, start: int, stop: int) -> Iterator[tuple[int, str]]:
+        """(timestamp ns, text) of lines ``start`` .. ``stop - 1``."""
+        for seq in range(start, stop):
+            yield self._line(seq)
+
+    def window(self, t0: float, t1: float) -> Iterator[tuple[float, str]]:
+        """(timestamp, text) of the lines emitted in the sim-time window ``[t0, t1)``."""
+        for ts_ns, text in self.lines(self.count_before(t0), self.count_before(t1)):
+            yield ts_ns / _NS, text
+
+    def is_finished(self, now: float) -> bool:
+        """True once the instance has ended and every line is written (a follow stream closes)."""
+        return self.end_ns is not None and round(now * _NS) >= self.end_ns
+
+    # ---- the previous instance --------------------------------------------------------------
+
+    def previous(
+        self, started_at: float | None = None, finished_at: float | None = None
+    ) -> LogSource:
+        """The instance before this one (``restart_count - 1``), which crashed.
+
+        Its times default to: ended the CrashLoopBackOff delay before this one started, and
+        ran for its kind's usual time before crashing. Pass the real ones
+        (``lastState.terminated.startedAt/finishedAt``) when the controllers know them.
+        """
+        if self.restart_count < 1:
+            raise LogRequestError(
+                f'previous terminated container "{self.container}" in pod "{self.pod}" not found'
+            )
+        prev = self.restart_count - 1
+        if finished_at is None:
+            finished_at = self.started_at - _backoff_s(self.restart_count)
+        if started_at is None:
+            key = _key(self.seed, self.namespace, self.pod, self.container, prev)
+            if self.kind in ("training", "training-failed"):
+                run = 300 + 2100 * lc.unit(key, 2)
+            elif self.kind == "serving":
+                run = 60 + 600 * lc.unit(key, 2)
+            else:
+                run = 5 + 120 * lc.unit(key, 2)
+            started_at = finished_at - run
+        kind = "training-failed" if self.kind == "training" else self.kind
+        return LogSource(
+            self.seed,
+            self.pod,
+            self.container,
+            kind,
+            started_at,
+            prev,
+            namespace=self.namespace,
+            finished_at=finished_at,
+            crashed=True,
+            world_size=self.ctx.world_size,
+            rank=self.ctx.rank,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """A piece of log text: ``next_seq`` is where a follow stream continues; ``truncated`` means
+    ``limitBytes`` cut it (the stream must end there)."""
+
+    text: str
+    next_seq: int
+    truncated: bool = False
+
+
+def _render(
+    source: LogSource, start: int, stop: int, timestamps: bool, limit_bytes: int | None
+) -> LogChunk:
+    parts: list[str] = []
+    size = 0
+    for seq, (ts_ns, text) in enumerate(source.lines(start, stop), start):
+        piece = f"{format_timestamp(ts_ns)} {text}\n" if timestamps else text + "\n"
+        if limit_bytes is not None:
+            data = piece.encode()
+            if size + len(data) >= limit_bytes:
+                room = limit_bytes - size
+                parts.append(data[:room].decode(errors="ignore"))
+                full = room == len(data)
+                return LogChunk("".join(parts), seq + 1 if full else seq, True)
+            size += len(data)
+        parts.append(piece)
+    return LogChunk("".join(parts), stop, False)
+
+
+def read_log(
+    source: LogSource,
+    now: float,
+    *,
+    tail_lines: int | None = None,
+    since_seconds: float | None = None,
+    since_time: float | str | None = None,
+    timestamps: bool = False,
+    limit_bytes: int | None = None,
+) -> LogChunk:
+    """The pods/log body at sim time ``now``, with the API's query parameters.
+
+    ``tail_lines``: only the last N lines. ``since_seconds`` / ``since_time`` (sim seconds or
+    an RFC3339 string): only lines at or after that time (at most one of the two). As in the
+    kubelet, the tail is taken first and the since filter applies within it.
+    ``timestamps``: prefix each line with ``format_timestamp`` and a space. ``limit_bytes``:
+    stop after that many bytes (mid-line if need be). The chunk's ``next_seq`` is where
+    ``follow_log`` continues.
+    """
+    if tail_lines is not None and tail_lines < 0:
+        raise LogRequestError(
+            f"PodLogOptions.tailLines: Invalid value: {tail_lines}: must be greater than or equal to 0",
+            422,
+            "Invalid",
+        )
+    if limit_bytes is not None and limit_bytes < 1:
+        raise LogRequestError(
+            f"PodLogOptions.limitBytes: Invalid value: {limit_bytes}: must be greater than 0",
+            422,
+            "Invalid",
+        )
+    if since_seconds is not None and since_time is not None:
+        raise LogRequestError(
+            "PodLogOptions: Invalid value: at most one of `sinceTime` or `sinceSeconds` may be specified",
+            422,
+            "Invalid",
+        )
+    if since_seconds is not None and since_seconds < 1:
+        raise LogRequestError(
+            f"PodLogOptions.sinceSeconds: Invalid value: {since_seconds}: must be greater than 0",
+            422,
+            "Invalid",
+        )
+    hi = source.visible(now)
+    lo = 0
+    if since_seconds is not None:
+        lo = source.count_before(now - since_seconds)
+    elif since_time is not None:
+        t = parse_timestamp(since_time) if isinstance(since_time, str) else since_time
+        lo = source.count_before(t)
+    if tail_lines is not None:
+        lo = max(lo, hi - tail_lines)
+    chunk = _render(source, min(lo, hi), hi, timestamps, limit_bytes)
+    return LogChunk(chunk.text, hi if not chunk.truncated else chunk.next_seq, chunk.truncated)
+
+
+def follow_log(
+    source: LogSource,
+    next_seq: int,
+    now: float,
+    *,
+    timestamps: bool = False,
+    limit_bytes: int | None = None,
+) -> LogChunk:
+    """The lines of a follow stream written since ``next_seq`` up to sim time ``now``.
+
+    Call with the previous chunk's ``next_seq``; stop when ``source.is_finished(now)`` and the
+    chunk is empty, or when a chunk is ``truncated`` (``limit_bytes`` is what remains of the
+    request's limit).
+    """
+    hi = source.visible(now)
+    if next_seq >= hi:
+        return LogChunk("", next_seq)
+    return _render(source, next_seq, hi, timestamps, limit_bytes)
+
+
+def pod_log(
+    seed: int | str,
+    pod: str,
+    container: str,
+    kind: LogKind | str,
+    started_at: float,
+    now: float,
+    *,
+    restart_count: int = 0,
+    namespace: str = "default",
+    finished_at: float | None = None,
+    previous: bool = False,
+    previous_started_at: float | None = None,
+    previous_finished_at: float | None = None,
+    tail_lines: int | None = None,
+    since_seconds: float | None = None,
+    since_time: float | str | None = None,
+    timestamps: bool = False,
+    limit_bytes: int | None = None,
+) -> str:
+    """The whole text of ``GET .../pods/{pod}/log`` in one call (non-follow).
+
+    With ``previous`` the log of instance ``restart_count - 1`` (``LogRequestError`` 400 when
+    there is none); its times default as in ``LogSource.previous``.
+    """
+    source = LogSource(
+        seed,
+        pod,
+        container,
+        kind,
+        started_at,
+        restart_count,
+        namespace=namespace,
+        finished_at=finished_at,
+    )
+    if previous:
+        source = source.previous(previous_started_at, previous_finished_at)
+    return read_log(
+        source,
+        now,
+        tail_lines=tail_lines,
+        since_seconds=since_seconds,
+        since_time=since_time,
+        timestamps=timestamps,
+        limit_bytes=limit_bytes,
+    ).text
