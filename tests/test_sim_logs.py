@@ -300,3 +300,15 @@ def test_serving_request_lines() -> None:
 def test_before_start_is_empty() -> None:
     assert _full(_src(), T0 - 10) == ""
     assert read_log(_src(), T0 - 10).next_seq == 0
+
+
+def test_hung_training_goes_quiet_then_the_watchdog_fires() -> None:
+    hung_at = T0 + 1200
+    src = _src("training", hung_at=hung_at)
+    assert src.natural_end_at == pytest.approx(hung_at + 600)
+    assert src.visible(hung_at + 1) == src.visible(hung_at + 590)  # silence while hung
+    lines = _full(src, hung_at + 700, timestamps=True).splitlines()
+    assert lines[-1].split(" ", 1)[1].startswith("RuntimeError: NCCL communicator was aborted")
+    assert any("Watchdog caught collective operation timeout" in ln for ln in lines)
+    steps = [ln for ln in lines if STEP_RE.search(ln)]
+    assert parse_timestamp(TS_RE.match(steps[-1]).group(1) + "Z") < hung_at  # type: ignore[union-attr]

@@ -26,7 +26,7 @@ import re
 import time
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from console.sim import log_content as lc
@@ -58,6 +58,7 @@ KINDS: tuple[str, ...] = (
 EndMode = Literal["crashed", "completed", "terminated"]
 
 _NS = 1_000_000_000
+_NCCL_TIMEOUT_S = 600
 _EPILOGUE_GAP_NS = 300_000  # 0.3 ms between last-words lines
 _M64 = (1 << 64) - 1
 
@@ -117,7 +118,9 @@ class LogSource:
     ``training-failed`` crashes) or never. ``crashed``: force last words to be a crash
     (default: ``training-failed``, or when it ended at its natural crash). ``world_size`` /
     ``rank``: override the values guessed from the pod name (``<job>-master-0`` is rank 0,
-    ``<job>-worker-N`` rank N+1).
+    ``<job>-worker-N`` rank N+1). ``hung_at``: training only, when its collective hangs (the
+    GPU's ``hung`` profile): step lines stop there and the NCCL watchdog crashes the process
+    600 s later (that is then ``natural_end_at``).
     """
 
     def __init__(
@@ -134,6 +137,7 @@ class LogSource:
         crashed: bool | None = None,
         world_size: int | None = None,
         rank: int | None = None,
+        hung_at: float | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown log kind {kind!r}; known: {', '.join(KINDS)}")
@@ -171,6 +175,14 @@ class LogSource:
                 crash_ns = self.start_ns + int(run)
                 if crash_ns < natural_end_ns:
                     natural_end_ns, natural_mode = crash_ns, "crashed"
+        if hung_at is not None and self._steady_cap is not None:
+            # a hung collective: steps stop, the NCCL watchdog kills the process 10 minutes later
+            hung_ns = round(hung_at * _NS)
+            watchdog_ns = hung_ns + _NCCL_TIMEOUT_S * _NS
+            if natural_end_ns is None or watchdog_ns < natural_end_ns:
+                self._steady_cap = min(self._steady_cap, self._steady_before(hung_ns))
+                natural_end_ns, natural_mode = watchdog_ns, "crashed"
+                self.ctx = replace(self.ctx, failure="nccl")
         self.natural_end_at: float | None = None if natural_end_ns is None else natural_end_ns / _NS
         """When this instance ends by itself (completion or crash), or ``None``: runs until stopped."""
         # how it ends
