@@ -1,0 +1,7 @@
+"""stub."""
+
+from ..runtime import SimContext
+
+
+def start(ctx: SimContext) -> None:
+    """Start."""
