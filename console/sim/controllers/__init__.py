@@ -6,7 +6,7 @@ Each controller module exposes `start(ctx)`; keep `start_controllers` a plain li
 from __future__ import annotations
 
 from ..runtime import SimContext
-from . import disruption, kserve, kubeflow, workloads
+from . import disruption, kserve, kubeflow, kubelet, nodes, scheduler, workloads
 
 
 def start_controllers(ctx: SimContext) -> None:
@@ -15,3 +15,6 @@ def start_controllers(ctx: SimContext) -> None:
     kubeflow.start(ctx)
     kserve.start(ctx)
     disruption.start(ctx)
+    nodes.start(ctx)
+    scheduler.start(ctx)
+    kubelet.start(ctx)
