@@ -23,3 +23,24 @@ def require_binary(name: str) -> str:
             pytest.fail(message + " (CI must install it: see .ci/run)")
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sim():
+    """A `tiny` simulated cluster on its own thread, shared by the session: tests must not
+    assume they are alone on it (use their own namespaces or names)."""
+    from console.sim.cluster import SimCluster
+
+    sim = SimCluster(preset="tiny", seed=7).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def fresh_sim():
+    """A `tiny` simulated cluster of the test's own, for tests that break or advance it."""
+    from console.sim.cluster import SimCluster
+
+    sim = SimCluster(preset="tiny", seed=11).start()
+    yield sim
+    sim.stop()

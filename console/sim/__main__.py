@@ -1,0 +1,7 @@
+"""`python -m console.sim serve …`: the simulated cluster in the foreground."""
+
+import sys
+
+from .process import main
+
+sys.exit(main())

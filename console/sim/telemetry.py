@@ -1,0 +1,208 @@
+"""The cluster's GPUs as DCGM exporters see them: which pod holds which GPU, rendered on demand.
+
+Keeps an index of GPU pods by node (maintained from store events, never a scan of all pods),
+and renders one node's exporter text when a client scrapes it: through the pod proxy of that
+node's `nvidia-dcgm-exporter` pod, or on the plain HTTP endpoint a Prometheus server scrapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .clock import parse_rfc3339
+from .gpu_models import get_model
+from .gpus import (
+    Assignment,
+    GpuFaults,
+    GpuIdentity,
+    GpuState,
+    node_gpus,
+    pick_xid,
+    render_exposition,
+)
+from .kinds import by_kind
+from .runtime import SimContext
+from .store import Entry
+
+GPU_RESOURCES = ("nvidia.com/gpu", "nvidia.com/gpu.shared")
+PROFILE_ALIASES = {"idle": "idle-allocation"}
+XID_ANNOTATION = "sim.kmc.dev/xid-gpus"  # node annotation: comma-separated GPU indices with an XID
+HOT_ANNOTATION = "sim.kmc.dev/hot-gpus"  # node annotation: comma-separated overheating GPU indices
+DEFAULT_PROFILES = {"dcgm-exporter": "none"}
+
+
+@dataclass(slots=True)
+class _NodeGpus:
+    identities: tuple[GpuIdentity, ...]
+    replicas: int
+    faults: dict[int, GpuFaults]
+
+
+@dataclass(frozen=True, slots=True)
+class _GpuPod:
+    created: str
+    namespace: str
+    name: str
+    container: str
+    gpus: int
+    profile: str
+    since: float
+
+
+def pod_gpu_request(pod: dict[str, Any]) -> tuple[int, str]:
+    """(GPUs the pod requests, first GPU container name): effective request by the scheduler's rule."""
+    spec = pod.get("spec") or {}
+    app_total, container = 0, ""
+    for c in spec.get("containers") or []:
+        n = _gpu_count(c)
+        if n and not container:
+            container = c.get("name", "")
+        app_total += n
+    init_max = max((_gpu_count(c) for c in spec.get("initContainers") or []), default=0)
+    return max(app_total, init_max), container
+
+
+def _gpu_count(container: dict[str, Any]) -> int:
+    resources = container.get("resources") or {}
+    for section in ("limits", "requests"):
+        values = resources.get(section) or {}
+        for name in GPU_RESOURCES:
+            if name in values:
+                try:
+                    return int(str(values[name]))
+                except ValueError:
+                    return 0
+    return 0
+
+
+def _indices(text: str | None) -> list[int]:
+    return [int(p) for p in (text or "").split(",") if p.strip().isdigit()]
+
+
+class Telemetry:
+    def __init__(self, ctx: SimContext) -> None:
+        self.ctx = ctx
+        self.nodes: dict[str, _NodeGpus] = {}
+        self.pods_by_node: dict[str, dict[tuple[str, str], _GpuPod]] = {}
+        self._pod_node: dict[tuple[str, str], str] = {}
+        ctx.store.listen(by_kind("Node"), self._on_node)
+        ctx.store.listen(by_kind("Pod"), self._on_pod)
+        for entry in ctx.store.entries(by_kind("Node")):
+            self._on_node("ADDED", None, entry)
+        for entry in ctx.store.entries(by_kind("Pod")):
+            self._on_pod("ADDED", None, entry)
+
+    def _on_node(self, kind: str, _rt: Any, entry: Entry) -> None:
+        name = entry.fields["metadata.name"]
+        if kind == "DELETED":
+            self.nodes.pop(name, None)
+            return
+        labels = entry.labels
+        product = labels.get("nvidia.com/gpu.product")
+        count = labels.get("nvidia.com/gpu.count", "0")
+        if not product or not count.isdigit() or int(count) == 0:
+            self.nodes.pop(name, None)
+            return
+        try:
+            model = get_model(product)
+        except KeyError:
+            return
+        replicas = int(labels.get("nvidia.com/gpu.replicas", "1") or 1)
+        current = self.nodes.get(name)
+        obj = entry.obj()
+        annotations = obj["metadata"].get("annotations") or {}
+        faults: dict[int, GpuFaults] = {}
+        for index in _indices(annotations.get(XID_ANNOTATION)):
+            faults[index] = GpuFaults(xid=1, hot=faults.get(index, GpuFaults()).hot)
+        for index in _indices(annotations.get(HOT_ANNOTATION)):
+            faults[index] = GpuFaults(xid=faults.get(index, GpuFaults()).xid, hot=True)
+        if (
+            current
+            and len(current.identities) == int(count)
+            and current.identities[0].model == model
+        ):
+            identities = current.identities
+        else:
+            boot = parse_rfc3339(obj["metadata"].get("creationTimestamp") or self.ctx.clock.iso())
+            identities = node_gpus(self.ctx.seed, name, model, int(count), boot_time=boot)
+        faults = {
+            i: GpuFaults(xid=pick_xid(identities[i]) if f.xid else 0, hot=f.hot)
+            for i, f in faults.items()
+            if i < len(identities)
+        }
+        self.nodes[name] = _NodeGpus(identities, max(1, replicas), faults)
+
+    def _on_pod(self, kind: str, _rt: Any, entry: Entry) -> None:
+        key = (entry.fields["metadata.namespace"], entry.fields["metadata.name"])
+        old_node = self._pod_node.pop(key, None)
+        if old_node:
+            self.pods_by_node.get(old_node, {}).pop(key, None)
+        node = entry.fields.get("spec.nodeName")
+        phase = entry.fields.get("status.phase")
+        if kind == "DELETED" or not node or phase not in ("Running", "Pending"):
+            return
+        obj = entry.obj()
+        gpus, container = pod_gpu_request(obj)
+        if not gpus:
+            return
+        annotations = obj["metadata"].get("annotations") or {}
+        profile = annotations.get(
+            "sim.kmc.dev/profile", "training" if phase == "Running" else "idle"
+        )
+        if phase != "Running":
+            return
+        status = obj.get("status") or {}
+        since = (
+            parse_rfc3339(status["startTime"]) if status.get("startTime") else self.ctx.clock.now()
+        )
+        self._pod_node[key] = node
+        self.pods_by_node.setdefault(node, {})[key] = _GpuPod(
+            obj["metadata"].get("creationTimestamp", ""),
+            key[0],
+            key[1],
+            container,
+            gpus,
+            PROFILE_ALIASES.get(profile, profile),
+            since,
+        )
+
+    def gpu_states(self, node: str) -> list[GpuState] | None:
+        info = self.nodes.get(node)
+        if info is None:
+            return None
+        holders: list[list[Assignment]] = [[] for _ in info.identities]
+        slot = 0
+        capacity = len(info.identities) * info.replicas
+        for pod in sorted(
+            self.pods_by_node.get(node, {}).values(), key=lambda p: (p.created, p.namespace, p.name)
+        ):
+            for _ in range(pod.gpus):
+                if slot >= capacity:
+                    break
+                gpu = slot // info.replicas
+                holders[gpu].append(
+                    Assignment(pod.name, pod.namespace, pod.container, pod.profile, pod.since)
+                )  # type: ignore[arg-type]
+                slot += 1
+        return [
+            GpuState(identity, tuple(holders[i]), info.faults.get(i, GpuFaults()))
+            for i, identity in enumerate(info.identities)
+        ]
+
+    def node_metrics(
+        self, node: str, hostname_label: str = "Hostname", label_mode: str = "new"
+    ) -> str | None:
+        """The exporter text of `node`'s GPUs now, or None when the node has no GPUs."""
+        states = self.gpu_states(node)
+        if states is None:
+            return None
+        return render_exposition(
+            states,
+            self.ctx.clock.now(),
+            hostname_label=hostname_label,
+            label_mode=label_mode,  # type: ignore[arg-type]
+        )
+
+    def gpu_nodes(self) -> list[str]:
+        return sorted(self.nodes)
