@@ -79,6 +79,7 @@ class Informer:
     """List+watch cache of one kind (all namespaces unless `namespace` is given)."""
 
     page_size = 500
+    backoff_start = 0.5
     backoff_cap = 30.0
     slow_retry = 60.0  # forbidden / not installed: try again this often
 
@@ -208,7 +209,7 @@ class Informer:
         if listing and exc.status == 404:
             self._set_state(NOT_INSTALLED, str(exc))
             return self.slow_retry
-        self._backoff = min(self.backoff_cap, max(0.5, self._backoff * 2))
+        self._backoff = min(self.backoff_cap, max(self.backoff_start, self._backoff * 2))
         self._set_state(STALE, str(exc))  # keeps `since` while it stays stale
         delay = exc.retry_after if exc.status == 429 and exc.retry_after else self._backoff
         log.info("%s: %s; retrying in %.1fs", self.kind.name, exc, delay)

@@ -1,0 +1,218 @@
+"""Detail panes: a `describe`-like summary, the object's YAML, its events.
+
+`describe` works from cached records (no I/O). `object_yaml` fetches the one object
+raw with GET and dumps it with `yaml.safe_dump`, cleaning every string; Secrets are
+never fetched. `events_for` reads the events cache (index by involved object uid) or,
+without one, asks the API with a field selector.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+import yaml
+
+from console.cluster import records as r
+from console.cluster.cache import ClusterCache
+from console.cluster.connection import Connection
+from console.cluster.kinds import KINDS, Kind
+from console.text import clean
+
+REFUSED_KINDS = frozenset({"secrets", "Secret"})
+
+
+def _age(seconds: float) -> str:
+    seconds = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _when(stamp: float, now: float) -> str:
+    return f"{_age(now - stamp)} ago" if stamp else "-"
+
+
+def _lines(pairs: Iterable[tuple[str, object]]) -> list[str]:
+    return [f"{k + ':':<16}{v}" for k, v in pairs if v not in (None, "", (), {})]
+
+
+def _conditions(conds: tuple[r.Cond, ...], now: float) -> list[str]:
+    out = ["Conditions:"] if conds else []
+    for c in conds:
+        text = f"  {c.type:<18}{c.status:<8}{c.reason}"
+        if c.message:
+            text += f" — {c.message}"
+        out.append(text + f"  ({_when(c.since, now)})")
+    return out
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def _gpus(request: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in sorted(request.items()))
+
+
+def describe(record: Any, cache: ClusterCache | None = None, now: float | None = None) -> str:
+    """A readable multi-line summary of a record (node, pod, job, server, event, namespace)."""
+    now = time.time() if now is None else now
+    if isinstance(record, r.NodeRecord):
+        lines = _lines(
+            [
+                ("Node", record.name),
+                ("Pool", record.pool),
+                ("GPU", f"{record.gpu_product} ×{record.gpu_count}" if record.gpu_count else ""),
+                ("Sharing", record.sharing if record.has_gpus else ""),
+                ("Allocatable", _gpus(record.gpu_allocatable)),
+                ("Capacity", _gpus(record.gpu_capacity)),
+                ("CPU / memory", f"{record.cpu_allocatable} / {record.memory_allocatable}"),
+                ("Cordoned", "yes" if record.unschedulable else "no"),
+                ("Taints", ", ".join(str(t) for t in record.taints)),
+                ("Kubelet", record.kubelet_version),
+                ("OS image", record.os_image),
+                ("Age", _age(now - record.created) if record.created else ""),
+                ("Labels", _labels(record.labels)),
+            ]
+        )
+        if cache is not None:
+            usage = cache.ledger.node(record.name)
+            lines += _lines([("GPUs requested", _gpus(dict(usage.requested)) or "0")])
+        return "\n".join(lines + _conditions(record.conditions, now))
+    if isinstance(record, r.PodRecord):
+        lines = _lines(
+            [
+                ("Pod", f"{record.namespace}/{record.name}"),
+                ("Node", record.node or "(not scheduled)"),
+                ("Phase", record.phase),
+                ("Status", record.reason),
+                ("Owner", f"{record.owner_kind}/{record.owner_name}" if record.owner_kind else ""),
+                ("GPU request", _gpus(record.gpu_request)),
+                ("IP", record.pod_ip),
+                ("Started", _when(record.started, now)),
+                ("Terminating", _when(record.deleting, now) if record.deleting else ""),
+                ("Pending", f"{record.scheduled_reason}: {record.scheduled_message}"
+                 if record.scheduled_reason else ""),
+                ("Labels", _labels(record.labels)),
+            ]
+        )  # fmt: skip
+        lines.append("Containers:")
+        for c in record.containers:
+            kind = "init " if c.init else ""
+            state = f"{c.state} {c.reason}".strip()
+            last = f", last: {c.last_reason}" if c.last_reason else ""
+            ready = "ready" if c.ready else "not ready"
+            lines.append(f"  {kind}{c.name}: {state}, {ready}, restarts {c.restarts}{last}")
+            lines.append(f"    image {c.image}")
+        return "\n".join(lines)
+    if isinstance(record, r.JobRecord):
+        roles = ", ".join(
+            f"{x.name or 'pods'} {x.active} active/{x.desired} desired"
+            + (f", {x.failed} failed" if x.failed else "")
+            + (f" ({x.gpus_per_pod:g} GPU each)" if x.gpus_per_pod else "")
+            for x in record.roles
+        )
+        lines = _lines(
+            [
+                (record.kind, f"{record.namespace}/{record.name}"),
+                ("State", f"{record.state} {record.state_reason}".strip()),
+                ("Message", record.state_message),
+                ("Replicas", roles),
+                ("GPUs", f"{record.gpus:g}"),
+                ("Queue", record.queue),
+                ("Suspended", "yes" if record.suspended else ""),
+                ("Started", _when(record.started, now)),
+                ("Completed", _when(record.completed, now) if record.completed else ""),
+                ("Labels", _labels(record.labels)),
+            ]
+        )
+        return "\n".join(lines + _conditions(record.conditions, now))
+    if isinstance(record, r.IsvcRecord):
+        lines = _lines(
+            [
+                ("InferenceService", f"{record.namespace}/{record.name}"),
+                ("Ready", f"{record.ready} {record.ready_reason}".strip()),
+                ("Message", record.ready_message),
+                ("URL", record.url),
+                ("Model", f"{record.model_format} ({record.runtime})".replace(" ()", "")),
+                ("Storage", record.storage_uri),
+                ("Mode", record.deployment_mode),
+                ("Replicas", f"min {record.min_replicas} max {record.max_replicas}"),
+                ("GPUs per pod", f"{record.gpus_per_pod:g}"),
+                ("Revision", record.latest_ready_revision),
+                ("Model state", record.model_state),
+            ]
+        )
+        return "\n".join(lines + _conditions(record.conditions, now))
+    if isinstance(record, r.WorkloadRecord):
+        lines = _lines(
+            [
+                (record.kind, f"{record.namespace}/{record.name}"),
+                ("Replicas", f"{record.ready} ready / {record.desired} desired"),
+                ("Updated", record.updated),
+                ("Selector", _labels(record.selector)),
+                ("GPU per pod", _gpus(record.gpu_request)),
+                ("Images", ", ".join(record.images)),
+                ("Labels", _labels(record.labels)),
+            ]
+        )
+        return "\n".join(lines + _conditions(record.conditions, now))
+    if isinstance(record, r.EventRecord):
+        return "\n".join(
+            _lines(
+                [
+                    ("Event", f"{record.type} {record.reason}"),
+                    ("Object", f"{record.object_kind}/{record.object_name}"),
+                    ("Message", record.message),
+                    ("Count", record.count),
+                    ("Last seen", _when(record.last_seen, now)),
+                ]
+            )
+        )
+    if isinstance(record, r.NamespaceRecord):
+        return "\n".join(_lines([("Namespace", record.name), ("Phase", record.phase)]))
+    raise TypeError(f"cannot describe {type(record).__name__}")
+
+
+def _clean_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(k): _clean_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_tree(v) for v in value]
+    return value
+
+
+def object_yaml(connection: Connection, kind: str | Kind, namespace: str, name: str) -> str:
+    """GET one object and return it as YAML (managedFields dropped). Never Secrets."""
+    spec = kind if isinstance(kind, Kind) else KINDS[kind]
+    if spec.name in REFUSED_KINDS or spec.kind in REFUSED_KINDS:
+        raise PermissionError("kmc never fetches Secrets")
+    body = orjson.loads(connection.get(spec.path(namespace or None, name)))
+    if isinstance(body, dict):
+        body.get("metadata", {}).pop("managedFields", None)
+    return yaml.safe_dump(_clean_tree(body), sort_keys=False, allow_unicode=True, width=120)
+
+
+def events_for(
+    cache: ClusterCache | None,
+    uid: str,
+    connection: Connection | None = None,
+    namespace: str | None = None,
+) -> list[r.EventRecord]:
+    """Events about the object with `uid`, oldest first: from the events cache if present,
+    else one API list with `fieldSelector=involvedObject.uid=<uid>`."""
+    if cache is not None and "events" in cache and cache["events"].state.state == "live":
+        events = cache["events"].by_index("object", uid)
+    elif connection is not None:
+        kind = KINDS["events"]
+        body = connection.get(kind.path(namespace), {"fieldSelector": f"involvedObject.uid={uid}"})
+        events = kind.decode_list(body)[0]
+    else:
+        events = []
+    return sorted(events, key=lambda e: e.last_seen)

@@ -1,0 +1,378 @@
+"""Row data for the views, computed from the shared cache. Pure functions, no I/O.
+
+Each `*_rows` function reads the informers through their locked accessors and
+returns frozen rows (plain data, cleaned strings, numbers not yet formatted), keyed
+by `row.key` for diffing. Only GPU-relevant objects are walked: nodes/pods through
+their "gpu" index, never all 200,000 pods.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from console.cluster.accounting import GpuUsage
+from console.cluster.cache import ClusterCache
+from console.cluster.kinds import JOB_KINDS
+from console.cluster.records import (
+    IsvcRecord,
+    JobRecord,
+    NodeRecord,
+    PodRecord,
+    WorkloadRecord,
+)
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    key: Key
+    name: str
+    pool: str
+    product: str
+    sharing: str
+    gpus_requested: float
+    gpus_allocatable: float
+    usage: GpuUsage  # per resource name
+    ready: str  # Ready | NotReady | Unknown
+    pressures: tuple[str, ...]
+    cordoned: bool
+    taints: tuple[str, ...]
+    gpu_pods: int
+    age: float  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class RoleCount:
+    name: str
+    ready: int
+    desired: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    key: tuple[str, str, str]  # (kind, namespace, name)
+    kind: str
+    namespace: str
+    name: str
+    state: str
+    reason: str
+    message: str
+    age: float
+    duration: float  # running time so far, or start → completion
+    roles: tuple[RoleCount, ...]
+    gpus: float
+    queue: str
+    restarts: int
+    pending_pods: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRow:
+    key: tuple[str, str, str]  # (kind, namespace, name)
+    kind: str  # InferenceService | Deployment | StatefulSet
+    namespace: str
+    name: str
+    ready: str  # True | False | Unknown
+    reason: str
+    url: str
+    ready_replicas: int
+    desired_replicas: int
+    min_replicas: int | None
+    max_replicas: int | None
+    gpus_per_pod: float
+    gpus: float  # held by its running pods
+    revision: str
+    age: float
+
+
+@dataclass(frozen=True, slots=True)
+class PodRow:
+    key: Key
+    namespace: str
+    name: str
+    node: str
+    phase: str
+    status: str  # what kubectl's STATUS column would say (Terminating, CrashLoopBackOff, …)
+    ready: str  # "1/2"
+    restarts: int
+    gpus: float
+    gpu_request: dict[str, float]
+    workload: tuple[str, str]
+    age: float
+    pending_reason: str
+    pending_message: str
+    waiting: float  # seconds Pending so far (0 when scheduled)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    usage: GpuUsage
+    gpu_nodes: int
+    ready_nodes: int
+    gpu_pods: int
+    pending_gpu_pods: int
+
+
+def _age(created: float, now: float) -> float:
+    return max(0.0, now - created) if created else 0.0
+
+
+def _in(namespace: str | None, record_ns: str) -> bool:
+    return namespace is None or record_ns == namespace
+
+
+def pod_ready(pod: PodRecord) -> bool:
+    return pod.phase == "Running" and pod.ready_containers == pod.total_containers > 0
+
+
+def pod_status(pod: PodRecord) -> str:
+    """kubectl-like STATUS: Terminating, a container's waiting reason, status.reason, phase."""
+    if pod.deleting:
+        return "Terminating"
+    return pod.reason or pod.phase or "Unknown"
+
+
+# ------------------------------------------------------------------ nodes
+
+
+def gpu_node_rows(
+    cache: ClusterCache, include_cpu: bool = False, now: float | None = None
+) -> list[NodeRow]:
+    now = time.time() if now is None else now
+    informer = cache["nodes"]
+    nodes = informer.items() if include_cpu else informer.by_index("gpu", "gpu")
+    rows = []
+    for node in nodes:
+        usage = cache.ledger.node(node.name)
+        rows.append(
+            NodeRow(
+                key=node.key,
+                name=node.name,
+                pool=node.pool,
+                product=node.gpu_product,
+                sharing=node.sharing if node.has_gpus else "",
+                gpus_requested=usage.total_requested,
+                gpus_allocatable=usage.total_allocatable,
+                usage=usage,
+                ready={True: "Ready", False: "NotReady", None: "Unknown"}[node.ready],
+                pressures=node.pressures,
+                cordoned=node.unschedulable,
+                taints=tuple(str(t) for t in node.taints),
+                gpu_pods=usage.pods,
+                age=_age(node.created, now),
+            )
+        )
+    return rows
+
+
+def totals(cache: ClusterCache, namespace: str | None = None) -> Totals:
+    """Header figures: GPU allocatable/requested/free over GPU nodes, pod counts."""
+    nodes: list[NodeRecord] = cache["nodes"].by_index("gpu", "gpu") if "nodes" in cache else []
+    pods = [p for p in gpu_pods(cache, namespace) if p.phase not in ("Succeeded", "Failed")]
+    return Totals(
+        usage=cache.ledger.cluster({n.name for n in nodes}),
+        gpu_nodes=len(nodes),
+        ready_nodes=sum(1 for n in nodes if n.ready),
+        gpu_pods=len(pods),
+        pending_gpu_pods=sum(1 for p in pods if not p.node),
+    )
+
+
+# ------------------------------------------------------------------ pods
+
+
+def gpu_pods(cache: ClusterCache, namespace: str | None = None) -> list[PodRecord]:
+    """Pods requesting any accelerator (from the "gpu" index)."""
+    return [p for p in cache["pods"].by_index("gpu", "gpu") if _in(namespace, p.namespace)]
+
+
+def pod_row(pod: PodRecord, now: float) -> PodRow:
+    pending = pod.phase == "Pending" and not pod.node
+    return PodRow(
+        key=pod.key,
+        namespace=pod.namespace,
+        name=pod.name,
+        node=pod.node,
+        phase=pod.phase,
+        status=pod_status(pod),
+        ready=f"{pod.ready_containers}/{pod.total_containers}",
+        restarts=pod.restarts,
+        gpus=pod.gpus,
+        gpu_request=pod.gpu_request,
+        workload=pod.workload,
+        age=_age(pod.created, now),
+        pending_reason=pod.scheduled_reason,
+        pending_message=pod.scheduled_message,
+        waiting=_age(pod.pending_since, now) if pending else 0.0,
+    )
+
+
+def gpu_pod_rows(
+    cache: ClusterCache, namespace: str | None = None, now: float | None = None
+) -> list[PodRow]:
+    now = time.time() if now is None else now
+    return [pod_row(p, now) for p in gpu_pods(cache, namespace)]
+
+
+# ------------------------------------------------------------------ jobs
+
+
+def job_pods(cache: ClusterCache, job: JobRecord) -> list[PodRecord]:
+    """Pods of a training job (by the operator's job-name labels)."""
+    return cache["pods"].by_index("job", (job.namespace, job.name))
+
+
+_ROLE_LABELS = ("training.kubeflow.org/replica-type", "jobset.sigs.k8s.io/replicatedjob-name")
+
+
+def _role_of(pod: PodRecord) -> str:
+    for label in _ROLE_LABELS:
+        if label in pod.labels:
+            return pod.labels[label].lower()
+    return ""
+
+
+def job_row(cache: ClusterCache, job: JobRecord, now: float) -> JobRow:
+    pods = job_pods(cache, job)
+    ready: dict[str, int] = {}
+    for pod in pods:
+        if pod_ready(pod):
+            role = _role_of(pod)
+            ready[role] = ready.get(role, 0) + 1
+    roles = tuple(RoleCount(r.name, ready.get(r.name.lower(), 0), r.desired) for r in job.roles)
+    end = job.completed or now
+    return JobRow(
+        key=(job.kind, job.namespace, job.name),
+        kind=job.kind,
+        namespace=job.namespace,
+        name=job.name,
+        state=job.state,
+        reason=job.state_reason,
+        message=job.state_message,
+        age=_age(job.created, now),
+        duration=max(0.0, end - job.started) if job.started else 0.0,
+        roles=roles,
+        gpus=job.gpus,
+        queue=job.queue,
+        restarts=sum(p.restarts for p in pods),
+        pending_pods=sum(1 for p in pods if p.phase == "Pending"),
+    )
+
+
+def job_rows(
+    cache: ClusterCache,
+    namespace: str | None = None,
+    gpu_only: bool = False,
+    now: float | None = None,
+) -> list[JobRow]:
+    """Training jobs of every installed kind. batch/v1 Jobs only when they request GPUs,
+    and not those run by a JobSet (the JobSet row stands for them)."""
+    now = time.time() if now is None else now
+    rows = []
+    for kind in JOB_KINDS:
+        if kind not in cache:
+            continue
+        for job in cache[kind].items():
+            if not _in(namespace, job.namespace):
+                continue
+            if (gpu_only or kind == "jobs") and job.gpus <= 0:
+                continue
+            if kind == "jobs" and "jobset.sigs.k8s.io/jobset-name" in job.labels:
+                continue
+            rows.append(job_row(cache, job, now))
+    return rows
+
+
+# ------------------------------------------------------------------ model servers
+
+
+def server_pods(cache: ClusterCache, kind: str, namespace: str, name: str) -> list[PodRecord]:
+    """Pods of an InferenceService, Deployment or StatefulSet."""
+    return cache["pods"].by_index("workload", (namespace, kind, name))
+
+
+def _gpus_held(pods: list[PodRecord]) -> float:
+    return sum(p.gpus for p in pods if p.holds_resources)
+
+
+def _isvc_row(cache: ClusterCache, isvc: IsvcRecord, now: float) -> ServerRow:
+    pods = server_pods(cache, "InferenceService", isvc.namespace, isvc.name)
+    predictor = cache["deployments"].get((isvc.namespace, f"{isvc.name}-predictor"))
+    desired = predictor.desired if predictor else len(pods)
+    return ServerRow(
+        key=("InferenceService", isvc.namespace, isvc.name),
+        kind="InferenceService",
+        namespace=isvc.namespace,
+        name=isvc.name,
+        ready=isvc.ready,
+        reason=isvc.ready_reason or isvc.ready_message,
+        url=isvc.url,
+        ready_replicas=sum(1 for p in pods if pod_ready(p)),
+        desired_replicas=desired,
+        min_replicas=isvc.min_replicas,
+        max_replicas=isvc.max_replicas,
+        gpus_per_pod=isvc.gpus_per_pod or (pods[0].gpus if pods else 0.0),
+        gpus=_gpus_held(pods),
+        revision=isvc.latest_ready_revision,
+        age=_age(isvc.created, now),
+    )
+
+
+def _workload_row(cache: ClusterCache, wl: WorkloadRecord, now: float) -> ServerRow:
+    pods = server_pods(cache, wl.kind, wl.namespace, wl.name)
+    ok = wl.ready >= wl.desired
+    available = next((c for c in wl.conditions if c.type == "Available"), None)
+    return ServerRow(
+        key=(wl.kind, wl.namespace, wl.name),
+        kind=wl.kind,
+        namespace=wl.namespace,
+        name=wl.name,
+        ready="True" if ok else "False",
+        reason="" if ok else (available.reason if available else "replicas not ready"),
+        url="",
+        ready_replicas=wl.ready,
+        desired_replicas=wl.desired,
+        min_replicas=None,
+        max_replicas=None,
+        gpus_per_pod=wl.gpus_per_pod,
+        gpus=_gpus_held(pods),
+        revision="",
+        age=_age(wl.created, now),
+    )
+
+
+def server_rows(
+    cache: ClusterCache, namespace: str | None = None, now: float | None = None
+) -> list[ServerRow]:
+    """KServe InferenceServices, plus GPU Deployments/StatefulSets not owned by one."""
+    now = time.time() if now is None else now
+    rows = []
+    isvcs: set[tuple[str, str]] = set()
+    if "inferenceservices" in cache:
+        for isvc in cache["inferenceservices"].items():
+            isvcs.add(isvc.key)
+            if _in(namespace, isvc.namespace):
+                rows.append(_isvc_row(cache, isvc, now))
+    for kind in ("deployments", "statefulsets"):
+        if kind not in cache:
+            continue
+        for wl in cache[kind].items():
+            if wl.gpus_per_pod <= 0 or not _in(namespace, wl.namespace) or wl.isvc:
+                continue
+            if wl.name.endswith("-predictor") and (wl.namespace, wl.name[:-10]) in isvcs:
+                continue
+            rows.append(_workload_row(cache, wl, now))
+    return rows
+
+
+# ------------------------------------------------------------------ drill-down
+
+
+def pods_on_node(cache: ClusterCache, node: str) -> list[PodRecord]:
+    return cache["pods"].by_index("node", node)
+
+
+def node_of_pod(cache: ClusterCache, pod: PodRecord) -> NodeRecord | None:
+    return cache["nodes"].get(("", pod.node)) if pod.node else None
