@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import discovery, tables
+from . import discovery, protobuf, tables
 from .auth import Authenticator, User
 from .errors import ApiError, bad_request, status_object
 from .faults import Faults
@@ -480,6 +480,8 @@ async def _json_body(request: web.Request) -> Any:
     if not raw:
         raise bad_request("the request body is empty")
     ctype = request.content_type
+    if ctype == protobuf.CONTENT_TYPE:
+        return protobuf.decode(raw)
     if "yaml" in ctype:
         import yaml
 
