@@ -44,6 +44,7 @@ class PodInfo:
     node: str
     labels: dict[str, str] = field(default_factory=dict)
     exit_code: int | None = None  # of a terminated container (current state), if any
+    waiting: str = ""  # reason of a waiting container, e.g. CrashLoopBackOff
 
     @property
     def active(self) -> bool:
@@ -70,9 +71,13 @@ def pod_info(obj: dict[str, Any]) -> PodInfo:
             ready, since = True, cond.get("lastTransitionTime") or ""
     restarts = 0
     exit_code = None
+    waiting = ""
     for cs in status.get("containerStatuses") or []:
         restarts += cs.get("restartCount") or 0
-        terminated = (cs.get("state") or {}).get("terminated")
+        state = cs.get("state") or {}
+        if state.get("waiting") and not waiting:
+            waiting = state["waiting"].get("reason") or "Waiting"
+        terminated = state.get("terminated")
         if terminated and (exit_code is None or terminated.get("exitCode")):
             exit_code = terminated.get("exitCode", 0)
     return PodInfo(
@@ -86,6 +91,7 @@ def pod_info(obj: dict[str, Any]) -> PodInfo:
         (obj.get("spec") or {}).get("nodeName") or "",
         dict(meta.get("labels") or {}),
         exit_code,
+        waiting,
     )
 
 
