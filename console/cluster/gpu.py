@@ -37,9 +37,17 @@ POOL_LABELS = (
 )
 
 
+_KNOWN: dict[str, bool] = {}  # resource name → is_gpu_resource; names are few
+
+
 def is_gpu_resource(name: str) -> bool:
     """True for accelerator resources: nvidia.com/gpu, gpu.shared, mig-*, amd.com/gpu, gaudi."""
-    return _GPU_RESOURCE.match(name) is not None
+    known = _KNOWN.get(name)
+    if known is None:
+        known = _GPU_RESOURCE.match(name) is not None
+        if len(_KNOWN) < 1024:
+            _KNOWN[name] = known
+    return known
 
 
 def parse_quantity(value: str | float) -> float:

@@ -16,7 +16,7 @@ import msgspec
 Quantities = dict[str, str | int | float]
 
 
-class _W(msgspec.Struct, rename="camel", omit_defaults=True, frozen=True):
+class _W(msgspec.Struct, rename="camel", omit_defaults=True, frozen=True, gc=False):
     """Base: camelCase JSON names, every field optional."""
 
 
