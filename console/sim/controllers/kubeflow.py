@@ -273,6 +273,7 @@ class TrainingJobController(Controller):
                 conditions, "Restarting", "True", f"{kind}Restarting", message, iso
             ):
                 self.event(job, f"{kind}Restarting", message, "Warning")
+            self.mark_later((meta["namespace"], name), 1.0)  # look again once it runs
         elif expected and healthy + sum(t["succeeded"] for t in by_type.values()) >= expected:
             message = f"{kind} {name} is running."
             if update_condition(conditions, "Running", "True", f"{kind}Running", message, iso):
