@@ -18,12 +18,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
+import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from console.cluster.kinds import decode_status
 from console.text import clean_line
+
+# One long-lived watch connection per kind plus requests: more than urllib3's default 10.
+POOL_SIZE = 32
 
 
 class ClusterError(Exception):
@@ -48,6 +52,14 @@ class TLSError(UnreachableError):
     """Certificate verification or handshake failure."""
 
 
+_KUBECONFIG_ERRORS = (ConfigException, OSError, ValueError, KeyError, TypeError, yaml.YAMLError)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return " ".join(text[:2]) if text else type(exc).__name__
+
+
 def _server_of(configuration: k8s_client.Configuration) -> str:
     return configuration.host.rstrip("/")
 
@@ -57,8 +69,8 @@ def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]
     path = _kubeconfig_path(kubeconfig, os.environ)
     try:
         contexts, current = k8s_config.list_kube_config_contexts(config_file=path)
-    except (ConfigException, OSError, ValueError) as exc:
-        raise KubeconfigError(f"kubeconfig {path}: {exc}") from None
+    except _KUBECONFIG_ERRORS as exc:
+        raise KubeconfigError(f"kubeconfig {path}: {_first_line(exc)}") from None
     return [c["name"] for c in contexts], (current or {}).get("name")
 
 
@@ -232,6 +244,7 @@ def connect(
     """
     env = os.environ if environ is None else environ
     configuration = k8s_client.Configuration()
+    configuration.connection_pool_maxsize = POOL_SIZE
     path = _kubeconfig_path(kubeconfig, env)
     namespace = "default"
     if not kubeconfig and env.get("KUBERNETES_SERVICE_HOST") and not _kubeconfig_exists(path):
@@ -263,8 +276,8 @@ def connect(
                 persist_config=False,
             )
             contexts, _ = k8s_config.list_kube_config_contexts(config_file=path)
-        except (ConfigException, OSError, ValueError, KeyError, TypeError) as exc:
-            raise KubeconfigError(f"kubeconfig {path}: {exc}") from None
+        except _KUBECONFIG_ERRORS as exc:
+            raise KubeconfigError(f"kubeconfig {path}: {_first_line(exc)}") from None
         for entry in contexts:
             if entry.get("name") == context_name:
                 namespace = (entry.get("context") or {}).get("namespace") or namespace

@@ -190,9 +190,10 @@ def _clean_tree(value: Any) -> Any:
 
 def object_yaml(connection: Connection, kind: str | Kind, namespace: str, name: str) -> str:
     """GET one object and return it as YAML (managedFields dropped). Never Secrets."""
-    spec = kind if isinstance(kind, Kind) else KINDS[kind]
-    if spec.name in REFUSED_KINDS or spec.kind in REFUSED_KINDS:
+    name_of_kind = kind.name if isinstance(kind, Kind) else kind
+    if name_of_kind in REFUSED_KINDS:
         raise PermissionError("kmc never fetches Secrets")
+    spec = kind if isinstance(kind, Kind) else KINDS[kind]
     body = orjson.loads(connection.get(spec.path(namespace or None, name)))
     if isinstance(body, dict):
         body.get("metadata", {}).pop("managedFields", None)

@@ -105,6 +105,7 @@ class Informer:
         self._changed: set[Key] | None = set()  # None: too many to name
         self._skipped = 0
         self._rv = ""
+        self.lists = 0  # full lists done (1 + relists after 410): for diagnostics and tests
         self._backoff = 0.0
         self._stop = threading.Event()
         self._response: urllib3.BaseHTTPResponse | None = None
@@ -245,6 +246,7 @@ class Informer:
             gone = [self._items[k] for k in self._items.keys() - seen]
         self._apply(("DELETED", rec) for rec in gone)
         self._rv = meta.resource_version
+        self.lists += 1
         self._set_state(LIVE)
 
     def _watch(self) -> None:
