@@ -7,13 +7,127 @@ import click
 from console import __version__
 
 
+class _Fail(Exception):
+    """A one-line error for stderr; exit code 1."""
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kmc")
+@click.option(
+    "--kubeconfig",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster).",
+)
+@click.option("--context", default=None, help="Kube context (default: the current one).")
+@click.option("-n", "--namespace", default=None, help="Show only this namespace.")
+@click.option(
+    "-A", "--all-namespaces", "all_namespaces", is_flag=True, default=None, help="All namespaces."
+)
+@click.option("--theme", default=None, help="kmc-dark | kmc-light | kmc-high-contrast | …")
+@click.option("--read-only", "read_only", is_flag=True, default=None, help="Never change anything.")
 @click.pass_context
-def main(ctx: click.Context) -> None:
-    """kube-ml-console: GPU nodes, training jobs and model servers of a Kubernetes cluster."""
+def main(
+    ctx: click.Context,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    all_namespaces: bool | None,
+    theme: str | None,
+    read_only: bool | None,
+) -> None:
+    """kube-ml-console: GPU nodes, training jobs and model servers of a Kubernetes cluster.
+
+    Without a command, opens the console on the current kubeconfig context.
+    """
+    if namespace and all_namespaces:
+        raise click.UsageError("-n/--namespace and -A/--all-namespaces exclude each other")
+    options = {
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "namespace": namespace,
+        "all_namespaces": all_namespaces,
+        "theme": theme,
+        "read_only": read_only,
+    }
+    ctx.obj = {k: v for k, v in options.items() if v is not None}
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        ctx.exit(_console(ctx.obj))
+
+
+def _console(cli: dict[str, object]) -> int:
+    """Resolve settings, connect, run the app; one-line errors on stderr with exit code 1."""
+    try:
+        return _run(cli)
+    except _Fail as exc:
+        click.echo(f"kmc: {exc}", err=True)
+        return 1
+
+
+def _run(cli: dict[str, object]) -> int:
+    from console.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(cli)
+    except ConfigError as exc:
+        raise _Fail(str(exc)) from None
+    from console.cluster.connection import ClusterError, connect
+
+    try:
+        connection = connect(settings.kubeconfig, settings.context, probe=True)
+    except ClusterError as exc:
+        raise _Fail(str(exc)) from None
+    if settings.context is None and connection.context:
+        try:  # apply the config file's section for the kubeconfig's current context
+            settings = load_settings(cli, current_context=connection.context)
+        except ConfigError as exc:
+            raise _Fail(str(exc)) from None
+    from console.app import KmcApp
+    from themes import THEMES
+
+    app = KmcApp(settings, connection)
+    if settings.theme not in app.available_themes:
+        known = ", ".join(sorted(THEMES))
+        raise _Fail(f"unknown theme {settings.theme!r}; choose from {known} or a Textual theme")
+    app.run()
+    return app.return_code or 0
+
+
+@main.command()
+@click.option(
+    "--preset", default="demo", show_default=True, help="Cluster size: tiny | demo | large | huge."
+)
+@click.option("--seed", default=1, show_default=True, type=int, help="One seed fixes the cluster.")
+@click.option("--theme", default=None, help="Theme (as for kmc).")
+@click.option("--read-only", "read_only", is_flag=True, default=None, help="Never change anything.")
+@click.pass_context
+def demo(
+    ctx: click.Context, preset: str, seed: int, theme: str | None, read_only: bool | None
+) -> None:
+    """Start the simulated GPU cluster in a child process and open the console on it.
+
+    Quitting the console stops the simulator; so does a crash or a hang-up.
+    """
+    if preset not in _preset_names():
+        raise click.BadParameter(
+            f"unknown preset {preset!r}; choose from {', '.join(_preset_names())}",
+            param_hint="--preset",
+        )
+    from console.sim.process import start_process
+
+    click.echo(f"kmc: starting the simulated cluster (preset {preset}, seed {seed})…", err=True)
+    try:
+        sim = start_process(preset=preset, seed=seed)
+    except (RuntimeError, OSError, ValueError) as exc:
+        click.echo(f"kmc: the simulated cluster did not start: {exc}", err=True)
+        ctx.exit(1)
+    try:
+        cli = {**(ctx.obj or {}), "kubeconfig": str(sim.kubeconfig), "context": "kmc-sim"}
+        cli.update({k: v for k, v in (("theme", theme), ("read_only", read_only)) if v is not None})
+        code = _console(cli)
+    finally:
+        sim.stop()
+    ctx.exit(code)
 
 
 @main.group()

@@ -1,0 +1,139 @@
+"""The screens' handle on one cluster: a `ClusterSession` around the cluster layer's cache.
+
+`console.cluster.cache.ClusterCache` runs one list+watch thread per kind plus a notifier
+thread that coalesces changes; the session subscribes one callback (the app posts a
+message from it and returns at once) and adds what the views need on top: sync state
+per view for the header, notes about kinds that are not installed or forbidden, and
+small lookups. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from console.cluster.cache import DEFAULT_KINDS, ClusterCache
+from console.cluster.connection import Connection
+from console.cluster.informer import (
+    FORBIDDEN,
+    LIVE,
+    NOT_INSTALLED,
+    STALE,
+    STOPPED,
+    SYNCING,
+    SyncState,
+)
+from console.cluster.kinds import JOB_KINDS, KINDS, Kind
+from console.cluster.records import PodRecord
+
+SERVER_KINDS = ("inferenceservices", "deployments", "statefulsets")
+
+VIEW_KINDS: dict[str, tuple[str, ...]] = {
+    "nodes": ("nodes", "pods"),
+    "pods": ("pods",),
+    "jobs": JOB_KINDS,
+    "servers": SERVER_KINDS,
+}
+"""The kinds each view reads (for its sync state and not-installed / forbidden notes)."""
+
+PLURAL_OF_KIND: dict[str, str] = {kind.kind: name for name, kind in KINDS.items()}
+"""`"PyTorchJob"` → `"pytorchjobs"`."""
+
+_SEVERITY = {FORBIDDEN: 0, STALE: 1, SYNCING: 2, NOT_INSTALLED: 3, STOPPED: 4, LIVE: 5}
+
+
+class ClusterSession:
+    """The cache of one context, with the lookups the screens need."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        on_change: Callable[[], None] | None = None,
+        pool_label: str | None = None,
+        kinds: Iterable[str] = DEFAULT_KINDS,
+        notify_interval: float = 0.1,
+    ) -> None:
+        self.connection = connection
+        self.context = connection.context
+        self.cache = ClusterCache(
+            connection, kinds, pool_label=pool_label, notify_interval=notify_interval
+        )
+        self.ledger = self.cache.ledger
+        self.kinds: dict[str, Kind] = {name: inf.kind for name, inf in self.cache.informers.items()}
+        self.state_overrides: dict[str, SyncState] = {}
+        """Per-kind states that win over the informers' (tests; never set in production)."""
+        if on_change is not None:
+            self.cache.subscribe(lambda _changes: on_change())
+
+    def start(self) -> ClusterSession:
+        self.cache.start()
+        return self
+
+    def stop(self) -> None:
+        self.cache.stop()
+        self.connection.close()
+
+    def ack(self) -> None:
+        """Kept for the app's refresh loop; the cache's notifier already coalesces."""
+
+    # ------------------------------------------------------------ reads (any thread)
+
+    def has(self, name: str) -> bool:
+        return name in self.cache and self.state(name).state not in (NOT_INSTALLED, FORBIDDEN)
+
+    def items(self, name: str) -> list[Any]:
+        return self.cache[name].items() if name in self.cache else []
+
+    def get(self, name: str, key: tuple[str, str]) -> Any | None:
+        return self.cache[name].get(key) if name in self.cache else None
+
+    def state(self, name: str) -> SyncState:
+        if name in self.state_overrides:
+            return self.state_overrides[name]
+        return self.cache[name].state if name in self.cache else SyncState(NOT_INSTALLED, 0)
+
+    def pods_on_node(self, node: str) -> list[PodRecord]:
+        return self.cache["pods"].by_index("node", node)
+
+    def pods_of(self, namespace: str, kind: str, name: str) -> list[PodRecord]:
+        return self.cache["pods"].by_index("workload", (namespace, kind, name))
+
+    def pods_of_job(self, namespace: str, name: str) -> list[PodRecord]:
+        return self.cache["pods"].by_index("job", (namespace, name))
+
+    def namespaces(self) -> list[str]:
+        return sorted(ns.name for ns in self.items("namespaces"))
+
+    def view_state(self, view: str) -> tuple[str, str | None]:
+        """`(text, hint)` for the header: the worst sync state among the view's kinds.
+
+        Optional kinds (CRDs) that are not installed do not count: the view notes them.
+        """
+        states = [(name, self.state(name)) for name in VIEW_KINDS.get(view, ("nodes", "pods"))]
+        relevant = [
+            (n, s)
+            for n, s in states
+            if not (s.state == NOT_INSTALLED and n in self.kinds and self.kinds[n].optional)
+        ] or states
+        name, worst = min(relevant, key=lambda item: _SEVERITY.get(item[1].state, 9))
+        if worst.state == LIVE:
+            return "live", "ok"
+        hint = "warn" if worst.state in (SYNCING, STALE) else "error"
+        return f"{name} {worst.label()}", hint
+
+    def notes(self, view: str) -> list[str]:
+        """Lines about the view's kinds that cannot be shown: not installed, forbidden."""
+        names = VIEW_KINDS.get(view, ())
+        missing = [self._kind(n) for n in names if self.state(n).state == NOT_INSTALLED]
+        forbidden = [self._kind(n) for n in names if self.state(n).state == FORBIDDEN]
+        out = []
+        if missing:
+            out.append(f"not installed in this cluster: {', '.join(missing)}")
+        if forbidden:
+            out.append(f"forbidden: you may not list {', '.join(forbidden)}")
+        return out
+
+    def _kind(self, name: str) -> str:
+        kind = self.kinds.get(name) or KINDS.get(name)
+        return kind.kind if kind else name

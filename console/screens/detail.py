@@ -1,0 +1,179 @@
+"""`DetailScreen`: describe / YAML / events of one object, as tabs.
+
+`d`, `y`, `e` (or 1, 2, 3) switch tabs, Esc goes back, `r` reloads YAML and events.
+The summary is built from the cache record; YAML and events are fetched once per
+open in a thread worker and shown as plain text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
+
+from console.cluster.detail import describe, events_for, object_yaml
+from console.screens.fmt import age, one_line
+from console.text import clean
+from widgets.header import ClusterHeader
+from widgets.resource_table import ResourceTable
+
+if TYPE_CHECKING:
+    from console.app import KmcApp
+
+TABS = ("describe", "yaml", "events")
+
+
+class DetailScreen(Screen[None]):
+    """Everything about one object."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("d,1", "tab('describe')", "Describe"),
+        Binding("y,2", "tab('yaml')", "YAML"),
+        Binding("e,3", "tab('events')", "Events"),
+        Binding("r", "reload", "Reload"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    CSS = """
+    DetailScreen #title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    DetailScreen TabbedContent { height: 1fr; }
+    DetailScreen TabPane { padding: 0; }
+    DetailScreen #describe-body { padding: 0 1; }
+    DetailScreen Log { height: 1fr; }
+    """
+
+    def __init__(self, kind_name: str, record: Any, tab: str = "describe") -> None:
+        super().__init__()
+        self.kind_name = kind_name
+        self.record = record
+        self.initial_tab = tab if tab in TABS else "describe"
+        self.yaml_text: str | None = None
+        self.events: list[Any] | None = None
+
+    @property
+    def kmc(self) -> KmcApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def title_text(self) -> str:
+        namespace = getattr(self.record, "namespace", "")
+        kind = self.kmc.session.kinds[self.kind_name].kind if self.kmc.session else self.kind_name
+        name = f"{namespace}/{self.record.name}" if namespace else self.record.name
+        return f"{kind} {name}"
+
+    def compose(self) -> ComposeResult:
+        yield ClusterHeader(id="header", clock=self.kmc.header_clock)
+        yield Static(Text(self.title_text), id="title", markup=False)
+        with TabbedContent(initial=self.initial_tab):
+            with TabPane("Describe", id="describe"), VerticalScroll():
+                yield Static(id="describe-body", markup=False)
+            with TabPane("YAML", id="yaml"):
+                yield Log(id="yaml-log", auto_scroll=False)
+            with TabPane("Events", id="events"):
+                yield Static(Text("loading…"), id="events-note", markup=False)
+                yield ResourceTable(
+                    [
+                        ("type", "TYPE"),
+                        ("reason", "REASON"),
+                        ("age", "LAST SEEN"),
+                        ("count", "COUNT", None, True),
+                        ("source", "FROM"),
+                        ("message", "MESSAGE"),
+                    ],
+                    id="events-table",
+                )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+        self.load()
+
+    def refresh_data(self) -> None:
+        """Re-read the record from the cache and redraw the summary (app refresh tick)."""
+        session = self.kmc.session
+        if session is not None:
+            fresh = session.get(self.kind_name, self.record.key)
+            if fresh is not None:
+                self.record = fresh
+        self.query_one(ClusterHeader).data = self.kmc.header_data("")
+        try:
+            body = describe(self.record, session.cache if session else None, self.kmc.now())
+        except TypeError:
+            body = repr(self.record)
+        self.query_one("#describe-body", Static).update(Text(body))
+        if self.events is not None:
+            self._show_events()
+
+    @work(exclusive=True, group="detail-load", exit_on_error=False)
+    async def load(self) -> None:
+        session = self.kmc.session
+        if session is None:
+            return
+        kind = session.kinds[self.kind_name]
+        namespace = getattr(self.record, "namespace", "")
+        name = self.record.name
+        connection = session.connection
+        log = self.query_one("#yaml-log", Log)
+        try:
+            text = await asyncio.to_thread(object_yaml, connection, kind, namespace, name)
+            self.yaml_text = clean(text)
+        except Exception as exc:  # ClusterError, or the object is gone
+            self.yaml_text = f"# cannot load: {one_line(str(exc))}\n"
+        log.clear()
+        log.write_lines(self.yaml_text.splitlines())
+        log.scroll_home(animate=False)
+        try:
+            uid = getattr(self.record, "uid", "")
+            self.events = await asyncio.to_thread(
+                events_for, session.cache, uid, connection, namespace or None
+            )
+            note = ""
+        except Exception as exc:
+            self.events = []
+            note = f"cannot load events: {one_line(str(exc))}"
+        self._show_events(note)
+
+    def _show_events(self, note: str | None = None) -> None:
+        events = self.events or []
+        now = self.kmc.now()
+        rows = [
+            (
+                e.uid or e.name,
+                [
+                    e.type,
+                    e.reason,
+                    age(now - e.last_seen) if e.last_seen else "",
+                    e.count,
+                    e.source,
+                    one_line(e.message, 500),
+                ],
+                "warn" if e.type == "Warning" else None,
+            )
+            for e in events
+        ]
+        self.query_one("#events-table", ResourceTable).set_rows(rows)
+        label = self.query_one("#events-note", Static)
+        if note is None:
+            note = "" if rows else "no events"
+        label.display = bool(note)
+        label.update(Text(note))
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_help(self) -> None:
+        self.kmc.show_help("detail")

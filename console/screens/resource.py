@@ -1,0 +1,335 @@
+"""`ResourceScreen`: one resource view (GPU nodes, training jobs, model servers, GPU pods).
+
+Composes the cluster header, a title line, the diff-updating `ResourceTable`, a status
+line, the `:` / `/` command bar and the footer. It never fetches: the app calls
+`refresh_data()` (at most every ~250 ms, only on the visible screen) and the screen
+reads the session's caches, filters, and hands the table a snapshot of rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from console.screens.filter import RowFilter, parse_filter
+from console.screens.views import VIEWS, Column, Item, RowContext, Scope, visible_columns
+from themes import util_scale
+from widgets.command_bar import CommandBar
+from widgets.header import ClusterHeader
+from widgets.resource_table import ColumnSpec, ResourceTable
+
+if TYPE_CHECKING:
+    from console.app import KmcApp
+
+KEYS_HELP: dict[str, str] = {
+    "enter": "drill down (node → pods, job → pods, server → pods, pod → node)",
+    "d": "describe the selected row",
+    "y": "YAML of the selected row",
+    "e": "events of the selected row",
+    "s / S": "sort by the next column / reverse the sort",
+    "N / A": "sort by name / by age",
+    "c": "show or hide CPU-only nodes (nodes view)",
+    "/": "filter: regex, -l key=value label selector, ! inverts",
+    ":": "command: nodes jobs servers pods ctx ns q",
+    "esc": "clear the filter, else back",
+    "?": "this help",
+    "ctrl+p": "command palette",
+    "q / ctrl+c": "quit",
+}
+
+
+class ResourceScreen(Screen[None]):
+    """A table of one kind of resource, optionally scoped by a drill-down."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("colon", "command", "Cmd", key_display=":"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("enter", "drill", "Drill", show=False),
+        Binding("d", "detail('describe')", "Describe"),
+        Binding("y", "detail('yaml')", "YAML"),
+        Binding("e", "detail('events')", "Events"),
+        Binding("s", "sort_next", "Sort"),
+        Binding("S", "sort_reverse", "Reverse", show=False),
+        Binding("N", "sort_column('name')", "Sort name", show=False),
+        Binding("A", "sort_column('age')", "Sort age", show=False),
+        Binding("c", "toggle_cpu", "CPU nodes", show=False),
+        Binding("escape", "back", "Back"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    CSS = """
+    ResourceScreen #title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    ResourceScreen #notes { height: auto; padding: 0 1; color: $text-warning; display: none; }
+    ResourceScreen #empty { height: auto; padding: 1 2; color: $text-muted; display: none; }
+    ResourceScreen #bottom { dock: bottom; height: auto; }
+    ResourceScreen #bottom > .status-line { dock: none; }
+    ResourceScreen #bottom > CommandBar { dock: none; }
+    ResourceScreen #bottom > Footer { dock: none; }
+    """
+
+    def __init__(self, view: str, scope: Scope | None = None) -> None:
+        super().__init__()
+        self.view = VIEWS[view]
+        self.scope = scope
+        self.row_filter: RowFilter = parse_filter("")
+        self._filter_before = ""
+        self.sort: tuple[str, bool] = ("name", False)
+        self.show_cpu_nodes = False
+        self.columns: list[Column] = []
+        self.items: list[Item] = []
+        self.shown = 0
+        self._table_serial = 0
+
+    @property
+    def kmc(self) -> KmcApp:
+        return self.app  # type: ignore[return-value]
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield ClusterHeader(id="header", clock=self.kmc.header_clock)
+        yield Static(id="title", markup=False)
+        yield Static(id="notes", markup=False)
+        self.columns = self._fit_columns(self.kmc.size.width)
+        yield self._new_table()
+        yield Static(id="empty", markup=False)
+        with Vertical(id="bottom"):
+            yield Static(classes="status-line", id="status", markup=False)
+            yield CommandBar(self.kmc.command_words(), id="bar")
+            yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_cpu_nodes = self.kmc.settings.show_cpu_nodes
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+        self.table.focus()
+
+    @property
+    def table(self) -> ResourceTable:
+        return self.query_one(ResourceTable)
+
+    def _fit_columns(self, width: int) -> list[Column]:
+        skip = ("namespace",) if self._single_namespace() else ()
+        return visible_columns(self.view.columns, width, skip)
+
+    def _single_namespace(self) -> bool:
+        return bool(self.kmc.namespace) and not (self.scope and self.scope.node)
+
+    def _new_table(self) -> ResourceTable:
+        self._table_serial += 1
+        specs = [ColumnSpec(c.key, c.label, None, c.numeric) for c in self.columns]
+        table = ResourceTable(specs, id=f"table-{self._table_serial}")
+        if self.sort[0] in {c.key for c in self.columns}:
+            table.sort_by(*self.sort)
+        return table
+
+    async def on_resize(self, event: events.Resize) -> None:
+        await self._relayout()
+
+    async def _relayout(self) -> None:
+        columns = self._fit_columns(self.size.width or self.kmc.size.width)
+        if columns == self.columns or not self.is_mounted:
+            return
+        self.columns = columns
+        old = self.table
+        had_focus = old.has_focus
+        cursor = old.current_row_key
+        table = self._new_table()
+        await self.mount(table, after=old)
+        await old.remove()
+        self.refresh_data()
+        if cursor:
+            table.move_to_key(cursor)
+        if had_focus:
+            table.focus()
+
+    # ------------------------------------------------------------ data
+
+    def refresh_data(self) -> None:
+        """Read the caches and update every part of the screen (UI thread)."""
+        if not self.is_mounted:
+            return
+        app = self.kmc
+        session = app.session
+        self.query_one(ClusterHeader).data = app.header_data(self.view.name)
+        self._update_title()
+        if session is None:
+            return
+        ctx = RowContext(
+            now=app.now(),
+            namespace=app.namespace,
+            show_cpu_nodes=self.show_cpu_nodes,
+            scale=util_scale(app.current_theme),
+            scope=self.scope,
+        )
+        self.items = self.view.build(session, ctx)
+        indexes = [self.view.columns.index(c) for c in self.columns]
+        rows = []
+        for item in self.items:
+            cells = [item.cells[i] for i in indexes]
+            if self.row_filter.active:
+                texts = [c.plain if isinstance(c, Text) else str(c or "") for c in cells]
+                if not self.row_filter.matches(texts, item.labels):
+                    continue
+            rows.append((item.key, cells, item.hint))
+        table = self.table
+        table.set_rows(rows)
+        self._apply_record_sort()
+        self.shown = len(rows)
+        self._update_notes(session.notes(self.view.name))
+        self._update_status()
+        if rows:
+            app.first_rows_shown(self.view.name, len(rows))
+
+    def _apply_record_sort(self) -> None:
+        """Columns like AGE sort by a record field, not by their text."""
+        column = next((c for c in self.columns if c.key == self.sort[0]), None)
+        if column is None or not column.by_value or not self.items:
+            return
+        table = self.table
+        for item in self.items:
+            if item.key in table.rows:
+                cell = table.get_cell(item.key, column.key)
+                cell.sort_value = item.sort_values.get(column.key)  # type: ignore[attr-defined]
+        table.sort_by(column.key, self.sort[1])
+
+    def _update_title(self) -> None:
+        title = Text(self.view.title, end="")
+        if self.scope:
+            title.append(" · " + self.scope.title)
+        if self.view.name == "nodes" and self.show_cpu_nodes:
+            title.append(" (+ CPU nodes)")
+        if self.row_filter.active:
+            title.append(f"  /{self.row_filter.text}", "italic")
+        self.query_one("#title", Static).update(title)
+
+    def _update_notes(self, notes: list[str]) -> None:
+        widget = self.query_one("#notes", Static)
+        widget.display = bool(notes)
+        widget.update(Text("\n".join(notes)))
+        empty = self.query_one("#empty", Static)
+        empty.display = self.shown == 0
+        if self.shown == 0:
+            what = "rows match the filter" if self.row_filter.active else self.view.title.lower()
+            state = self.kmc.session.state(self.view.name) if self.kmc.session else None
+            if state is not None and state.state == "syncing":
+                message = "loading…"
+            elif notes and not self.row_filter.active:
+                message = notes[0]
+            else:
+                message = f"no {what}"
+            empty.update(Text(message))
+
+    def _update_status(self) -> None:
+        total = len(self.items)
+        text = Text(end="")
+        text.append(f"{self.shown}" if self.shown == total else f"{self.shown} of {total}")
+        text.append(f" {self.view.name}")
+        key, reverse = self.sort
+        label = next((c.label for c in self.view.columns if c.key == key), key)
+        text.append(f"  sort {label} {'↓' if reverse else '↑'}")
+        if self.row_filter.literal:
+            text.append("  (filter is not a valid regex: matched literally)")
+        self.query_one("#status", Static).update(text)
+
+    # ------------------------------------------------------------ actions
+
+    def _selected(self) -> Item | None:
+        key = self.table.current_row_key
+        return next((item for item in self.items if item.key == key), None)
+
+    def action_command(self) -> None:
+        self.query_one(CommandBar).open(":")
+
+    def action_filter(self) -> None:
+        self._filter_before = self.row_filter.text
+        self.query_one(CommandBar).open("/", self.row_filter.text)
+
+    def set_filter(self, text: str) -> None:
+        self.row_filter = parse_filter(text)
+        self.refresh_data()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        bar = self.query_one(CommandBar)
+        if event.input is bar and bar.mode == "/" and bar.display:
+            self.set_filter(event.value)
+
+    async def on_command_bar_submitted(self, event: CommandBar.Submitted) -> None:
+        self.table.focus()
+        if event.mode == "/":
+            self.set_filter(event.text)
+        elif event.text:
+            await self.kmc.run_kmc_command(event.text)
+
+    def on_command_bar_cancelled(self, event: CommandBar.Cancelled) -> None:
+        if event.mode == "/":
+            self.set_filter(self._filter_before)
+        self.table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_drill()
+
+    def action_drill(self) -> None:
+        item = self._selected()
+        if item is None:
+            return
+        target = self.view.drill(item.record)
+        if target is None:
+            self.kmc.notify("not scheduled on a node", severity="warning", markup=False)
+            return
+        view, scope = target
+        self.app.push_screen(ResourceScreen(view, scope))
+
+    def action_detail(self, tab: str) -> None:
+        item = self._selected()
+        if item is None:
+            return
+        from console.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(self.view.kind_of(item.record), item.record, tab))
+
+    def _sortable(self) -> list[str]:
+        return [c.key for c in self.columns]
+
+    def action_sort_column(self, key: str, reverse: bool | None = None) -> None:
+        if key not in self._sortable():
+            return
+        if reverse is None:
+            reverse = not self.sort[1] if self.sort[0] == key else False
+        self.sort = (key, reverse)
+        self.table.sort_by(key, reverse)
+        self._apply_record_sort()
+        self._update_status()
+
+    def action_sort_next(self) -> None:
+        keys = self._sortable()
+        index = keys.index(self.sort[0]) + 1 if self.sort[0] in keys else 0
+        self.action_sort_column(keys[index % len(keys)], False)
+
+    def action_sort_reverse(self) -> None:
+        self.action_sort_column(self.sort[0], not self.sort[1])
+
+    def action_toggle_cpu(self) -> None:
+        if self.view.name != "nodes":
+            return
+        self.show_cpu_nodes = not self.show_cpu_nodes
+        self.refresh_data()
+
+    def action_back(self) -> None:
+        if self.row_filter.active:
+            self.set_filter("")
+        elif len(self.app.screen_stack) > 2:  # above Textual's default screen and the base view
+            self.app.pop_screen()
+
+    def action_help(self) -> None:
+        self.kmc.show_help(self.view.name)
