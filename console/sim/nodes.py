@@ -81,6 +81,14 @@ _INSTANCE_TYPES: dict[tuple[str, str, int], str] = {
     ("aks", "Tesla-T4", 4): "Standard_NC64as_T4_v3",
 }
 
+_GKE_ACCELERATORS = {
+    "A100-SXM4-80GB": "nvidia-a100-80gb",
+    "A100-SXM4-40GB": "nvidia-tesla-a100",
+    "H100-80GB-HBM3": "nvidia-h100-80gb",
+    "L4": "nvidia-l4",
+    "Tesla-T4": "nvidia-tesla-t4",
+}
+
 _DEPLOY_OPERANDS = (
     "container-toolkit",
     "dcgm",
@@ -232,7 +240,9 @@ def make_node(
         model = get_model(gpu_model)
         labels.update(_gfd(model, gpu_count))
         if cloud == "gke":
-            labels["cloud.google.com/gke-accelerator"] = model.model_name.lower().replace(" ", "-")
+            labels["cloud.google.com/gke-accelerator"] = _GKE_ACCELERATORS.get(
+                model.key, model.model_name.lower().replace(" ", "-")
+            )
             labels["cloud.google.com/gke-gpu"] = "true"
         capacity[GPU] = allocatable[GPU] = str(gpu_count)
         if gpu_taint:
