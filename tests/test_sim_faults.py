@@ -1,0 +1,113 @@
+"""Faults on demand, observed by a real client exactly as a real API server would show them."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import kubernetes
+import pytest
+import urllib3
+from kubernetes.client.rest import ApiException
+
+from tests.kube import api_client
+
+
+@pytest.fixture
+def core(fresh_sim):
+    return kubernetes.client.CoreV1Api(api_client(fresh_sim.kubeconfig_path))
+
+
+def _raw(sim, path: str = "/api/v1/nodes"):
+    http = urllib3.PoolManager(cert_reqs="CERT_NONE", retries=False)
+    return http.request(
+        "GET", sim.server_url + path, headers={"Authorization": f"Bearer {sim.admin_token}"}
+    )
+
+
+def test_throttle_answers_429_with_retry_after(fresh_sim, core) -> None:
+    fresh_sim.faults.throttle(count=1, retry_after=3)
+    answer = _raw(fresh_sim)
+    assert answer.status == 429
+    assert answer.headers["Retry-After"] == "3"
+    assert json.loads(answer.data)["reason"] == "TooManyRequests"
+    assert _raw(fresh_sim).status == 200  # only the asked-for number of requests is throttled
+    # The official client (urllib3) honours Retry-After by itself: it waits, then succeeds.
+    fresh_sim.faults.throttle(count=1, retry_after=1)
+    started = time.perf_counter()
+    assert core.list_node().items
+    assert time.perf_counter() - started >= 1.0
+
+
+@pytest.mark.parametrize("code", [500, 503])
+def test_server_errors(fresh_sim, core, code: int) -> None:
+    fresh_sim.faults.fail(code=code, count=2)
+    for _ in range(2):
+        with pytest.raises(ApiException) as err:
+            core.list_node()
+        assert err.value.status == code
+    assert core.list_node().items
+
+
+def test_latency(fresh_sim, core) -> None:
+    fresh_sim.faults.latency(0.4)
+    started = time.perf_counter()
+    core.list_node()
+    assert time.perf_counter() - started >= 0.4
+    fresh_sim.faults.clear()
+
+
+def test_revoked_token_gets_401(fresh_sim) -> None:
+    viewer = kubernetes.client.CoreV1Api(api_client(fresh_sim.kubeconfig_path, "kmc-sim-viewer"))
+    assert viewer.list_node().items
+    fresh_sim.faults.revoke("viewer")
+    with pytest.raises(ApiException) as err:
+        viewer.list_node()
+    assert err.value.status == 401
+
+
+def test_dropped_watch_ends_the_connection(fresh_sim, core) -> None:
+    ended = threading.Event()
+    errors: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            for _ in kubernetes.watch.Watch().stream(core.list_namespace, timeout_seconds=30):
+                pass
+        except (urllib3.exceptions.HTTPError, ApiException, OSError) as exc:
+            errors.append(exc)
+        ended.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    time.sleep(0.5)
+    assert fresh_sim.faults.drop_watches() >= 1
+    assert ended.wait(10), "the watch survived the simulated API server restart"
+
+
+def test_expired_watch_gets_410(fresh_sim, core) -> None:
+    rv = core.list_namespace().metadata.resource_version
+    core.create_namespace({"metadata": {"name": "after-rv"}})
+    fresh_sim.faults.expire_watches()
+    with pytest.raises(ApiException) as err:
+        for _ in kubernetes.watch.Watch().stream(
+            core.list_namespace, resource_version=rv, timeout_seconds=2
+        ):
+            pass
+    assert err.value.status == 410
+
+
+def test_admin_endpoint_needs_the_admin_token(fresh_sim) -> None:
+    http = urllib3.PoolManager(cert_reqs="CERT_NONE")
+    url = f"{fresh_sim.server_url}/_sim/fault"
+    body = b'{"action": "throttle", "count": 1, "retryAfter": 2}'
+    denied = http.request(
+        "POST", url, body=body, headers={"Authorization": f"Bearer {fresh_sim.viewer_token}"}
+    )
+    assert denied.status == 403
+    ok = http.request(
+        "POST", url, body=body, headers={"Authorization": f"Bearer {fresh_sim.admin_token}"}
+    )
+    assert ok.status == 200
+    throttled = _raw(fresh_sim)
+    assert throttled.status == 429 and throttled.headers["Retry-After"] == "2"
