@@ -348,3 +348,30 @@ def test_objects_deserialize_with_the_python_client(rt: Any, model: str) -> None
     client = ApiClient()
     for obj in objects:
         client._ApiClient__deserialize(obj, model)  # raises on a missing required field
+
+
+def test_adopts_a_replicaset_written_with_another_hash() -> None:
+    """Presets write Deployments with their ReplicaSets: no surprise rollout at start."""
+    ctx = cluster()
+    ctx.store.create(DEPLOY, deployment("vllm", 2, gpus=1))
+    ctx.advance(10)
+    (rs,) = ctx.store.objects(RS)
+    old_name = rs["metadata"]["name"]
+    ctx.store.delete(RS, "ml", old_name)  # cascade removes the pods
+    ctx.store.delete(DEPLOY, "ml", "vllm")
+    ctx.advance(1)
+    dep = ctx.store.create(DEPLOY, deployment("vllm", 2, gpus=1))
+    foreign = {**rs, "metadata": {**rs["metadata"], "name": "vllm-zzzz9"}}
+    foreign["metadata"]["ownerReferences"] = [
+        {**rs["metadata"]["ownerReferences"][0], "uid": dep["metadata"]["uid"]}
+    ]
+    for key in ("uid", "resourceVersion", "creationTimestamp"):
+        foreign["metadata"].pop(key)
+    foreign["metadata"]["labels"]["pod-template-hash"] = "zzzz9"
+    foreign["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] = "zzzz9"
+    ctx.store.create(RS, foreign)
+    ctx.advance(10)
+    assert [r["metadata"]["name"] for r in ctx.store.objects(RS)] == ["vllm-zzzz9"]
+    pod = pods(ctx, app="vllm")[0]
+    assert pod["metadata"]["annotations"]["sim.kmc.dev/profile"] == "serving"
+    assert ctx.store.get(DEPLOY, "ml", "vllm")["status"]["readyReplicas"] == 2

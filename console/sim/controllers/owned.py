@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ..clock import parse_rfc3339
 from ..errors import ApiError
 from ..kinds import by_kind
@@ -119,10 +121,22 @@ class ChildIndex:
         )
         store.listen(self.rt, self._on_event)
         for entry in store.entries(self.rt):
-            self._on_event("ADDED", self.rt, entry)
+            self._adopt(entry)
+
+    def _adopt(self, entry: Entry) -> None:
+        """Index an object that exists at start-up, reading only its owner references."""
+        key = (entry.fields.get("metadata.namespace", ""), entry.fields.get("metadata.name", ""))
+        owner = _owner_from_raw(entry.raw)
+        self.owner_of[key] = owner
+        if owner is not None:
+            self.by_owner.setdefault(owner[1], {})[key[1]] = entry
 
     def children(self, owner_uid: str) -> dict[str, Any]:
-        return self.by_owner.get(owner_uid, {})
+        group = self.by_owner.get(owner_uid, {})
+        for name, info in group.items():
+            if isinstance(info, Entry):  # indexed at start-up, summarised on first use
+                group[name] = self._summarize(info.obj())
+        return group
 
     def _on_event(self, type_: str, _rt: Any, entry: Entry) -> None:
         key = (entry.fields.get("metadata.namespace", ""), entry.fields.get("metadata.name", ""))
@@ -158,6 +172,25 @@ class ChildIndex:
         handler = self.handlers.get(owner[0])
         if handler:
             handler(owner[1])
+
+
+_REFS = b'"ownerReferences":['
+
+
+def _owner_from_raw(raw: bytes) -> tuple[str, str] | None:
+    """(kind, uid) of the controller owner, decoding only the ownerReferences list (its
+    entries hold no brackets), which keeps indexing the `huge` preset's pods cheap."""
+    start = raw.find(_REFS)
+    if start < 0:
+        return None
+    start += len(_REFS) - 1
+    end = raw.find(b"]", start)
+    try:
+        refs = orjson.loads(raw[start : end + 1])
+    except orjson.JSONDecodeError:
+        refs = (orjson.loads(raw).get("metadata") or {}).get("ownerReferences") or []
+    ref = next((r for r in refs if r.get("controller")), None)
+    return (ref.get("kind", ""), ref.get("uid", "")) if ref else None
 
 
 _INDEXES: weakref.WeakKeyDictionary[SimContext, dict[str, ChildIndex]] = weakref.WeakKeyDictionary()

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..kinds import by_kind
-from ..podspec import pod_from_template, template_hash
+from ..podspec import gpu_request, pod_from_template, template_hash
 from ..runtime import SimContext
 from ..store import Entry
 from .owned import Controller, PodInfo, match_labels_selector, selector_string
 
 REVISION_LABEL = "controller-revision-hash"
+GENERATION_LABEL = "pod-template-generation"
 
 DAEMON_TOLERATIONS = (
     ("node.kubernetes.io/not-ready", "NoExecute"),
@@ -92,8 +93,18 @@ class StatefulSetController(Controller):
             "apps.kubernetes.io/pod-index": str(ordinal),
             REVISION_LABEL: revision,
         }
+        template = spec.get("template") or {}
+        serving = "serving" if gpu_request(template.get("spec") or {}) else None
         pod = pod_from_template(
-            self.ctx, spec.get("template") or {}, pod_name, meta["namespace"], sts, labels, {}
+            self.ctx,
+            template,
+            pod_name,
+            meta["namespace"],
+            sts,
+            labels,
+            {},
+            default_profile=serving,
+            default_log_kind=serving,
         )
         pod["spec"]["hostname"] = pod_name
         if spec.get("serviceName"):
@@ -222,7 +233,7 @@ class DaemonSetController(Controller):
     def reconcile(self, ds: dict[str, Any]) -> None:
         meta, spec = ds["metadata"], ds.get("spec") or {}
         ns = meta["namespace"]
-        revision = template_hash(spec.get("template") or {})
+        revision = str(meta.get("generation", 1))  # pods carry pod-template-generation
         wanted = set(self.eligible(ds))
         by_node: dict[str, list[PodInfo]] = {}
         for pod in self.children(ds).values():
@@ -238,7 +249,7 @@ class DaemonSetController(Controller):
                 self._create(ds, node, revision)
         # rolling update, maxUnavailable 1: replace one outdated pod while all others are ready
         pods = [p for p in self.children(ds).values() if p.active]
-        outdated = [p for p in pods if p.labels.get(REVISION_LABEL) != revision]
+        outdated = [p for p in pods if p.labels.get(GENERATION_LABEL) != revision]
         strategy = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate")
         if outdated and strategy == "RollingUpdate" and all(p.ready for p in pods):
             victim = sorted(outdated, key=lambda p: p.node)[0]
@@ -250,8 +261,8 @@ class DaemonSetController(Controller):
         meta, spec = ds["metadata"], ds.get("spec") or {}
         pod_name = f"{meta['name']}-{self.store.random_suffix()}"
         labels = {
-            REVISION_LABEL: revision,
-            "pod-template-generation": str(meta.get("generation", 1)),
+            REVISION_LABEL: template_hash(spec.get("template") or {}),
+            GENERATION_LABEL: revision,
         }
         pod = pod_from_template(
             self.ctx, spec.get("template") or {}, pod_name, meta["namespace"], ds, labels, {}
@@ -290,7 +301,7 @@ class DaemonSetController(Controller):
             "numberReady": len(ready),
             "numberAvailable": len(ready),
             "updatedNumberScheduled": len(
-                {p.node for p in pods if p.labels.get(REVISION_LABEL) == revision}
+                {p.node for p in pods if p.labels.get(GENERATION_LABEL) == revision}
             ),
             "observedGeneration": ds["metadata"].get("generation", 1),
         }

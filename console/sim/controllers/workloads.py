@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from ..clock import parse_rfc3339
-from ..podspec import pod_from_template, sim_annotations, template_hash
+from ..podspec import gpu_request, pod_from_template, sim_annotations, template_hash
 from ..runtime import SimContext
 from .owned import Controller, PodInfo, find_condition, selector_string, set_condition
 
@@ -42,6 +42,11 @@ def scaled_value(value: Any, total: int, round_up: bool) -> int:
     return int(value)
 
 
+def server_profile(template: dict[str, Any]) -> str | None:
+    """`serving` for long-running pods that ask for GPUs (a model server), else None."""
+    return "serving" if gpu_request(template.get("spec") or {}) else None
+
+
 def deletion_order(pods: list[PodInfo]) -> list[PodInfo]:
     """Pods to delete first when scaling down: unscheduled, pending, not ready, newest."""
     rank = {"Pending": 0, "Unknown": 1, "Running": 2}
@@ -65,9 +70,21 @@ class ReplicaSetController(Controller):
         ns = meta["namespace"]
         if len(active) < desired:
             missing = desired - len(active)
+            template = spec.get("template") or {}
+            serving = server_profile(template)
             for _ in range(min(missing, BURST)):
                 name = f"{meta['name']}-{self.store.random_suffix()}"
-                pod = pod_from_template(self.ctx, spec.get("template") or {}, name, ns, rs, {}, {})
+                pod = pod_from_template(
+                    self.ctx,
+                    template,
+                    name,
+                    ns,
+                    rs,
+                    {},
+                    {},
+                    default_profile=serving,
+                    default_log_kind=serving,
+                )
                 if self.create_child("Pod", pod):
                     self.event(rs, "SuccessfulCreate", f"Created pod: {name}")
             if missing > BURST:
@@ -108,6 +125,8 @@ class DeploymentController(Controller):
             key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(REVISION, 0)),
         )
         new = next((rs for rs in rss if _labels(rs).get(HASH_LABEL) == digest), None)
+        if new is None:  # adopt a ReplicaSet written by someone else with another hash spelling
+            new = next((rs for rs in rss if _same_template(rs, template)), None)
         olds = [rs for rs in rss if rs is not new]
         created = False
         if new is None and not spec.get("paused"):
@@ -305,6 +324,19 @@ class DeploymentController(Controller):
         if spec.get("selector"):
             status["selector"] = selector_string((spec["selector"] or {}).get("matchLabels") or {})
         self.write_status(d, status)
+
+
+def _same_template(rs: dict[str, Any], template: dict[str, Any]) -> bool:
+    """Whether the ReplicaSet's pod template is `template` apart from `pod-template-hash`."""
+    theirs = (rs.get("spec") or {}).get("template") or {}
+    meta = dict(theirs.get("metadata") or {})
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+    mine = dict(template.get("metadata") or {})
+    if labels or "labels" in mine:
+        meta["labels"] = labels
+    else:
+        meta.pop("labels", None)
+    return {**theirs, "metadata": meta} == {**template, "metadata": mine}
 
 
 def _labels(obj: dict[str, Any]) -> dict[str, str]:
