@@ -40,6 +40,11 @@ from .telemetry import Telemetry
 
 T = TypeVar("T")
 
+# Sim seconds the small presets run before they serve, so a fresh cluster looks lived-in: pods
+# scheduled and running, jobs succeeded, failed and restarting. The scale presets are written
+# already running.
+WARMUP_SECONDS = {"tiny": 600.0, "demo": 900.0}
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
@@ -64,7 +69,8 @@ class SimCluster:
         self.host = host
         self.port = port or free_port(host)
         self.metrics_port = (metrics_port or free_port(host)) if metrics_port is not None else None
-        self.clock = SimClock(start=start_time, speed=speed)
+        self.warmup = WARMUP_SECONDS.get(preset, 0.0)
+        self.clock = SimClock(start=(start_time or time.time()) - self.warmup, speed=speed)
         self._tmp = tempfile.TemporaryDirectory(prefix="kmc-sim-")
         self.kubeconfig_path = (
             Path(kubeconfig_out) if kubeconfig_out else Path(self._tmp.name) / "kubeconfig"
@@ -141,7 +147,7 @@ class SimCluster:
         presets.build(self.ctx, self.preset)
         controllers.start_controllers(self.ctx)
         self.telemetry = Telemetry(self.ctx)
-        self.ctx.run_due()
+        self.ctx.advance(self.warmup) if self.warmup else self.ctx.run_due()
         self.build_seconds = time.perf_counter() - started
         tls = make_tls(self.host)
         cert_dir = Path(self._tmp.name)

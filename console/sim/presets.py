@@ -394,6 +394,18 @@ def _tiny(w: _Writer) -> None:
         ),
     )
     w.create(
+        "PyTorchJob",
+        training_job(
+            "PyTorchJob",
+            "bert-crashloop",
+            "ml",
+            {"Master": (1, 1)},
+            L4,
+            {"sim.kmc.dev/profile": "training", "sim.kmc.dev/fail-after": "120"},
+            backoff=1000,
+        ),
+    )
+    w.create(
         "InferenceService",
         inference_service(
             "llama3-8b",
