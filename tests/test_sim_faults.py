@@ -111,3 +111,17 @@ def test_admin_endpoint_needs_the_admin_token(fresh_sim) -> None:
     assert ok.status == 200
     throttled = _raw(fresh_sim)
     assert throttled.status == 429 and throttled.headers["Retry-After"] == "2"
+
+
+def test_churn_updates_pods(fresh_sim, core) -> None:
+    rv = int(core.list_pod_for_all_namespaces().metadata.resource_version)
+    fresh_sim.faults.churn(50)
+    time.sleep(1.0)
+    fresh_sim.faults.churn(0)
+    changed = [
+        p
+        for p in core.list_pod_for_all_namespaces().items
+        if int(p.metadata.resource_version) > rv and "sim.kmc.dev/churn" in (p.metadata.annotations or {})
+    ]
+    assert changed
+    assert fresh_sim.churn.updates >= 20

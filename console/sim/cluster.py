@@ -29,6 +29,7 @@ from aiohttp import web
 from . import controllers, presets
 from .auth import Authenticator, kubeconfig, make_tls, write_kubeconfig
 from .clock import SimClock
+from .controllers import churn
 from .controllers.disruption import evict
 from .faults import Faults
 from .pod_logs import PodLogs
@@ -146,6 +147,7 @@ class SimCluster:
         self.ctx = SimContext(self.store, self.clock, self.seed)
         presets.build(self.ctx, self.preset)
         controllers.start_controllers(self.ctx)
+        self.churn = churn.start(self.ctx)
         self.telemetry = Telemetry(self.ctx)
         self.ctx.advance(self.warmup) if self.warmup else self.ctx.run_due()
         self.build_seconds = time.perf_counter() - started
@@ -305,6 +307,10 @@ class FaultControl:
     def clear(self) -> None:
         self.sim.fault_state.clear()
 
+    def churn(self, per_second: float) -> None:
+        """Update this many random pods per second (0 stops)."""
+        self._on_loop(lambda: self.sim.churn.set_rate(per_second))
+
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action")
         if action == "drop-watches":
@@ -321,6 +327,8 @@ class FaultControl:
             self.revoke(str(body.get("user", "")))
         elif action == "clear":
             self.clear()
+        elif action == "churn":
+            self.churn(float(body.get("rate", 0)))
         else:
             raise ValueError(f"unknown fault action {action!r}")
         return {}
