@@ -15,6 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from sys import intern
 from typing import Any
 
 import orjson
@@ -203,12 +204,13 @@ class Store:
 
     def _encode(self, rt: ResourceType, obj: dict[str, Any], rv: int) -> Entry:
         obj["metadata"]["resourceVersion"] = str(rv)
-        return Entry(
-            orjson.dumps(obj),
-            rv,
-            dict(obj["metadata"].get("labels") or {}),
-            fields_of(rt.plural, obj),
-        )
+        labels = {intern(k): intern(v) for k, v in (obj["metadata"].get("labels") or {}).items()}
+        fields = {
+            intern(k): v if k == "metadata.name" else intern(v)
+            for k, v in fields_of(rt.plural, obj).items()
+        }
+        # orjson's result keeps its whole growth buffer (~8 KB); a copy is exactly the JSON's size.
+        return Entry(bytes(memoryview(orjson.dumps(obj))), rv, labels, fields)
 
     def create(
         self, rt: ResourceType, obj: dict[str, Any], dry_run: bool = False
