@@ -86,6 +86,10 @@ class Telemetry:
         self.nodes: dict[str, _NodeGpus] = {}
         self.pods_by_node: dict[str, dict[tuple[str, str], _GpuPod]] = {}
         self._pod_node: dict[tuple[str, str], str] = {}
+        # The exporter version the cluster runs: `Hostname` or `hostname`; "new" or "old"
+        # (old-namespace mode: uuid, pod_name, pod_namespace, container_name). Tests set these.
+        self.hostname_label = "Hostname"
+        self.label_mode = "new"
         ctx.store.listen(by_kind("Node"), self._on_node)
         ctx.store.listen(by_kind("Pod"), self._on_pod)
         for entry in ctx.store.entries(by_kind("Node")):
@@ -191,17 +195,18 @@ class Telemetry:
         ]
 
     def node_metrics(
-        self, node: str, hostname_label: str = "Hostname", label_mode: str = "new"
+        self, node: str, hostname_label: str | None = None, label_mode: str | None = None
     ) -> str | None:
-        """The exporter text of `node`'s GPUs now, or None when the node has no GPUs."""
+        """The exporter text of `node`'s GPUs now, or None when the node has no GPUs.
+        The label variant defaults to the cluster's (`hostname_label`, `label_mode`)."""
         states = self.gpu_states(node)
         if states is None:
             return None
         return render_exposition(
             states,
             self.ctx.clock.now(),
-            hostname_label=hostname_label,
-            label_mode=label_mode,  # type: ignore[arg-type]
+            hostname_label=hostname_label or self.hostname_label,
+            label_mode=(label_mode or self.label_mode),  # type: ignore[arg-type]
         )
 
     def gpu_nodes(self) -> list[str]:

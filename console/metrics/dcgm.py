@@ -1,0 +1,155 @@
+"""Direct exporter scrape: every DCGM exporter pod's /metrics through the API server's pod proxy.
+
+Exporter pods are found in the cluster cache (or, without one, by a labelled pod list
+every `list_every` seconds): label `app=nvidia-dcgm-exporter` (GPU Operator) or
+`app.kubernetes.io/name=dcgm-exporter` (standalone chart). Each is read at
+`/api/v1/namespaces/<ns>/pods/<pod>:9400/proxy/metrics` with the connection's
+credentials, at most `workers` at a time, and parsed on the worker thread. A GPU
+belongs to the node its exporter pod runs on.
+
+Cost grows with the cluster: every refresh reads every exporter (~40 KB per 8-GPU
+node). See `benchmarks/telemetry.py`; at thousands of nodes prefer Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from console.cluster.cache import ClusterCache
+from console.cluster.connection import ClusterError, Connection
+from console.metrics.model import Frame, GpuReading, label_names
+from console.metrics.parse import PARSERS, ParseError
+from console.metrics.source import SourceError
+from console.text import clean_line
+
+EXPORTER_LABELS = (("app", "nvidia-dcgm-exporter"), ("app.kubernetes.io/name", "dcgm-exporter"))
+EXPORTER_PORT = 9400
+
+
+@dataclass(frozen=True, slots=True)
+class Exporter:
+    namespace: str
+    pod: str
+    node: str
+    running: bool = True
+
+    @property
+    def path(self) -> str:
+        return f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}:{EXPORTER_PORT}/proxy/metrics"
+
+
+def is_exporter(labels: dict[str, str]) -> bool:
+    return any(labels.get(k) == v for k, v in EXPORTER_LABELS)
+
+
+class DcgmSource:
+    """Scrapes the exporters concurrently; `refresh` returns a full `Frame`."""
+
+    name = "dcgm"
+
+    def __init__(
+        self,
+        connection: Connection,
+        cache: ClusterCache | None = None,
+        label_mode: str = "auto",
+        parser: str = "fast",
+        workers: int = 16,
+        timeout: float = 10.0,
+        list_every: float = 30.0,
+    ) -> None:
+        self.connection = connection
+        self.cache = cache if cache is not None and "pods" in cache else None
+        self.names = label_names(label_mode)
+        self.parse = PARSERS[parser]
+        self.timeout = timeout
+        self.list_every = list_every
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="kmc-dcgm")
+        self._listed: list[Exporter] = []
+        self._listed_at = 0.0
+        self._list_requests = 0
+        self.where = "exporters via the API server"
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ discovery
+
+    def exporters(self) -> list[Exporter]:
+        """The exporter pods now (from the cache, or a labelled list at most every `list_every`)."""
+        if self.cache is not None:
+            return [
+                Exporter(p.namespace, p.name, p.node, p.phase == "Running")
+                for p in self.cache["pods"].items()
+                if p.node and is_exporter(p.labels)
+            ]
+        if time.monotonic() - self._listed_at > self.list_every or not self._listed:
+            found: dict[tuple[str, str], Exporter] = {}
+            for key, value in EXPORTER_LABELS:
+                body = self.connection.get("/api/v1/pods", {"labelSelector": f"{key}={value}"})
+                for item in json.loads(body).get("items", []):
+                    meta, spec = item.get("metadata", {}), item.get("spec", {})
+                    node = clean_line(spec.get("nodeName") or "")
+                    if node:
+                        running = (item.get("status") or {}).get("phase") == "Running"
+                        ns, name = clean_line(meta.get("namespace", "")), clean_line(meta["name"])
+                        found[(ns, name)] = Exporter(ns, name, node, running)
+                self._list_requests += 1
+            self._listed, self._listed_at = list(found.values()), time.monotonic()
+        return self._listed
+
+    def _gpu_nodes(self) -> list[str]:
+        if self.cache is None or "nodes" not in self.cache:
+            return []
+        return [n.name for n in self.cache["nodes"].by_index("gpu", "gpu") if n.gpu_count]
+
+    # ------------------------------------------------------------------ scraping
+
+    def _scrape(self, exporter: Exporter) -> tuple[list[GpuReading] | None, str, int]:
+        """(readings or None, failure reason, bytes read)."""
+        try:
+            body = self.connection.get(exporter.path, timeout=self.timeout)
+        except ClusterError as exc:
+            return None, f"exporter {exporter.pod}: {exc}", 0
+        try:
+            text = body.decode("utf-8", "replace")
+            return self.parse(text, self.names, exporter.node), "", len(body)
+        except ParseError as exc:
+            return None, f"exporter {exporter.pod}: {exc}", len(body)
+
+    def refresh(self, focus: frozenset[str] = frozenset()) -> Frame:
+        self._list_requests = 0
+        try:
+            exporters = self.exporters()
+        except (ClusterError, ValueError, KeyError) as exc:
+            raise SourceError(f"cannot list DCGM exporter pods: {clean_line(exc)}") from None
+        frame = Frame(readings={}, full=True, requests=self._list_requests)
+        by_node = {e.node: e for e in exporters if e.running}
+        for e in exporters:
+            if not e.running and e.node not in by_node:
+                frame.failed[e.node] = f"exporter {e.pod} is not running"
+        for node in self._gpu_nodes():
+            if node not in by_node and node not in frame.failed:
+                frame.failed[node] = "no DCGM exporter pod on this node"
+        if not by_node:
+            raise SourceError(
+                "no DCGM exporter pods found (app=nvidia-dcgm-exporter or "
+                "app.kubernetes.io/name=dcgm-exporter)"
+            )
+        results = self._pool.map(self._scrape, by_node.values())
+        for (node, _exporter), (readings, reason, size) in zip(
+            by_node.items(), results, strict=True
+        ):
+            frame.requests += 1
+            frame.bytes += size
+            if readings is None:
+                frame.failed[node] = reason
+            else:
+                frame.readings[node] = readings
+        self.where = f"{len(by_node)} exporters via the API server"
+        if not frame.readings:
+            first = next(iter(frame.failed.values()), "no data")
+            raise SourceError(f"all {len(by_node)} DCGM exporters failed; {first}")
+        return frame

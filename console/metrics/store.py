@@ -1,0 +1,354 @@
+"""The telemetry store: latest readings, per-GPU history ring buffers, derived figures.
+
+Every GPU gets a slot the first time a source reports it. Utilization and memory %
+history live in two flat `bytearray`s (one byte per sample: whole percent, 255 = no
+sample), `history` samples per slot, written column by column — one column per
+refresh. At 80,000 GPUs × 60 samples that is 9.6 MB for both. An idle run length per
+GPU (`array('H')`) makes "allocated and below 5 % for the last N samples" O(1).
+
+`apply` runs on the poller thread; readers on any thread call the other methods. One
+lock guards both, held briefly; readers get fresh immutable rows, never live state.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from array import array
+from collections.abc import Callable, Iterable
+
+from console.metrics.model import (
+    IDLE_UTIL,
+    Frame,
+    GpuKey,
+    GpuReading,
+    GpuRow,
+    HeaderTelemetry,
+    NodeTelemetry,
+    PodKey,
+    WorkloadTelemetry,
+)
+
+NO_SAMPLE = 255
+DEFAULT_HISTORY = 60
+DEFAULT_IDLE_SAMPLES = 12
+
+
+def _byte(value: float | None) -> int:
+    if value is None or value != value:
+        return NO_SAMPLE
+    return min(100, max(0, round(value)))
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+class TelemetryStore:
+    """Latest GPU telemetry of one source, with history."""
+
+    def __init__(
+        self, history: int = DEFAULT_HISTORY, idle_samples: int = DEFAULT_IDLE_SAMPLES
+    ) -> None:
+        self.history = max(2, history)
+        self.idle_samples = max(1, min(idle_samples, self.history))
+        self._lock = threading.RLock()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything (the source changed)."""
+        with self._lock:
+            self._slot: dict[GpuKey, int] = {}
+            self._keys: list[GpuKey] = []
+            self._cells: list[str] = []  # "<node>/<index>", the map's cell keys
+            self._by_node: dict[str, list[int]] = {}
+            self._util_hist = bytearray()
+            self._mem_hist = bytearray()
+            self._run = array("H")
+            self._util = array("f")
+            self._pods: list[tuple[PodKey, ...]] = []
+            self._pod_slots: dict[PodKey, list[int]] = {}
+            self._idle: set[int] = set()
+            self._last: dict[str, list[GpuReading]] = {}
+            self._detail: dict[str, list[GpuReading]] = {}
+            self._nodes: dict[str, NodeTelemetry] = {}
+            self._header = HeaderTelemetry(0, 0, 0, None)
+            self._failed: dict[str, str] = {}
+            self._tick = -1
+
+    # ------------------------------------------------------------------ writing
+
+    def _slot_of(self, key: GpuKey) -> int:
+        slot = self._slot.get(key)
+        if slot is None:
+            slot = len(self._keys)
+            self._slot[key] = slot
+            self._keys.append(key)
+            self._cells.append(f"{key[0]}/{key[1]}")
+            self._by_node.setdefault(key[0], []).append(slot)
+            self._by_node[key[0]].sort(key=lambda s: self._keys[s][1])
+            self._util_hist.extend(b"\xff" * self.history)
+            self._mem_hist.extend(b"\xff" * self.history)
+            self._run.append(0)
+            self._util.append(math.nan)
+            self._pods.append(())
+        return slot
+
+    def apply(self, frame: Frame) -> None:
+        """Take one refresh: new column in the histories, new figures."""
+        with self._lock:
+            for readings in frame.readings.values():
+                for r in readings:
+                    self._slot_of((r.node, r.index))
+            n, size = len(self._keys), self.history
+            self._tick += 1
+            col = self._tick % size
+            blank = b"\xff" * n
+            self._util_hist[col::size] = blank
+            self._mem_hist[col::size] = blank
+            old_run, run = self._run, array("H", bytes(2 * n))
+            util = array("f", [math.nan]) * n
+            pods: list[tuple[PodKey, ...]] = [()] * n
+            slot_of, util_hist, mem_hist = self._slot, self._util_hist, self._mem_hist
+            for readings in frame.readings.values():
+                for r in readings:
+                    s = slot_of[(r.node, r.index)]
+                    pods[s] = r.pods
+                    if r.util is None:
+                        continue
+                    util[s] = r.util
+                    util_hist[s * size + col] = _byte(r.util)
+                    if frame.full:
+                        mem_hist[s * size + col] = _byte(r.mem_pct)
+                    if r.util < IDLE_UTIL:
+                        run[s] = min(65535, old_run[s] + 1)
+            for readings in frame.detail.values():
+                for r in readings:
+                    s = slot_of.get((r.node, r.index))
+                    if s is not None:
+                        mem_hist[s * size + col] = _byte(r.mem_pct)
+            self._run, self._util, self._pods = run, util, pods
+            for key, (utils, mems) in frame.history.items():
+                self._seed(key, utils, mems, col)
+            self._pod_slots = {}
+            for s, held in enumerate(pods):
+                for pod in held:
+                    self._pod_slots.setdefault(pod, []).append(s)
+            if frame.idle is not None:
+                idle_keys = frame.idle
+                self._idle = {s for s, k in enumerate(self._keys) if pods[s] and k in idle_keys}
+            else:
+                need = min(self.idle_samples, self._tick + 1)
+                self._idle = {s for s in range(n) if pods[s] and run[s] >= need}
+            self._last = {node: list(rs) for node, rs in frame.readings.items()}
+            self._detail = dict(frame.detail) if not frame.full else {}
+            self._failed = dict(frame.failed)
+            self._nodes = self._node_figures(frame)
+            self._header = self._header_figures()
+
+    def _seed(
+        self, key: GpuKey, utils: list[float | None], mems: list[float | None], col: int
+    ) -> None:
+        """Write range-query history into the columns before the current one."""
+        s = self._slot.get(key)
+        if s is None:
+            return
+        size = self.history
+        for back, (u, m) in enumerate(zip(reversed(utils[:-1]), reversed(mems[:-1]), strict=False)):
+            if back + 1 >= size:
+                break
+            i = s * size + (col - back - 1) % size
+            self._util_hist[i] = _byte(u)
+            self._mem_hist[i] = _byte(m)
+
+    def _node_figures(self, frame: Frame) -> dict[str, NodeTelemetry]:
+        given = frame.nodes or {}
+        out: dict[str, NodeTelemetry] = {}
+        for node, readings in frame.readings.items():
+            utils = [r.util for r in readings if r.util is not None]
+            full = readings if frame.full else frame.detail.get(node, [])
+            g = given.get(node)
+            if frame.full or g is None:
+                used = [r.fb_used for r in full if r.fb_used is not None and r.fb_free is not None]
+                total = sum(used) + sum(
+                    r.fb_free for r in full if r.fb_used is not None and r.fb_free is not None
+                )
+                mem_pct = 100.0 * sum(used) / total if total > 0 else None
+                temps = [r.temp for r in full if r.temp is not None]
+                powers = [r.power for r in full if r.power is not None]
+                hottest = max(temps) if temps else None
+                power = sum(powers) if powers else None
+            else:
+                mem_pct, hottest, power = g.mem_pct, g.hottest, g.power
+            if frame.full:
+                xids = {r.index: int(r.xid) for r in readings if r.xid}
+            else:
+                xids = {i: v for (n, i), v in frame.xid.items() if n == node and v}
+            slots = self._by_node.get(node, [])
+            out[node] = NodeTelemetry(
+                node=node,
+                gpus=len(utils),
+                mean_util=_mean(utils),
+                max_util=max(utils) if utils else None,
+                mem_pct=mem_pct,
+                hottest=hottest,
+                power=power,
+                xid_gpus=tuple(sorted(xids)),
+                last_xid=max(xids.values(), default=0),
+                idle_gpus=sum(1 for s in slots if s in self._idle),
+            )
+        return out
+
+    def _header_figures(self) -> HeaderTelemetry:
+        values = [u for u in self._util if u == u]
+        return HeaderTelemetry(
+            gpus=len(values),
+            busy=sum(1 for u in values if u >= IDLE_UTIL),
+            allocated_idle=len(self._idle),
+            mean_util=_mean(values),
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def samples(self) -> int:
+        """Refreshes applied so far."""
+        return self._tick + 1
+
+    def header(self) -> HeaderTelemetry:
+        return self._header
+
+    def nodes(self) -> dict[str, NodeTelemetry]:
+        """Node name → figures, for every node that reported this refresh."""
+        with self._lock:
+            return dict(self._nodes)
+
+    def node(self, name: str) -> NodeTelemetry | None:
+        return self._nodes.get(name)
+
+    def failed(self) -> dict[str, str]:
+        """Node → why it has no telemetry (exporter missing, unreachable, garbage)."""
+        with self._lock:
+            return dict(self._failed)
+
+    def util(self, key: GpuKey) -> float | None:
+        with self._lock:
+            s = self._slot.get(key)
+            if s is None:
+                return None
+            u = self._util[s]
+            return u if u == u else None
+
+    def _hist(self, buf: bytearray, s: int) -> tuple[float | None, ...]:
+        size, col = self.history, self._tick % self.history
+        row = buf[s * size : (s + 1) * size]
+        ordered = row[col + 1 :] + row[: col + 1]
+        return tuple(None if b == NO_SAMPLE else float(b) for b in ordered)
+
+    def history_of(self, key: GpuKey) -> tuple[tuple[float | None, ...], tuple[float | None, ...]]:
+        """(utilization, memory %) history of one GPU, oldest → newest."""
+        with self._lock:
+            s = self._slot.get(key)
+            if s is None:
+                empty = (None,) * self.history
+                return empty, empty
+            return self._hist(self._util_hist, s), self._hist(self._mem_hist, s)
+
+    def gpu_rows(self, node: str) -> list[GpuRow]:
+        """The GPUs of `node` for its detail screen, index order (empty: no telemetry)."""
+        with self._lock:
+            readings = self._detail.get(node) or self._last.get(node) or []
+            rows = []
+            for r in readings:
+                s = self._slot.get((r.node, r.index))
+                if s is None:
+                    continue
+                used, free = r.fb_used, r.fb_free
+                util = r.util if r.util is not None else self.util((r.node, r.index))
+                rows.append(
+                    GpuRow(
+                        node=r.node,
+                        index=r.index,
+                        uuid=r.uuid,
+                        model=r.model,
+                        util=util,
+                        util_history=self._hist(self._util_hist, s),
+                        mem_pct=r.mem_pct,
+                        mem_history=self._hist(self._mem_hist, s),
+                        mem_used_mib=used,
+                        mem_total_mib=used + free
+                        if used is not None and free is not None
+                        else None,
+                        temp=r.temp,
+                        power=r.power,
+                        sm_clock=r.sm_clock,
+                        xid=int(r.xid or 0),
+                        gr_active=None if r.gr_active is None else 100.0 * r.gr_active,
+                        tensor_active=None if r.tensor_active is None else 100.0 * r.tensor_active,
+                        pods=tuple(f"{ns}/{p}" for ns, p in (r.pods or self._pods[s])),
+                        idle=s in self._idle,
+                    )
+                )
+            return rows
+
+    def map_values(self) -> dict[str, float | None]:
+        """Cell key ("<node>/<index>") → utilization now, for every GPU ever seen."""
+        with self._lock:
+            return {
+                c: (u if u == u else None) for c, u in zip(self._cells, self._util, strict=False)
+            }
+
+    def node_gpus(self, node: str) -> list[int]:
+        """GPU indices of `node` seen so far."""
+        with self._lock:
+            return [self._keys[s][1] for s in self._by_node.get(node, [])]
+
+    def pods(self) -> list[PodKey]:
+        """Pods that hold a reporting GPU."""
+        with self._lock:
+            return list(self._pod_slots)
+
+    def workload(
+        self, key: tuple[str, str, str], pods: Iterable[PodKey], with_history: bool = False
+    ) -> WorkloadTelemetry:
+        """Figures over the GPUs the given pods hold (a job's or a server's pods)."""
+        with self._lock:
+            slots = sorted({s for p in pods for s in self._pod_slots.get(p, ())})
+            utils = [self._util[s] for s in slots if self._util[s] == self._util[s]]
+            history: tuple[float | None, ...] = ()
+            if with_history and slots:
+                rows = [self._hist(self._util_hist, s) for s in slots]
+                history = tuple(
+                    _mean([v for v in column if v is not None])
+                    for column in zip(*rows, strict=False)
+                )
+            return WorkloadTelemetry(
+                key=key,
+                gpus=len(utils),
+                mean_util=_mean(utils),
+                idle_gpus=sum(1 for s in slots if s in self._idle),
+                history=history,
+            )
+
+    def workloads(
+        self, key_of: Callable[[PodKey], tuple[str, str, str] | None]
+    ) -> dict[tuple[str, str, str], WorkloadTelemetry]:
+        """Figures per workload for every pod holding a reporting GPU; `key_of` maps a pod to
+        its workload key (None: not part of one)."""
+        with self._lock:
+            groups: dict[tuple[str, str, str], set[int]] = {}
+            for pod, slots in self._pod_slots.items():
+                key = key_of(pod)
+                if key is not None:
+                    groups.setdefault(key, set()).update(slots)
+            out = {}
+            for key, slots in groups.items():
+                utils = [self._util[s] for s in slots if self._util[s] == self._util[s]]
+                idle = sum(1 for s in slots if s in self._idle)
+                out[key] = WorkloadTelemetry(key, len(utils), _mean(utils), idle, ())
+            return out
+
+    def pod_slots(self) -> dict[PodKey, int]:
+        """Pod → number of GPUs it holds that report telemetry."""
+        with self._lock:
+            return {p: len(s) for p, s in self._pod_slots.items()}
