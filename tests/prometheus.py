@@ -34,6 +34,12 @@ scrape_configs:
       - url: {metrics_url}/targets
         refresh_interval: 5s
 """
+KEEP = """\
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        regex: {keep}
+        action: keep
+"""
 
 
 class PrometheusServer:
@@ -46,7 +52,9 @@ class PrometheusServer:
         binary: str = "prometheus",
         scrape_interval: str = "1s",
         scrape_timeout: str = "1s",
+        keep: str | None = None,
     ) -> None:
+        """`keep`: a regex of metric names to store (the rest dropped at scrape time)."""
         self.binary = binary
         self.port = free_port()
         self.workdir = Path(workdir)
