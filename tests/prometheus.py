@@ -60,9 +60,10 @@ class PrometheusServer:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = self.workdir / "prometheus.yml"
-        self.config.write_text(
-            CONFIG.format(interval=scrape_interval, timeout=scrape_timeout, metrics_url=metrics_url)
+        config = CONFIG.format(
+            interval=scrape_interval, timeout=scrape_timeout, metrics_url=metrics_url
         )
+        self.config.write_text(config + (KEEP.format(keep=keep) if keep else ""))
         self.log = self.workdir / "prometheus.log"
         self.process: subprocess.Popen[bytes] | None = None
 
