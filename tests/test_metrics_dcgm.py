@@ -266,6 +266,7 @@ def test_poller_thread_notifies_and_never_overlaps(admin, cache) -> None:
         unsubscribe()
         poller.stop()
     assert Slow.overlaps == 1 and seen[0].state == LIVE and seen[0].source == "slow"
+    assert poller.period > 1.0  # 0.3 s refreshes stretch the 1 s wait: ≤ 20 % busy
     assert poller.store.header().mean_util == 50.0
 
 
