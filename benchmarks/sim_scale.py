@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from console.sim.process import start_process  # noqa: E402
+from console.sim.process import start_process
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -54,7 +54,9 @@ def client_raw_pages(kubeconfig: Path, limit: int = 500) -> int:
     core = kubernetes.client.CoreV1Api(api)
     count, token = 0, None
     while True:
-        response = core.list_pod_for_all_namespaces(limit=limit, _continue=token, _preload_content=False)
+        response = core.list_pod_for_all_namespaces(
+            limit=limit, _continue=token, _preload_content=False
+        )
         page = json.loads(response.data)
         count += len(page["items"])
         token = page["metadata"].get("continue")
@@ -79,7 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--preset", default="huge")
     parser.add_argument("--kubectl", default=shutil.which("kubectl") or "kubectl")
-    parser.add_argument("--models", action="store_true", help="also time the client's model objects")
+    parser.add_argument(
+        "--models", action="store_true", help="also time the client's model objects"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()

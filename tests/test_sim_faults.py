@@ -121,7 +121,8 @@ def test_churn_updates_pods(fresh_sim, core) -> None:
     changed = [
         p
         for p in core.list_pod_for_all_namespaces().items
-        if int(p.metadata.resource_version) > rv and "sim.kmc.dev/churn" in (p.metadata.annotations or {})
+        if int(p.metadata.resource_version) > rv
+        and "sim.kmc.dev/churn" in (p.metadata.annotations or {})
     ]
     assert changed
     assert fresh_sim.churn.updates >= 20

@@ -49,7 +49,7 @@ def test_every_preset_is_described() -> None:
 def test_tiny() -> None:
     ctx = built("tiny")
     assert count(ctx, "Node") == 3 and gpus(ctx) == 12
-    assert count(ctx, "PyTorchJob") == 1 and count(ctx, "InferenceService") == 1
+    assert count(ctx, "PyTorchJob") == 2 and count(ctx, "InferenceService") == 1
     assert count(ctx, "DaemonSet") == 3 and count(ctx, "ClusterPolicy") == 1
     svc = ctx.store.get(by_kind("Service"), "gpu-operator", "nvidia-dcgm-exporter")
     assert svc["metadata"]["annotations"]["prometheus.io/scrape"] == "true"  # type: ignore[index]
