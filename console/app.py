@@ -65,6 +65,7 @@ class KmcApp(App[int]):
         now: Callable[[], float] | None = None,
         header_clock: Callable[[], datetime] | None = None,
         initial_view: str = "nodes",
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -75,6 +76,7 @@ class KmcApp(App[int]):
         self.now: Callable[[], float] = now or time.time
         self.header_clock = header_clock
         self.initial_view = initial_view
+        self.handle_signals = handle_signals
         self.namespace: str | None = (
             None if settings.all_namespaces or not settings.namespace else settings.namespace
         )
@@ -102,18 +104,30 @@ class KmcApp(App[int]):
             self.session = self._session_factory(self.connection, self._cluster_changed).start()
         self.push_screen(ResourceScreen(self.initial_view))
         self.set_interval(max(1.0, self.settings.refresh_seconds), self.refresh_view)
+        if self.handle_signals:
+            self._signals(install=True)
+
+    def _signals(self, install: bool) -> None:
+        """Exit cleanly on SIGHUP (the SSH session is gone) and SIGTERM."""
         try:
             loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, self.exit)
-            loop.add_signal_handler(signal.SIGTERM, self.exit)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (tests), or no signals on this platform
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                if install:
+                    loop.add_signal_handler(
+                        sig, self.exit, None, 129 if sig == signal.SIGHUP else 143
+                    )
+                else:
+                    loop.remove_signal_handler(sig)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            pass  # not the main thread, or no such signals on this platform
 
     def on_ready(self) -> None:
         self.ready_at = time.time()
         self._maybe_report()
 
     async def on_unmount(self) -> None:
+        if self.handle_signals:
+            self._signals(install=False)
         await self._stop_session()
 
     async def _stop_session(self) -> None:
@@ -209,7 +223,9 @@ class KmcApp(App[int]):
             self.notify(f"unknown command: {text}", severity="error", markup=False)
             return
         if command.verb in VIEW_NAMES:
-            await self.show_view(command.verb)
+            # A worker: the screen that typed the command is about to be replaced, so
+            # nothing running in its handler may wait for that.
+            self.run_worker(self.show_view(command.verb), group="view", exclusive=True)
         elif command.verb == "quit":
             self.exit(0)
         elif command.verb == "help":
@@ -308,7 +324,9 @@ class KmcApp(App[int]):
     def palette_entries(self) -> Iterator[PaletteEntry]:
         for view in VIEW_NAMES:
             yield PaletteEntry(
-                f":{view}", f"Show {view}", lambda v=view: self.run_worker(self.show_view(v))
+                f":{view}",
+                f"Show {view}",
+                lambda v=view: self.run_worker(self.show_view(v), group="view", exclusive=True),
             )
         names, _ = self.contexts()
         for name in names:

@@ -85,7 +85,7 @@ def _run(cli: dict[str, object]) -> int:
     from console.app import KmcApp
     from themes import THEMES
 
-    app = KmcApp(settings, connection)
+    app = KmcApp(settings, connection, handle_signals=True)
     if settings.theme not in app.available_themes:
         known = ", ".join(sorted(THEMES))
         raise _Fail(f"unknown theme {settings.theme!r}; choose from {known} or a Textual theme")

@@ -252,7 +252,7 @@ class ResourceScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self._filter_before = self.row_filter.text
-        self.query_one(CommandBar).open("/", self.row_filter.text)
+        self.query_one(CommandBar).open("/")
 
     def set_filter(self, text: str) -> None:
         self.row_filter = parse_filter(text)
