@@ -185,7 +185,12 @@ def _training_pod(kc, sim) -> tuple[str, str]:
             "json",
         ).stdout
     )
-    running = [p for p in pods["items"] if p["status"].get("phase") == "Running"]
+    running = [
+        p
+        for p in pods["items"]
+        if p["status"].get("phase") == "Running"
+        and all(cs.get("restartCount") == 0 for cs in p["status"].get("containerStatuses") or [])
+    ]
     assert running, "the tiny preset should have a running training master"
     return running[0]["metadata"]["namespace"], running[0]["metadata"]["name"]
 
@@ -346,3 +351,15 @@ def test_oldest_and_newest_kubectl(kc, sim, version: str) -> None:
     assert (
         kubectl(path, sim.kubeconfig_path, "auth", "can-i", "list", "pods").stdout.strip() == "yes"
     )
+
+
+def test_logs_of_a_crash_looping_container_show_its_last_crash(kc, sim) -> None:
+    for _ in range(60):
+        pod = json.loads(run(kc, sim, "get", "pod", "bert-crashloop-master-0", "-n", "ml", "-o", "json").stdout)
+        state = pod["status"]["containerStatuses"][0]["state"]
+        if "waiting" in state:
+            break
+        sim.advance(5)
+    assert "waiting" in state, "the crash-looping pod never waited in back-off"
+    out = run(kc, sim, "logs", "bert-crashloop-master-0", "-n", "ml", "--tail=20").stdout
+    assert "Error" in out or "Traceback" in out

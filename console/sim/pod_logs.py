@@ -79,7 +79,8 @@ class PodLogs:
             finished_at=_time(terminated.get("finishedAt")),
             crashed=True if terminated and terminated.get("exitCode") not in (None, 0) else None,
         )
-        if previous:
+        # In CrashLoopBackOff the newest instance is the one that died: the kubelet serves its log.
+        if previous or (not running and not terminated):
             source = source.previous(_time(last.get("startedAt")), _time(last.get("finishedAt")))
         return source
 
