@@ -27,10 +27,10 @@ from textual.timer import Timer
 
 from console.config import Settings
 from console.screens.commands import COMMAND_WORDS, KmcCommands, PaletteEntry, parse_command
+from console.screens.help import KeysHelp
 from console.screens.resource import KEYS_HELP, ResourceScreen
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
-from widgets.help import HelpScreen
 
 MIN_REFRESH = 0.25
 """Seconds between two refreshes of the visible view, however fast the cluster changes."""
@@ -318,7 +318,7 @@ class KmcApp(App[int]):
         ]
         title = f"Help · {view}" if view else "Help"
         self.push_screen(
-            HelpScreen([(f"Keys ({view or 'view'})", keys), ("Commands", commands)], title=title)
+            KeysHelp([(f"Keys ({view or 'view'})", keys), ("Commands", commands)], title=title)
         )
 
     def palette_entries(self) -> Iterator[PaletteEntry]:

@@ -19,7 +19,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from console.screens.filter import RowFilter, parse_filter
-from console.screens.views import VIEWS, Column, Item, RowContext, Scope, visible_columns
+from console.screens.views import (
+    VIEWS,
+    Column,
+    Item,
+    RowContext,
+    Scope,
+    measure,
+    visible_columns,
+)
 from themes import util_scale
 from widgets.command_bar import CommandBar
 from widgets.header import ClusterHeader
@@ -86,6 +94,8 @@ class ResourceScreen(Screen[None]):
         self.items: list[Item] = []
         self.shown = 0
         self._table_serial = 0
+        self._widths: dict[str, int] | None = None
+        self._relayout_pending = False
 
     @property
     def kmc(self) -> KmcApp:
@@ -119,7 +129,7 @@ class ResourceScreen(Screen[None]):
 
     def _fit_columns(self, width: int) -> list[Column]:
         skip = ("namespace",) if self._single_namespace() else ()
-        return visible_columns(self.view.columns, width, skip)
+        return visible_columns(self.view.columns, width, skip, self._widths)
 
     def _single_namespace(self) -> bool:
         return bool(self.kmc.namespace) and not (self.scope and self.scope.node)
@@ -136,6 +146,7 @@ class ResourceScreen(Screen[None]):
         await self._relayout()
 
     async def _relayout(self) -> None:
+        self._relayout_pending = False
         columns = self._fit_columns(self.size.width or self.kmc.size.width)
         if columns == self.columns or not self.is_mounted:
             return
@@ -172,6 +183,12 @@ class ResourceScreen(Screen[None]):
             scope=self.scope,
         )
         self.items = self.view.build(session, ctx)
+        if self.items:
+            self._widths = measure(self.view.columns, self.items)
+            fit = self._fit_columns(self.size.width or app.size.width)
+            if fit != self.columns and not self._relayout_pending:
+                self._relayout_pending = True
+                self.call_later(self._relayout)
         indexes = [self.view.columns.index(c) for c in self.columns]
         rows = []
         for item in self.items:

@@ -79,18 +79,38 @@ class View:
 
 
 def visible_columns(
-    columns: Sequence[Column], width: int, skip: Sequence[str] = ()
+    columns: Sequence[Column],
+    width: int,
+    skip: Sequence[str] = (),
+    widths: Mapping[str, int] | None = None,
 ) -> list[Column]:
-    """The columns that fit `width`, dropping the highest priority numbers first."""
+    """The columns that fit `width` (by measured `widths`, else `min_width`), dropping the
+    highest priority numbers first."""
     chosen = [c for c in columns if c.key not in skip]
+    measured = widths or {}
+
+    def need(c: Column) -> int:
+        return measured.get(c.key, c.min_width) + 2  # DataTable pads each cell by one
+
     while len(chosen) > 1:
-        if sum(c.min_width + 2 for c in chosen) + 2 <= width:
+        if sum(need(c) for c in chosen) + 3 <= width:  # focus bar and scrollbar
             break
         worst = max(chosen, key=lambda c: (c.priority, columns.index(c)))
         if worst.priority == 0:
             break
         chosen.remove(worst)
     return chosen
+
+
+def measure(columns: Sequence[Column], items: Sequence[Item], cap: int = 48) -> dict[str, int]:
+    """The width each column needs for `items` (header included), capped at `cap`."""
+    widths = {c.key: len(c.label) for c in columns}
+    for item in items:
+        for column, cell in zip(columns, item.cells, strict=True):
+            size = cell.cell_len if isinstance(cell, Text) else len(str(cell or ""))
+            if size > widths[column.key]:
+                widths[column.key] = min(size, cap)
+    return widths
 
 
 AGE = Column("age", "AGE", 3, 5, by_value=True)
