@@ -71,6 +71,7 @@ def _run(cli: dict[str, object]) -> int:
         settings = load_settings(cli)
     except ConfigError as exc:
         raise _Fail(str(exc)) from None
+    _check_theme(settings.theme)
     from console.cluster.connection import ClusterError, connect
 
     try:
@@ -91,6 +92,16 @@ def _run(cli: dict[str, object]) -> int:
         raise _Fail(f"unknown theme {settings.theme!r}; choose from {known} or a Textual theme")
     app.run()
     return app.return_code or 0
+
+
+def _check_theme(name: str) -> None:
+    from textual.theme import BUILTIN_THEMES
+
+    from themes import THEMES
+
+    if name not in THEMES and name not in BUILTIN_THEMES:
+        known = ", ".join(sorted(THEMES))
+        raise _Fail(f"unknown theme {name!r}; choose from {known} or a Textual theme")
 
 
 @main.command()

@@ -296,3 +296,22 @@ async def test_switch_context_to_the_viewer(tiny_sim) -> None:
         await pilot.pause(0.5)
         assert app.context == "kmc-sim-viewer"
         assert any("cannot switch" in str(n.message) for n in app._notifications)
+
+
+async def test_themes_registered_and_no_color(tiny_sim, monkeypatch) -> None:
+    from textual.filter import Monochrome
+
+    from themes import THEMES
+
+    app = make_app(tiny_sim, theme="kmc-light")
+    assert set(THEMES) <= set(app.available_themes)
+    async with app.run_test(size=SIZE) as pilot:
+        await populated(pilot, app, "nodes")
+        assert app.theme == "kmc-light"
+        assert not app.no_color
+    monkeypatch.setenv("NO_COLOR", "1")  # Textual itself turns the output monochrome
+    app = make_app(tiny_sim)
+    assert app.no_color and any(isinstance(f, Monochrome) for f in app._filters)
+    monkeypatch.delenv("NO_COLOR")
+    app = make_app(tiny_sim, no_color=True)  # KMC_NO_COLOR / settings
+    assert any(isinstance(f, Monochrome) for f in app._filters)
