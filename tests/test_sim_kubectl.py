@@ -355,7 +355,9 @@ def test_oldest_and_newest_kubectl(kc, sim, version: str) -> None:
 
 def test_logs_of_a_crash_looping_container_show_its_last_crash(kc, sim) -> None:
     for _ in range(60):
-        pod = json.loads(run(kc, sim, "get", "pod", "bert-crashloop-master-0", "-n", "ml", "-o", "json").stdout)
+        pod = json.loads(
+            run(kc, sim, "get", "pod", "bert-crashloop-master-0", "-n", "ml", "-o", "json").stdout
+        )
         state = pod["status"]["containerStatuses"][0]["state"]
         if "waiting" in state:
             break
