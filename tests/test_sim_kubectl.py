@@ -74,7 +74,7 @@ def test_get_json_is_a_real_list(kc, sim) -> None:
 def test_watch_sees_a_change(kc, sim) -> None:
     env = {**os.environ, "KUBECACHEDIR": str(Path(sim.kubeconfig_path).parent / "kube-cache")}
     proc = subprocess.Popen(
-        [kc, "--kubeconfig", str(sim.kubeconfig_path), "get", "configmaps", "-n", "default", "-w"],
+        [kc, "--kubeconfig", str(sim.kubeconfig_path), "get", "pods", "-n", "default", "-w"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -83,7 +83,13 @@ def test_watch_sees_a_change(kc, sim) -> None:
     try:
         time.sleep(1.5)
         core = kubernetes.client.CoreV1Api(api_client(sim.kubeconfig_path))
-        core.create_namespaced_config_map("default", {"metadata": {"name": "seen-by-watch"}})
+        core.create_namespaced_pod(
+            "default",
+            {
+                "metadata": {"name": "seen-by-watch"},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            },
+        )
         assert "seen-by-watch" in read_until(proc, "seen-by-watch", 15)
     finally:
         proc.kill()
