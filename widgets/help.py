@@ -7,16 +7,42 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 Section = tuple[str, Sequence[tuple[str, str]]]
 """`(section title, [(key, description), ...])`."""
+
+
+class _KeyTable(Static):
+    """A Rich table that reports its natural width, so its auto-sized box can fit it.
+
+    Rich measures a table against the container's width, and a `width: auto` parent offers
+    0 — the box would collapse to an empty frame. `max-width: 100%` lets the table wrap its
+    descriptions once the box reaches its own `max-width`."""
+
+    DEFAULT_CSS = """
+    _KeyTable {
+        width: auto;
+        max-width: 100%;
+    }
+    """
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(table)
+        self._table = table
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        console = self.app.console
+        options = console.options.update_width(viewport.width)
+        return Measurement.get(console, options, self._table).maximum
 
 
 class HelpScreen(ModalScreen[None]):
@@ -55,7 +81,7 @@ class HelpScreen(ModalScreen[None]):
         scroll.border_title = Text(self.help_title)
         scroll.border_subtitle = Text("Esc / q / ? close")
         with scroll:
-            yield Static(self._table())
+            yield _KeyTable(self._table())
 
     def _table(self) -> Table:
         key_width = max((cell_len(k) for _, rows in self.sections for k, _ in rows), default=1)
