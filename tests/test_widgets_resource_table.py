@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from widgets.resource_table import ColumnSpec, ResourceTable
+from widgets.resource_table import ColumnSpec, ResourceTable, SortableCell
 
 COLUMNS = [
     ColumnSpec("name", "NAME"),
@@ -108,6 +108,31 @@ async def test_sort_numeric_text_and_none_last_kept_across_updates() -> None:
         assert order() == ["d", "e", "c", "b", "a"]
         assert table.current_row_key == "b"
         assert table.sort_state == ("util", True)
+
+
+async def test_sortable_cells_sort_by_their_value_and_resort_when_only_it_changes() -> None:
+    app = TableApp()
+    async with app.run_test() as pilot:
+        table = app.query_one(ResourceTable)
+
+        def age(key: str, shown: str, seconds: float | None) -> tuple[str, tuple, None]:
+            return (key, (key, 1, 1.0, SortableCell(shown, seconds)), None)
+
+        data = [age("a", "3d", 259_200), age("b", "45m", 2_700), age("c", "<none>", None)]
+        table.set_rows([*data, age("d", "2h", 7_200)])
+        await pilot.pause()
+
+        def order() -> list[str]:
+            return [r.key.value for r in table.ordered_rows]
+
+        table.sort_by("status")
+        assert order() == ["b", "d", "a", "c"]  # 45m < 2h < 3d, not "2h" < "3d" < "45m"
+        assert table.get_cell("b", "status").plain == "45m"
+        table.sort_by("status", reverse=True)
+        assert order() == ["a", "d", "b", "c"]  # no value: still last
+        table.set_rows([*data, age("d", "2h", 300_000)])  # same text, new value
+        await pilot.pause()
+        assert order() == ["d", "a", "b", "c"]
 
 
 async def test_markup_looking_strings_render_literally() -> None:

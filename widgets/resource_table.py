@@ -6,7 +6,8 @@ are added, stale rows removed (or the table is rebuilt once when removals would
 cost more). The cursor stays on the same row key; the sort survives updates.
 
 Every cell is shown as `rich.text.Text` built without markup: strings from the
-cluster show literally. Enter posts `DataTable.RowSelected` (`event.row_key.value`
+cluster show literally. A cell that should sort by something other than its text (AGE
+"3d" by seconds) is given as `SortableCell(display, sort_value)`. Enter posts `DataTable.RowSelected` (`event.row_key.value`
 is the row key); cursor moves post `DataTable.RowHighlighted`.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from rich.style import Style
 from rich.text import Text
@@ -24,7 +25,19 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 CellValue = str | int | float | Text | None
-Row = tuple[str, Sequence[CellValue], str | None]
+
+
+class SortableCell(NamedTuple):
+    """A cell shown as `display` and sorted by `sort_value` (None sorts last), whatever the
+    column's `numeric` flag. Give every cell of a column a sort value, or none: the values
+    of one column are compared with each other."""
+
+    display: CellValue
+    sort_value: Any
+
+
+Cell = CellValue | SortableCell
+Row = tuple[str, Sequence[Cell], str | None]
 """`(row_key, cells, style_hint)`; hint is one of `HINTS` or None."""
 
 HINTS = ("ok", "warn", "error", "dim")
@@ -57,8 +70,12 @@ def _natural(text: str) -> tuple[Any, ...]:
     return tuple(int(part) if i % 2 else part for i, part in enumerate(parts))
 
 
-def to_cell(value: CellValue, numeric: bool = False) -> Text:
+def to_cell(value: Cell, numeric: bool = False) -> Text:
     """Convert a plain value to a non-markup `Text` cell carrying its sort value."""
+    if isinstance(value, SortableCell):
+        cell = to_cell(value.display, numeric)
+        cell.sort_value = value.sort_value  # type: ignore[attr-defined]
+        return cell
     if isinstance(value, Text):
         cell = _Cell(value.plain, style=value.style, justify=value.justify, end="", no_wrap=True)
         cell.spans = list(value.spans)
@@ -133,7 +150,7 @@ class ResourceTable(DataTable[Text]):
             spec if isinstance(spec, ColumnSpec) else ColumnSpec(*spec) for spec in columns
         )
         self._index = {spec.key: i for i, spec in enumerate(self.specs)}
-        self._raw: dict[str, tuple[tuple[CellValue, ...], str | None]] = {}
+        self._raw: dict[str, tuple[tuple[Cell, ...], str | None]] = {}
         self._hint_styles: dict[str, Style] = {}
         self._sort: tuple[str, bool] | None = None
         self._columns_added = False
@@ -174,7 +191,7 @@ class ResourceTable(DataTable[Text]):
         """Show exactly `rows` (a full snapshot), changing only what differs."""
         self._ensure_columns()
         width = len(self.specs)
-        new: dict[str, tuple[tuple[CellValue, ...], str | None]] = {}
+        new: dict[str, tuple[tuple[Cell, ...], str | None]] = {}
         for key, cells, hint in rows:
             values = tuple(cells)[:width]
             new[key] = (values + (None,) * (width - len(values)), hint)
@@ -218,7 +235,7 @@ class ResourceTable(DataTable[Text]):
         self._raw.clear()
         self.clear()
 
-    def _rebuild(self, new: dict[str, tuple[tuple[CellValue, ...], str | None]]) -> None:
+    def _rebuild(self, new: dict[str, tuple[tuple[Cell, ...], str | None]]) -> None:
         scroll_y = self.scroll_y
         self.clear()
         self._raw.clear()
@@ -226,7 +243,7 @@ class ResourceTable(DataTable[Text]):
             self._add(key, values, hint)
         self.call_after_refresh(self.scroll_to, y=scroll_y, animate=False, immediate=True)
 
-    def _add(self, key: str, values: tuple[CellValue, ...], hint: str | None) -> None:
+    def _add(self, key: str, values: tuple[Cell, ...], hint: str | None) -> None:
         self._raw[key] = (values, hint)
         cells = [to_cell(v, spec.numeric) for v, spec in zip(values, self.specs, strict=True)]
         self.add_row(*cells, key=key)
@@ -234,8 +251,8 @@ class ResourceTable(DataTable[Text]):
     def _update(
         self,
         key: str,
-        old: tuple[tuple[CellValue, ...], str | None],
-        values: tuple[CellValue, ...],
+        old: tuple[tuple[Cell, ...], str | None],
+        values: tuple[Cell, ...],
         hint: str | None,
         sort_index: int,
     ) -> bool:
