@@ -20,7 +20,8 @@ RUN_SECONDS = SIM_PREFIX + "run-seconds"
 FAIL_AFTER = SIM_PREFIX + "fail-after"
 LOG_KIND = SIM_PREFIX + "log-kind"
 
-_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+"""Letters and digits Kubernetes uses in generated names (no vowels, no look-alikes)."""
 
 DEFAULT_TOLERATIONS = (
     {
@@ -43,7 +44,7 @@ def template_hash(template: Any) -> str:
     (FNV-style 32-bit hash, decimal digits mapped onto the "safe" alphabet)."""
     data = orjson.dumps(template, option=orjson.OPT_SORT_KEYS)
     value = _fnv32a(data) ^ zlib.crc32(data)
-    return "".join(_SAFE_ALPHABET[int(d) % len(_SAFE_ALPHABET)] for d in str(value))[:10]
+    return "".join(SAFE_ALPHABET[int(d) % len(SAFE_ALPHABET)] for d in str(value))[:10]
 
 
 def _fnv32a(data: bytes) -> int:
