@@ -1,11 +1,15 @@
-"""The Textual application: one `ClusterSession` feeding the visible resource view.
+"""The Textual application: one `ClusterSession` and one telemetry poller feeding the
+visible screen.
 
 Data flow: informer threads (console.cluster) change their caches and call the session's
 dirty hook; the session posts at most one `ClusterChanged` message until the UI reads
-(`ack`). The app coalesces those into a refresh of the *visible* screen at most every
+(`ack`). The telemetry poller's thread (console.metrics, through
+`console.screens.telemetry.TelemetryLink`) posts a `TelemetryChanged` after each refresh.
+The app coalesces both into a refresh of the *visible* screen at most every
 `MIN_REFRESH` seconds, plus a slow tick for ages. Screens diff their rows into
-`ResourceTable.set_rows`. Views live in `console.screens`; this module holds the
-session, the `:` commands, context / namespace switching and the help.
+`ResourceTable.set_rows` and read telemetry figures from the link. Views live in
+`console.screens`; this module holds the session and the poller's lifecycle, the `:`
+commands, context / namespace switching and the help.
 """
 
 from __future__ import annotations
@@ -21,27 +25,43 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.markup import escape
 from textual.message import Message
 from textual.timer import Timer
 
 from console.config import Settings
-from console.screens.commands import COMMAND_WORDS, KmcCommands, PaletteEntry, parse_command
-from console.screens.help import KeysHelp
-from console.screens.resource import KEYS_HELP, ResourceScreen
+from console.metrics import TelemetryStatus
+from console.screens.commands import (
+    COMMAND_WORDS,
+    KmcCommands,
+    PaletteEntry,
+    palette_entries,
+    parse_command,
+)
+from console.screens.header import TelemetryHeaderData
+from console.screens.help import KeysHelp, help_sections
+from console.screens.resource import ResourceScreen
+from console.screens.telemetry import PollerFactory, TelemetryLink
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
 
 MIN_REFRESH = 0.25
 """Seconds between two refreshes of the visible view, however fast the cluster changes."""
 
-VIEW_NAMES = ("nodes", "jobs", "servers", "pods")
+VIEW_NAMES = ("nodes", "jobs", "servers", "pods", "gpumap")
 BASE_DEPTH = 2
 """Screen stack depth of a top-level view: Textual's default screen, then the view."""
 
 
 class ClusterChanged(Message):
     """Posted (from an informer thread) when any cache changed since the last read."""
+
+
+class TelemetryChanged(Message):
+    """Posted (from the telemetry poller's thread) after each telemetry refresh."""
+
+    def __init__(self, status: TelemetryStatus) -> None:
+        super().__init__()
+        self.status = status
 
 
 class KmcApp(App[int]):
@@ -66,6 +86,7 @@ class KmcApp(App[int]):
         header_clock: Callable[[], datetime] | None = None,
         initial_view: str = "nodes",
         handle_signals: bool = False,
+        telemetry_factory: PollerFactory | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -81,6 +102,7 @@ class KmcApp(App[int]):
             None if settings.all_namespaces or not settings.namespace else settings.namespace
         )
         self.context = getattr(connection, "context", "") or settings.context or ""
+        self.telemetry = TelemetryLink(settings, telemetry_factory)
         self._refresh_timer: Timer | None = None
         self._last_refresh = 0.0
         self._startup_report = os.environ.get("KMC_STARTUP_REPORT")
@@ -102,7 +124,8 @@ class KmcApp(App[int]):
     def on_mount(self) -> None:
         if self.connection is not None:
             self.session = self._session_factory(self.connection, self._cluster_changed).start()
-        self.push_screen(ResourceScreen(self.initial_view))
+            self._attach_telemetry()
+        self.push_screen(self._view_screen(self.initial_view))
         self.set_interval(max(1.0, self.settings.refresh_seconds), self.refresh_view)
         if self.handle_signals:
             self._signals(install=True)
@@ -132,8 +155,33 @@ class KmcApp(App[int]):
 
     async def _stop_session(self) -> None:
         session, self.session = self.session, None
+        await asyncio.to_thread(self.telemetry.detach)
         if session is not None:
             await asyncio.to_thread(session.stop)
+
+    def _attach_telemetry(self) -> None:
+        """A poller for the current session (started once its pod list is in)."""
+        cache = getattr(self.session, "cache", None)
+        if cache is None or self.connection is None:
+            return
+        self.telemetry.attach(self.connection, cache, self._telemetry_changed)
+        self._telemetry_tick()
+
+    def _telemetry_changed(self, status: TelemetryStatus) -> None:
+        """Poller thread: post, never block."""
+        self.post_message(TelemetryChanged(status))
+
+    def on_telemetry_changed(self, _message: TelemetryChanged) -> None:
+        self.on_cluster_changed(ClusterChanged())
+
+    def _telemetry_tick(self) -> None:
+        """Start the poller when ready; focus it on the nodes the visible screen details."""
+        session = self.session
+        if session is None:
+            return
+        self.telemetry.start_when_ready(session.state("pods").state not in ("syncing", "stale"))
+        focus = getattr(self.screen, "telemetry_focus", None)
+        self.telemetry.focus(focus() if focus is not None else ())
 
     # ------------------------------------------------------------ refresh loop
 
@@ -159,6 +207,7 @@ class KmcApp(App[int]):
         self._last_refresh = time.monotonic()
         if self.session is not None:
             self.session.ack()
+            self._telemetry_tick()
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh is not None:
             refresh()
@@ -175,14 +224,21 @@ class KmcApp(App[int]):
             )
         usage = session.ledger.cluster()
         sync, hint = session.view_state(view or "nodes")
-        return HeaderData(
+        figures = self.telemetry.header()
+        label, label_hint = self.telemetry.label()
+        return TelemetryHeaderData(
             context=self.context or "in-cluster",
             namespace=self.namespace,
             allocatable=round(usage.total_allocatable),
             requested=round(usage.total_requested),
+            busy=figures.busy if figures else None,
+            idle=figures.allocated_idle if figures else None,
+            mean_util=figures.mean_util if figures else None,
             sync=sync,
             sync_hint=hint,
             read_only=self.settings.read_only,
+            telemetry=label,
+            telemetry_hint=label_hint,
         )
 
     # ------------------------------------------------------------ start-up measurement
@@ -229,8 +285,7 @@ class KmcApp(App[int]):
         elif command.verb == "quit":
             self.exit(0)
         elif command.verb == "help":
-            view = getattr(self.screen, "view", None)
-            self.show_help(view.name if view else "")
+            self.show_help(getattr(self.screen, "view_name", ""))
         elif command.verb == "ns":
             if command.arg:
                 self.set_namespace(command.arg)
@@ -246,7 +301,14 @@ class KmcApp(App[int]):
         """Switch to a top-level view, dropping any drill-down stack (like k9s)."""
         while len(self.screen_stack) > BASE_DEPTH:
             await self.pop_screen()
-        await self.switch_screen(ResourceScreen(view))
+        await self.switch_screen(self._view_screen(view))
+
+    def _view_screen(self, view: str) -> Any:
+        if view == "gpumap":
+            from console.screens.gpumap import GpuMapScreen
+
+            return GpuMapScreen()
+        return ResourceScreen(view)
 
     def set_namespace(self, name: str) -> None:
         self.namespace = None if name in ("all", "-A", "*", "") else name
@@ -295,58 +357,16 @@ class KmcApp(App[int]):
         self.connection = connection
         self.context = getattr(connection, "context", name) or name
         self.session = self._session_factory(connection, self._cluster_changed).start()
-        view = getattr(self.screen_stack[BASE_DEPTH - 1], "view", None)
-        await self.show_view(view.name if view else "nodes")
+        self._attach_telemetry()
+        view = getattr(self.screen_stack[BASE_DEPTH - 1], "view_name", "") or "nodes"
+        await self.show_view(view)
 
     def show_help(self, view: str) -> None:
-        keys = list(KEYS_HELP.items())
-        if view == "detail":
-            keys = [
-                ("d / y / e", "describe / YAML / events tab (also 1 / 2 / 3)"),
-                ("r", "reload YAML and events"),
-                ("esc", "back"),
-                ("q / ctrl+c", "quit"),
-            ]
-        elif view != "nodes":
-            keys = [(k, d) for k, d in keys if k != "c"]
-        commands = [
-            (":nodes :jobs :servers :pods", "switch view"),
-            (":ctx [name]", "switch kube context (no name: choose)"),
-            (":ns [name|all]", "namespace filter (no name: choose)"),
-            (":help", "this help"),
-            (":q", "quit"),
-        ]
         title = f"Help · {view}" if view else "Help"
-        self.push_screen(
-            KeysHelp([(f"Keys ({view or 'view'})", keys), ("Commands", commands)], title=title)
-        )
+        self.push_screen(KeysHelp(help_sections(view), title=title))
 
     def palette_entries(self) -> Iterator[PaletteEntry]:
-        for view in VIEW_NAMES:
-            yield PaletteEntry(
-                f":{view}",
-                f"Show {view}",
-                lambda v=view: self.run_worker(self.show_view(v), group="view", exclusive=True),
-            )
-        names, _ = self.contexts()
-        for name in names:
-            yield PaletteEntry(
-                f":ctx {name}",
-                "Switch context to " + escape(name),
-                lambda n=name: self.run_worker(self.switch_context(n), exclusive=True, group="ctx"),
-            )
-        yield PaletteEntry(":ns all", "Show all namespaces", lambda: self.set_namespace("all"))
-        for ns in self.session.namespaces() if self.session else []:
-            yield PaletteEntry(
-                f":ns {ns}", "Only namespace " + escape(ns), lambda n=ns: self.set_namespace(n)
-            )
-        yield PaletteEntry("toggle CPU nodes", "Show or hide CPU-only nodes (c)", self._toggle_cpu)
-        yield PaletteEntry(
-            ":help",
-            "Keys of the current view",
-            lambda: self.show_help(getattr(getattr(self.screen, "view", None), "name", "")),
-        )
-        yield PaletteEntry(":q", "Quit", lambda: self.exit(0))
+        return palette_entries(self)
 
     def _toggle_cpu(self) -> None:
         screen = self.screen

@@ -6,6 +6,8 @@ import click
 
 from console import __version__
 
+TELEMETRY_CHOICES = ("auto", "prometheus", "dcgm", "none")
+
 
 class _Fail(Exception):
     """A one-line error for stderr; exit code 1."""
@@ -26,6 +28,21 @@ class _Fail(Exception):
 )
 @click.option("--theme", default=None, help="kmc-dark | kmc-light | kmc-high-contrast | …")
 @click.option("--read-only", "read_only", is_flag=True, default=None, help="Never change anything.")
+@click.option(
+    "--prometheus-url",
+    "prometheus_url",
+    default=None,
+    metavar="URL",
+    help="Prometheus with DCGM metrics (default: $PROMETHEUS_URL, else found in the cluster).",
+)
+@click.option(
+    "--telemetry",
+    "telemetry_source",
+    type=click.Choice(TELEMETRY_CHOICES),
+    default=None,
+    help="GPU telemetry source: auto (Prometheus if found, else the DCGM exporters), "
+    "prometheus, dcgm (scrape the exporters through the API server), none.",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -35,6 +52,8 @@ def main(
     all_namespaces: bool | None,
     theme: str | None,
     read_only: bool | None,
+    prometheus_url: str | None,
+    telemetry_source: str | None,
 ) -> None:
     """kube-ml-console: GPU nodes, training jobs and model servers of a Kubernetes cluster.
 
@@ -49,6 +68,8 @@ def main(
         "all_namespaces": all_namespaces,
         "theme": theme,
         "read_only": read_only,
+        "prometheus_url": prometheus_url,
+        "telemetry_source": telemetry_source,
     }
     ctx.obj = {k: v for k, v in options.items() if v is not None}
     if ctx.invoked_subcommand is None:
@@ -111,13 +132,27 @@ def _check_theme(name: str) -> None:
 @click.option("--seed", default=1, show_default=True, type=int, help="One seed fixes the cluster.")
 @click.option("--theme", default=None, help="Theme (as for kmc).")
 @click.option("--read-only", "read_only", is_flag=True, default=None, help="Never change anything.")
+@click.option(
+    "--telemetry",
+    "telemetry_source",
+    type=click.Choice(TELEMETRY_CHOICES),
+    default=None,
+    help="GPU telemetry source (default: dcgm, the simulated exporters; the demo has no "
+    "Prometheus).",
+)
 @click.pass_context
 def demo(
-    ctx: click.Context, preset: str, seed: int, theme: str | None, read_only: bool | None
+    ctx: click.Context,
+    preset: str,
+    seed: int,
+    theme: str | None,
+    read_only: bool | None,
+    telemetry_source: str | None,
 ) -> None:
     """Start the simulated GPU cluster in a child process and open the console on it.
 
-    Quitting the console stops the simulator; so does a crash or a hang-up.
+    Quitting the console stops the simulator; so does a crash or a hang-up. GPU telemetry
+    comes straight from the simulated DCGM exporters (through the API server's pod proxy).
     """
     if preset not in _preset_names():
         raise click.BadParameter(
@@ -133,8 +168,10 @@ def demo(
         click.echo(f"kmc: the simulated cluster did not start: {exc}", err=True)
         ctx.exit(1)
     try:
-        cli = {**(ctx.obj or {}), "kubeconfig": str(sim.kubeconfig), "context": "kmc-sim"}
-        cli.update({k: v for k, v in (("theme", theme), ("read_only", read_only)) if v is not None})
+        cli = {"telemetry_source": "dcgm", **(ctx.obj or {})}
+        cli.update(kubeconfig=str(sim.kubeconfig), context="kmc-sim")
+        given = (("theme", theme), ("read_only", read_only), ("telemetry_source", telemetry_source))
+        cli.update({k: v for k, v in given if v is not None})
         code = _console(cli)
     finally:
         sim.stop()

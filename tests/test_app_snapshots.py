@@ -1,5 +1,6 @@
 """SVG snapshots of each view at 80×24 and 160×48, on a frozen simulated cluster (fixed
-seed and start time, sim clock stopped) with the app's clock and ages pinned."""
+seed and start time, sim clock stopped) with the app's clock and ages pinned. Telemetry is
+off here (its columns hide); `test_app_telemetry_snapshots` shows it live."""
 
 from __future__ import annotations
 
@@ -43,17 +44,17 @@ def _prepare(view: str, then: tuple[str, ...] = ()):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("view", ["nodes", "jobs", "servers", "pods"])
 def test_snapshot_view(snap_compare, frozen_sim, view: str, size: tuple[int, int]) -> None:
-    app = make_app(frozen_sim, pinned=True)
+    app = make_app(frozen_sim, pinned=True, telemetry_source="none")
     assert snap_compare(app, terminal_size=size, run_before=_prepare(view))
 
 
 def test_snapshot_detail(snap_compare, frozen_sim) -> None:
-    app = make_app(frozen_sim, pinned=True)
+    app = make_app(frozen_sim, pinned=True, telemetry_source="none")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_prepare("jobs", ("d",)))
 
 
 def test_snapshot_help(snap_compare, frozen_sim) -> None:
-    app = make_app(frozen_sim, pinned=True)
+    app = make_app(frozen_sim, pinned=True, telemetry_source="none")
     assert snap_compare(
         app, terminal_size=(80, 24), run_before=_prepare("nodes", ("question_mark",))
     )

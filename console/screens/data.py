@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from console.cluster.cache import DEFAULT_KINDS, ClusterCache
+from console.cluster.cache import DEFAULT_KINDS, Changes, ClusterCache
 from console.cluster.connection import Connection
 from console.cluster.informer import (
     FORBIDDEN,
@@ -63,8 +63,21 @@ class ClusterSession:
         self.kinds: dict[str, Kind] = {name: inf.kind for name, inf in self.cache.informers.items()}
         self.state_overrides: dict[str, SyncState] = {}
         """Per-kind states that win over the informers' (tests; never set in production)."""
-        if on_change is not None:
-            self.cache.subscribe(lambda _changes: on_change())
+        self._versions: dict[str, int] = {}
+        self._on_change = on_change
+        self.cache.subscribe(self._changed)
+
+    def _changed(self, changes: Changes) -> None:
+        """Notifier thread: note each kind's version, then tell the app (which posts)."""
+        for name, change in changes.kinds.items():
+            self._versions[name] = change.version
+        if self._on_change is not None:
+            self._on_change()
+
+    def kind_version(self, name: str) -> int:
+        """A number that changes whenever the kind's cache changed (e.g. to relayout only
+        when nodes changed); 0 before the first notification."""
+        return self._versions.get(name, 0)
 
     def start(self) -> ClusterSession:
         self.cache.start()

@@ -1,8 +1,10 @@
-"""`DetailScreen`: describe / YAML / events of one object, as tabs.
+"""`DetailScreen`: describe / YAML / events of one object, as tabs; GPU nodes add a GPUs tab.
 
-`d`, `y`, `e` (or 1, 2, 3) switch tabs, Esc goes back, `r` reloads YAML and events.
+`d`, `y`, `e`, `g` (or 1, 2, 3, 4) switch tabs, Esc goes back, `r` reloads YAML and events.
 The summary is built from the cache record; YAML and events are fetched once per
-open in a thread worker and shown as plain text.
+open in a thread worker and shown as plain text. The GPUs tab (`console.screens.gpus`)
+shows one row per GPU from the telemetry store; while it is open the poller is focused
+on the node (`telemetry_focus`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,20 @@ from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
 
 from console.cluster.detail import describe, events_for, object_yaml
 from console.screens.fmt import age, one_line
+from console.screens.gpus import NodeGpus
+from console.screens.header import KmcHeader
 from console.text import clean
-from widgets.header import ClusterHeader
 from widgets.resource_table import ResourceTable
 
 if TYPE_CHECKING:
     from console.app import KmcApp
 
-TABS = ("describe", "yaml", "events")
+TABS = ("describe", "yaml", "events", "gpus")
+
+
+def is_gpu_node(record: Any) -> bool:
+    """A node record with GPUs (the ones that get a GPUs tab)."""
+    return bool(getattr(record, "has_gpus", False) or getattr(record, "gpu_count", 0))
 
 
 class DetailScreen(Screen[None]):
@@ -38,6 +46,7 @@ class DetailScreen(Screen[None]):
         Binding("d,1", "tab('describe')", "Describe"),
         Binding("y,2", "tab('yaml')", "YAML"),
         Binding("e,3", "tab('events')", "Events"),
+        Binding("g,4", "tab('gpus')", "GPUs"),
         Binding("r", "reload", "Reload"),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
@@ -50,11 +59,15 @@ class DetailScreen(Screen[None]):
     DetailScreen Log { height: 1fr; }
     """
 
-    def __init__(self, kind_name: str, record: Any, tab: str = "describe") -> None:
+    def __init__(
+        self, kind_name: str, record: Any, tab: str = "describe", gpu: int | None = None
+    ) -> None:
         super().__init__()
         self.kind_name = kind_name
         self.record = record
-        self.initial_tab = tab if tab in TABS else "describe"
+        self.gpu_node = kind_name == "nodes" and is_gpu_node(record)
+        self.initial_tab = tab if tab in TABS and (tab != "gpus" or self.gpu_node) else "describe"
+        self.gpu = gpu
         self.yaml_text: str | None = None
         self.events: list[Any] | None = None
 
@@ -70,7 +83,7 @@ class DetailScreen(Screen[None]):
         return f"{kind} {name}"
 
     def compose(self) -> ComposeResult:
-        yield ClusterHeader(id="header", clock=self.kmc.header_clock)
+        yield KmcHeader(id="header", clock=self.kmc.header_clock)
         yield Static(Text(self.title_text), id="title", markup=False)
         with TabbedContent(initial=self.initial_tab):
             with TabPane("Describe", id="describe"), VerticalScroll():
@@ -90,11 +103,16 @@ class DetailScreen(Screen[None]):
                     ],
                     id="events-table",
                 )
+            if self.gpu_node:
+                with TabPane("GPUs", id="gpus"):
+                    yield NodeGpus(self.record.name, self.gpu, id="node-gpus")
         yield Footer()
 
     def on_mount(self) -> None:
         self.refresh_data()
         self.load()
+        if self.initial_tab == "gpus":
+            self.call_after_refresh(self.query_one(NodeGpus).table.focus)
 
     def refresh_data(self) -> None:
         """Re-read the record from the cache and redraw the summary (app refresh tick)."""
@@ -103,7 +121,7 @@ class DetailScreen(Screen[None]):
             fresh = session.get(self.kind_name, self.record.key)
             if fresh is not None:
                 self.record = fresh
-        self.query_one(ClusterHeader).data = self.kmc.header_data("")
+        self.query_one(KmcHeader).data = self.kmc.header_data("")
         try:
             body = describe(self.record, session.cache if session else None, self.kmc.now())
         except TypeError:
@@ -111,6 +129,12 @@ class DetailScreen(Screen[None]):
         self.query_one("#describe-body", Static).update(Text(body))
         if self.events is not None:
             self._show_events()
+        if self.gpu_node:
+            self.query_one(NodeGpus).refresh_data()
+
+    def telemetry_focus(self) -> tuple[str, ...]:
+        """The nodes whose per-GPU telemetry this screen shows."""
+        return (self.record.name,) if self.gpu_node else ()
 
     @work(exclusive=True, group="detail-load", exit_on_error=False)
     async def load(self) -> None:
@@ -166,8 +190,16 @@ class DetailScreen(Screen[None]):
         label.display = bool(note)
         label.update(Text(note))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The GPUs tab exists only for GPU nodes (its key hides elsewhere)."""
+        return not (action == "tab" and parameters == ("gpus",) and not self.gpu_node)
+
     def action_tab(self, tab: str) -> None:
+        if tab == "gpus" and not self.gpu_node:
+            return
         self.query_one(TabbedContent).active = tab
+        if tab == "gpus":
+            self.query_one(NodeGpus).table.focus()
 
     def action_reload(self) -> None:
         self.load()

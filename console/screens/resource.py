@@ -19,6 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from console.screens.filter import RowFilter, parse_filter
+from console.screens.header import KmcHeader
+from console.screens.telemetry import hint_styles
 from console.screens.views import (
     VIEWS,
     Column,
@@ -30,7 +32,6 @@ from console.screens.views import (
 )
 from themes import util_scale
 from widgets.command_bar import CommandBar
-from widgets.header import ClusterHeader
 from widgets.resource_table import ColumnSpec, ResourceTable
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 KEYS_HELP: dict[str, str] = {
     "enter": "drill down (node → pods, job → pods, server → pods, pod → node)",
+    "g": "the selected node's GPUs (nodes view)",
     "d": "describe the selected row",
     "y": "YAML of the selected row",
     "e": "events of the selected row",
@@ -45,7 +47,7 @@ KEYS_HELP: dict[str, str] = {
     "N / A": "sort by name / by age",
     "c": "show or hide CPU-only nodes (nodes view)",
     "/": "filter: regex, -l key=value label selector, ! inverts",
-    ":": "command: nodes jobs servers pods ctx ns q",
+    ":": "command: nodes jobs servers pods gpumap ctx ns q",
     "esc": "clear the filter, else back",
     "?": "this help",
     "ctrl+p": "command palette",
@@ -61,6 +63,7 @@ class ResourceScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("enter", "drill", "Drill", show=False),
         Binding("d", "detail('describe')", "Describe"),
+        Binding("g", "gpus", "GPUs", show=False),
         Binding("y", "detail('yaml')", "YAML"),
         Binding("e", "detail('events')", "Events"),
         Binding("s", "sort_next", "Sort"),
@@ -104,7 +107,7 @@ class ResourceScreen(Screen[None]):
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield ClusterHeader(id="header", clock=self.kmc.header_clock)
+        yield KmcHeader(id="header", clock=self.kmc.header_clock)
         yield Static(id="title", markup=False)
         yield Static(id="notes", markup=False)
         self.columns = self._fit_columns(self.kmc.size.width)
@@ -124,11 +127,17 @@ class ResourceScreen(Screen[None]):
         self.table.focus()
 
     @property
+    def view_name(self) -> str:
+        return self.view.name
+
+    @property
     def table(self) -> ResourceTable:
         return self.query_one(ResourceTable)
 
     def _fit_columns(self, width: int) -> list[Column]:
-        skip = ("namespace",) if self._single_namespace() else ()
+        skip = ["namespace"] if self._single_namespace() else []
+        if not self.kmc.telemetry.enabled:
+            skip += [c.key for c in self.view.columns if c.telemetry]
         return visible_columns(self.view.columns, width, skip, self._widths)
 
     def _single_namespace(self) -> bool:
@@ -171,16 +180,20 @@ class ResourceScreen(Screen[None]):
             return
         app = self.kmc
         session = app.session
-        self.query_one(ClusterHeader).data = app.header_data(self.view.name)
+        self.query_one(KmcHeader).data = app.header_data(self.view.name)
         self._update_title()
         if session is None:
             return
+        warn, error = hint_styles(app.current_theme)
         ctx = RowContext(
             now=app.now(),
             namespace=app.namespace,
             show_cpu_nodes=self.show_cpu_nodes,
             scale=util_scale(app.current_theme),
             scope=self.scope,
+            telemetry=app.telemetry,
+            warn=warn,
+            error=error,
         )
         self.items = self.view.build(session, ctx)
         if self.items:
@@ -256,6 +269,9 @@ class ResourceScreen(Screen[None]):
         text.append(f"  sort {label} {'↓' if reverse else '↑'}")
         if self.row_filter.literal:
             text.append("  (filter is not a valid regex: matched literally)")
+        label, hint = self.kmc.telemetry.label()
+        if hint in ("warn", "error"):
+            text.append("  · " + label, hint_styles(self.kmc.current_theme)[hint == "error"])
         self.query_one("#status", Static).update(text)
 
     # ------------------------------------------------------------ actions
@@ -314,6 +330,18 @@ class ResourceScreen(Screen[None]):
         from console.screens.detail import DetailScreen
 
         self.app.push_screen(DetailScreen(self.view.kind_of(item.record), item.record, tab))
+
+    def action_gpus(self) -> None:
+        """The GPU tab of the selected node's detail (nodes view only)."""
+        item = self._selected()
+        if self.view.name != "nodes" or item is None:
+            return
+        from console.screens.detail import DetailScreen, is_gpu_node
+
+        if not is_gpu_node(item.record):
+            self.kmc.notify("not a GPU node", severity="warning", markup=False)
+            return
+        self.app.push_screen(DetailScreen("nodes", item.record, "gpus"))
 
     def _sortable(self) -> list[str]:
         return [c.key for c in self.columns]

@@ -1,0 +1,304 @@
+"""`GpuMapScreen` (`:gpumap`, `:map`): every GPU of the cluster as one heatmap cell.
+
+Per-GPU mode: node pools → nodes → one cell per GPU (`console.metrics.gpu_map`), coloured
+and shaped by utilization on the theme's colour-blind-safe scale. Per-node mode: one
+cell per node (its mean utilization), nodes packed per pool — 10,000 nodes fit on two
+screens where 80,000 GPU cells take 10,000 lines. The map opens per node above
+`PER_NODE_ABOVE` GPUs; `a` toggles.
+
+Cost: the layout is rebuilt only when the node list changes (the session's node version)
+or new GPUs first report; each telemetry sample costs one `store.map_values()` and one
+`GpuHeatmap.update_values` (no relayout), and the heatmap renders only visible lines.
+Cluster changes that do not touch nodes cost nothing here.
+
+Keys: arrows / PgUp / PgDn / Home / End move the cursor; Enter opens the node's GPU tab
+(on that GPU); `p` the pod holding the cursor GPU; `d` describes the node; `a` per GPU
+↔ per node; `:` commands; Esc back; `?` help.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from console.metrics import TelemetryStore, gpu_map
+from console.screens.header import KmcHeader
+from widgets.command_bar import CommandBar
+from widgets.gpu_bar import util_text
+from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
+
+if TYPE_CHECKING:
+    from console.app import KmcApp
+
+PER_NODE_ABOVE = 2000
+"""GPUs above which the map opens with one cell per node."""
+
+KEYS_HELP: list[tuple[str, str]] = [
+    ("arrows", "move between GPUs (per node: between nodes)"),
+    ("pgup / pgdn / home / end", "page / first / last"),
+    ("enter", "the node's GPUs tab, on the cursor GPU"),
+    ("p", "the pod holding the cursor GPU"),
+    ("d", "describe the cursor's node"),
+    ("a", "one cell per GPU ↔ one cell per node (mean utilization)"),
+    (":", "command: nodes jobs servers pods gpumap ctx ns q"),
+    ("esc", "back"),
+    ("?", "this help"),
+]
+
+
+class MapHeatmap(GpuHeatmap):
+    """`GpuHeatmap` whose group lines count nodes in per-node mode."""
+
+    per_node = False
+
+    def _group_text(self, group: int) -> str:
+        text = super()._group_text(group)
+        return text.replace(" GPUs", " nodes", 1) if self.per_node else text
+
+
+class GpuMapScreen(Screen[None]):
+    """The cluster's GPUs as a heatmap with a cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("colon", "command", "Cmd", key_display=":"),
+        Binding("a", "toggle_mode", "Per node/GPU"),
+        Binding("p", "pod", "Pod"),
+        Binding("d", "describe", "Describe"),
+        Binding("escape", "back", "Back"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    CSS = """
+    GpuMapScreen #title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    GpuMapScreen #bottom { dock: bottom; height: auto; }
+    GpuMapScreen #bottom > .status-line { dock: none; }
+    GpuMapScreen #bottom > CommandBar { dock: none; }
+    GpuMapScreen #bottom > Footer { dock: none; }
+    """
+
+    view_name = "gpumap"
+
+    def __init__(self, per_node: bool | None = None) -> None:
+        super().__init__()
+        self.per_node = per_node
+        """None: choose by size on the first layout."""
+        self._layout_key: tuple[Any, ...] | None = None
+        self._samples = -2
+        self.gpus = 0
+        self.nodes = 0
+
+    @property
+    def kmc(self) -> KmcApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def heatmap(self) -> MapHeatmap:
+        return self.query_one(MapHeatmap)
+
+    def compose(self) -> ComposeResult:
+        yield KmcHeader(id="header", clock=self.kmc.header_clock)
+        yield Static(id="title", markup=False)
+        yield MapHeatmap(id="heatmap")
+        with Vertical(id="bottom"):
+            yield Static(classes="status-line", id="status", markup=False)
+            yield CommandBar(self.kmc.command_words(), id="bar")
+            yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+        self.heatmap.focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+        self.heatmap.focus()
+
+    def telemetry_focus(self) -> tuple[str, ...]:
+        return ()
+
+    # ------------------------------------------------------------ data
+
+    def refresh_data(self) -> None:
+        """Relayout when nodes changed, new values when telemetry sampled (UI thread)."""
+        if not self.is_mounted:
+            return
+        app = self.kmc
+        self.query_one(KmcHeader).data = app.header_data("gpumap")
+        session, link = app.session, app.telemetry
+        if session is None:
+            return
+        store = link.store if link.store is not None else TelemetryStore(2)
+        samples = store.samples if link.has_data() else -1
+        nodes_version = session.kind_version("nodes")
+        unchanged = self._layout_key is not None and self._layout_key[0] == nodes_version
+        if samples == self._samples and unchanged:
+            return
+        self._samples = samples
+        values = store.map_values() if samples >= 0 else {}
+        layout_key = (nodes_version, len(values), self.per_node)
+        if layout_key != self._layout_key:
+            self._relayout(store, session.cache, len(values))
+            self._layout_key = (nodes_version, len(values), self.per_node)
+        if self.per_node:
+            means = {name: f.mean_util for name, f in link.nodes().items()}
+            self.heatmap.update_values(means)
+        else:
+            self.heatmap.update_values(values)
+        self._update_title()
+        self._update_status()
+
+    def _relayout(self, store: TelemetryStore, cache: Any, seen: int) -> None:
+        groups = gpu_map(store, cache)
+        self.nodes = sum(len(g.rows) for g in groups)
+        self.gpus = sum(len(r.keys) for g in groups for r in g.rows)
+        if self.per_node is None:
+            self.per_node = self.gpus > PER_NODE_ABOVE
+        heatmap = self.heatmap
+        heatmap.per_node = self.per_node
+        if self.per_node:
+            heat = [
+                HeatGroup(g.pool, [HeatRow("nodes", [HeatCell(r.node) for r in g.rows])])
+                for g in groups
+            ]
+        else:
+            heat = [
+                HeatGroup(g.pool, [HeatRow(r.node, [HeatCell(k) for k in r.keys]) for r in g.rows])
+                for g in groups
+            ]
+        heatmap.set_groups(heat)
+
+    def _update_title(self) -> None:
+        mode = "one cell per node (mean)" if self.per_node else "one cell per GPU"
+        other = "per GPU" if self.per_node else "per node"
+        title = Text(f"GPU map · {self.gpus} GPUs on {self.nodes} nodes · {mode}", end="")
+        title.append(f"  (a: {other})", "dim")
+        self.query_one("#title", Static).update(title)
+
+    def _cursor(self) -> tuple[str, int | None] | None:
+        """(node, GPU index or None in per-node mode) under the cursor."""
+        key = self.heatmap.cursor_key
+        if key is None:
+            return None
+        node, _, index = key.rpartition("/")
+        if not node:
+            return key, None
+        return node, int(index) if index.isdigit() else None
+
+    def _update_status(self) -> None:
+        text = Text(end="")
+        where = self._cursor()
+        link = self.kmc.telemetry
+        if where is None:
+            text.append("no GPU nodes")
+        else:
+            node, index = where
+            text.append(node)
+            figures = link.nodes().get(node)
+            if index is None:
+                if figures is not None:
+                    text.append(f" · {figures.gpus} GPUs · mean ")
+                    text.append_text(util_text(figures.mean_util, width=0))
+                    text.append(" · max ")
+                    text.append_text(util_text(figures.max_util, width=0))
+                    text.append(f" · idle {figures.idle_gpus}")
+                    if figures.last_xid:
+                        text.append(f" · XID {figures.last_xid}")
+            else:
+                text.append(f" · GPU {index} · util ")
+                key = f"{node}/{index}"
+                value = self.heatmap.value_of(key) if key else None
+                text.append_text(util_text(value, width=0))
+                row = self._gpu_row(node, index)
+                if row is not None:
+                    text.append(" · " + (", ".join(row.pods) if row.pods else "free"))
+                    if row.xid:
+                        text.append(f" · XID {row.xid}")
+        label, hint = link.label()
+        if hint in ("warn", "error"):
+            text.append("  · " + label)
+        self.query_one("#status", Static).update(text)
+
+    def _gpu_row(self, node: str, index: int) -> Any:
+        store = self.kmc.telemetry.store
+        if store is None:
+            return None
+        return next((r for r in store.gpu_rows(node) if r.index == index), None)
+
+    def on_gpu_heatmap_cell_highlighted(self, event: GpuHeatmap.CellHighlighted) -> None:
+        self._update_status()
+
+    def on_gpu_heatmap_cell_selected(self, event: GpuHeatmap.CellSelected) -> None:
+        event.stop()
+        where = self._cursor()
+        if where is not None:
+            self._open_node(where[0], "gpus", where[1])
+
+    # ------------------------------------------------------------ actions
+
+    def _open_node(self, node: str, tab: str, gpu: int | None = None) -> None:
+        session = self.kmc.session
+        record = session.get("nodes", ("", node)) if session else None
+        if record is None:
+            self.kmc.notify(f"node {node} is gone", severity="warning", markup=False)
+            return
+        from console.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen("nodes", record, tab, gpu))
+
+    def action_describe(self) -> None:
+        where = self._cursor()
+        if where is not None:
+            self._open_node(where[0], "describe")
+
+    def action_pod(self) -> None:
+        where = self._cursor()
+        session = self.kmc.session
+        if where is None or where[1] is None or session is None:
+            return
+        row = self._gpu_row(*where)  # type: ignore[arg-type]
+        if row is None or not row.pods:
+            self.kmc.notify("no pod holds this GPU", markup=False)
+            return
+        namespace, _, name = row.pods[0].partition("/")
+        record = session.get("pods", (namespace, name))
+        if record is None:
+            self.kmc.notify(f"pod {row.pods[0]} is not in the cache", markup=False)
+            return
+        from console.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen("pods", record))
+
+    def action_toggle_mode(self) -> None:
+        where = self._cursor()
+        self.per_node = not self.per_node
+        self._layout_key = None
+        self._samples = -2
+        self.refresh_data()
+        if where is not None:  # keep the cursor on the same node
+            key = where[0] if self.per_node else f"{where[0]}/{where[1] or 0}"
+            if not self.heatmap.move_to_key(key):
+                self.heatmap.move_to_key(where[0])
+        self._update_status()
+
+    def action_command(self) -> None:
+        self.query_one(CommandBar).open(":")
+
+    async def on_command_bar_submitted(self, event: CommandBar.Submitted) -> None:
+        self.heatmap.focus()
+        if event.text:
+            await self.kmc.run_kmc_command(event.text)
+
+    def on_command_bar_cancelled(self, event: CommandBar.Cancelled) -> None:
+        self.heatmap.focus()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_help(self) -> None:
+        self.kmc.show_help("gpumap")

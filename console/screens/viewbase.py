@@ -1,0 +1,126 @@
+"""The shapes every resource view shares: items, columns, scopes, the row context, and how
+columns are fitted to the terminal's width.
+
+A `View` turns `console.cluster.views` rows into `Item`s (row key, every column's cell,
+a health hint, the labels for `-l` filters, the cache record for the detail screen)
+and knows where Enter leads. Columns carry a priority: on a narrow terminal the least
+important are dropped (`visible_columns`). Plain data only; no widget is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rich.style import Style
+from rich.text import Text
+
+from console.screens.data import ClusterSession
+from themes import UtilScale
+
+if TYPE_CHECKING:
+    from console.screens.telemetry import TelemetryLink
+
+CellValue = str | int | float | Text | None
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    cells: tuple[CellValue, ...]
+    hint: str | None
+    labels: Mapping[str, str]
+    record: Any
+    sort_values: Mapping[str, float] = field(default_factory=dict)
+    """Numbers that columns with `by_value` sort on (e.g. "age": seconds)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column; `priority` 0 is never dropped, higher numbers go first when narrow."""
+
+    key: str
+    label: str
+    priority: int
+    min_width: int
+    numeric: bool = False
+    by_value: bool = False
+    """Sort on `Item.sort_values[key]` instead of the cell text (AGE: seconds, not "3d")."""
+    telemetry: bool = False
+    """A GPU telemetry figure: hidden when telemetry is turned off (`--telemetry none`)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A drill-down: pods on a node, of a job, of a workload; or one node by name."""
+
+    title: str
+    node: str | None = None
+    job: tuple[str, str] | None = None  # (namespace, name)
+    workload: tuple[str, str, str] | None = None  # (namespace, kind, name)
+    name: str | None = None
+
+
+@dataclass
+class RowContext:
+    now: float
+    namespace: str | None = None  # None: all namespaces
+    show_cpu_nodes: bool = False
+    scale: UtilScale | None = None
+    scope: Scope | None = None
+    telemetry: TelemetryLink | None = None
+    warn: Style = field(default_factory=lambda: Style(color="yellow"))
+    error: Style = field(default_factory=lambda: Style(color="red", bold=True))
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    build: Callable[[ClusterSession, RowContext], list[Item]] = field(repr=False)
+    drill: Callable[[Any], tuple[str, Scope] | None] = field(repr=False)
+    kind_of: Callable[[Any], str] = field(repr=False)
+    """The cache name of a record (for YAML and events): "nodes", "pytorchjobs", …"""
+
+
+def visible_columns(
+    columns: Sequence[Column],
+    width: int,
+    skip: Sequence[str] = (),
+    widths: Mapping[str, int] | None = None,
+) -> list[Column]:
+    """The columns that fit `width` (by measured `widths`, else `min_width`), dropping the
+    highest priority numbers first."""
+    chosen = [c for c in columns if c.key not in skip]
+    measured = widths or {}
+
+    def need(c: Column) -> int:
+        return measured.get(c.key, c.min_width) + 2  # DataTable pads each cell by one
+
+    while len(chosen) > 1:
+        if sum(need(c) for c in chosen) + 3 <= width:  # focus bar and scrollbar
+            break
+        worst = max(chosen, key=lambda c: (c.priority, columns.index(c)))
+        if worst.priority == 0:
+            break
+        chosen.remove(worst)
+    return chosen
+
+
+def measure(columns: Sequence[Column], items: Sequence[Item], cap: int = 48) -> dict[str, int]:
+    """The width each column needs for `items` (header included), capped at `cap`."""
+    widths = {c.key: len(c.label) for c in columns}
+    for item in items:
+        for column, cell in zip(columns, item.cells, strict=True):
+            size = cell.cell_len if isinstance(cell, Text) else len(str(cell or ""))
+            if size > widths[column.key]:
+                widths[column.key] = min(size, cap)
+    return widths
+
+
+AGE = Column("age", "AGE", 3, 5, by_value=True)
+NAMESPACE = Column("namespace", "NAMESPACE", 2, 12)
+UTIL = Column("util", "UTIL", 1, 4, numeric=True, telemetry=True)
+"""Mean utilization of the GPUs a row holds."""
