@@ -13,7 +13,7 @@ from kubernetes.client import ApiClient
 
 from console.sim import presets
 from console.sim.clock import SimClock
-from console.sim.controllers import kubelet, nodes, scheduler
+from console.sim.controllers import kubelet, nodes, scheduler, start_controllers
 from console.sim.kinds import by_kind
 from console.sim.runtime import SimContext
 from console.sim.store import Store
@@ -89,6 +89,20 @@ def test_demo_runs_under_the_controllers() -> None:
     assert not sched.pending and not sched.unschedulable  # nothing to bind until pods exist
     for node in ctx.store.objects(NODE):  # presets write nodes the controllers agree with
         assert ctx.store.get(NODE, "", node["metadata"]["name"]) == node
+
+
+def test_demo_keeps_one_job_crash_looping() -> None:
+    ctx = built("demo")
+    start_controllers(ctx)
+    minutes = []
+    for _ in range(120):  # two hours: well past the few crashes a backoff limit of 3 allows
+        ctx.advance(60, step=5)
+        job = ctx.store.get(by_kind("PyTorchJob"), "ml-platform", "t5-xl-distill")
+        conditions = job["status"]["conditions"]  # type: ignore[index]
+        minutes.append({c["type"] for c in conditions if c["status"] == "True"})
+    assert not any("Failed" in true for true in minutes)
+    # in back-off most of the time, Running for the 40 s between restarts
+    assert sum("Restarting" in true for true in minutes) > 0.75 * len(minutes)
 
 
 def test_large_is_bound_running_and_within_capacity() -> None:

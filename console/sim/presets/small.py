@@ -161,7 +161,7 @@ def _demo_training(w: _Writer) -> None:
     w.job("PyTorchJob", "neox-20b-pretrain", research, four_nodes, H100)
     w.job("PyTorchJob", "whisper-large-v3-ft", research, one_node, A100, suspend=True)
     crash = {**TRAINING, FAIL_AFTER: "40"}
-    w.job("PyTorchJob", "t5-xl-distill", platform, {"Master": (1, 4)}, A100, crash)
+    w.job("PyTorchJob", "t5-xl-distill", platform, {"Master": (1, 4)}, A100, crash, backoff=1000)
     w.job("PyTorchJob", "llava-13b-eval", research, {"Master": (1, 4)}, A100, {PROFILE: "hung"})
     w.job("TFJob", "dlrm-recsys", platform, {"Chief": (1, 4), "Worker": (1, 4)}, A100)
     w.job("MPIJob", "horovod-resnet152", platform, {"Launcher": (1, 0), "Worker": (1, 8)}, A100)
