@@ -13,7 +13,8 @@ from ..kinds import by_kind
 from ..podspec import gpu_request, pod_from_template, template_hash
 from ..runtime import SimContext
 from ..store import Entry
-from .owned import Controller, PodInfo, match_labels_selector, selector_string
+from .owned import Controller, PodInfo, selector_string
+from .placement import node_matcher, tolerates
 
 REVISION_LABEL = "controller-revision-hash"
 GENERATION_LABEL = "pod-template-generation"
@@ -181,36 +182,6 @@ class NodeView:
             self.on_change()
 
 
-def tolerates(tolerations: list[dict[str, Any]], taint: tuple[str, str, str]) -> bool:
-    key, value, effect = taint
-    for tol in tolerations:
-        if tol.get("effect") and tol["effect"] != effect:
-            continue
-        if tol.get("operator") == "Exists":
-            if not tol.get("key") or tol["key"] == key:
-                return True
-        elif tol.get("key") == key and (tol.get("value") or "") == value:
-            return True
-    return False
-
-
-def node_matches(pod_spec: dict[str, Any], labels: dict[str, str]) -> bool:
-    """nodeSelector and required node affinity (matchExpressions) against node labels."""
-    for k, v in (pod_spec.get("nodeSelector") or {}).items():
-        if labels.get(k) != v:
-            return False
-    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    ) or {}
-    terms = required.get("nodeSelectorTerms") or []
-    if not terms:
-        return True
-    return any(
-        match_labels_selector({"matchExpressions": term.get("matchExpressions") or []})(labels)
-        for term in terms
-    )
-
-
 class DaemonSetController(Controller):
     kind = "DaemonSet"
     component = "daemonset-controller"
@@ -224,10 +195,12 @@ class DaemonSetController(Controller):
         tolerations = list(pod_spec.get("tolerations") or []) + [
             {"key": k, "operator": "Exists", "effect": e} for k, e in DAEMON_TOLERATIONS
         ]
+        matcher = node_matcher(pod_spec)
         return sorted(
             name
             for name, (labels, taints) in self.view.nodes.items()
-            if node_matches(pod_spec, labels) and all(tolerates(tolerations, t) for t in taints)
+            if (matcher is None or matcher(name, labels))
+            and all(tolerates(tolerations, *taint) for taint in taints)
         )
 
     def reconcile(self, ds: dict[str, Any]) -> None:
