@@ -180,6 +180,11 @@ class KmcApp(App[int]):
         if session is None:
             return
         self.telemetry.start_when_ready(session.state("pods").state not in ("syncing", "stale"))
+        self.update_telemetry_focus()
+
+    def update_telemetry_focus(self) -> None:
+        """Focus the poller on the nodes the visible screen details (screens call this when
+        they become visible)."""
         focus = getattr(self.screen, "telemetry_focus", None)
         self.telemetry.focus(focus() if focus is not None else ())
 

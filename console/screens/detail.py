@@ -111,6 +111,7 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.refresh_data()
         self.load()
+        self.kmc.update_telemetry_focus()
         if self.initial_tab == "gpus":
             self.call_after_refresh(self.query_one(NodeGpus).table.focus)
 
@@ -131,6 +132,9 @@ class DetailScreen(Screen[None]):
             self._show_events()
         if self.gpu_node:
             self.query_one(NodeGpus).refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.kmc.update_telemetry_focus()
 
     def telemetry_focus(self) -> tuple[str, ...]:
         """The nodes whose per-GPU telemetry this screen shows."""

@@ -18,6 +18,7 @@ Keys: arrows / PgUp / PgDn / Home / End move the cursor; Enter opens the node's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -27,7 +28,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from console.metrics import TelemetryStore, gpu_map
+from console.metrics import MapGroup, TelemetryStore, gpu_map
 from console.screens.header import KmcHeader
 from widgets.command_bar import CommandBar
 from widgets.gpu_bar import util_text
@@ -50,6 +51,20 @@ KEYS_HELP: list[tuple[str, str]] = [
     ("esc", "back"),
     ("?", "this help"),
 ]
+
+
+def build_groups(layout: Sequence[MapGroup], per_node: bool) -> list[HeatGroup]:
+    """Heatmap groups of a `gpu_map` layout: per pool, one row per node with one cell per
+    GPU (`<node>/<index>`), or — `per_node` — one row per pool with one cell per node."""
+    if per_node:
+        return [
+            HeatGroup(g.pool, [HeatRow("nodes", [HeatCell(r.node) for r in g.rows])])
+            for g in layout
+        ]
+    return [
+        HeatGroup(g.pool, [HeatRow(r.node, [HeatCell(k) for k in r.keys]) for r in g.rows])
+        for g in layout
+    ]
 
 
 class MapHeatmap(GpuHeatmap):
@@ -116,6 +131,7 @@ class GpuMapScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.refresh_data()
+        self.kmc.update_telemetry_focus()
         self.heatmap.focus()
 
     def telemetry_focus(self) -> tuple[str, ...]:
@@ -160,17 +176,7 @@ class GpuMapScreen(Screen[None]):
             self.per_node = self.gpus > PER_NODE_ABOVE
         heatmap = self.heatmap
         heatmap.per_node = self.per_node
-        if self.per_node:
-            heat = [
-                HeatGroup(g.pool, [HeatRow("nodes", [HeatCell(r.node) for r in g.rows])])
-                for g in groups
-            ]
-        else:
-            heat = [
-                HeatGroup(g.pool, [HeatRow(r.node, [HeatCell(k) for k in r.keys]) for r in g.rows])
-                for g in groups
-            ]
-        heatmap.set_groups(heat)
+        heatmap.set_groups(build_groups(groups, self.per_node))
 
     def _update_title(self) -> None:
         mode = "one cell per node (mean)" if self.per_node else "one cell per GPU"

@@ -80,7 +80,7 @@ def gpu_items(
             temp_cell(r.temp, warn),
             "-" if r.power is None else f"{r.power:.0f} W",
             "-" if r.sm_clock is None else f"{r.sm_clock:.0f} MHz",
-            Text(str(r.xid), style=error) if r.xid else "",
+            Text(str(r.xid), style=error, justify="right") if r.xid else "",
             Text(", ".join(r.pods) if r.pods else "(free)", end=""),
         )
         out.append(Item(str(r.index), cells, hint, {}, r))

@@ -124,6 +124,7 @@ class ResourceScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.refresh_data()
+        self.kmc.update_telemetry_focus()
         self.table.focus()
 
     @property

@@ -191,14 +191,15 @@ def xid_cell(last_xid: int, gpus: int, error: Style) -> Text:
     """The last XID value (and how many GPUs report one), in the error style; '' for none."""
     if not last_xid:
         return Text("", end="")
-    return Text(f"{last_xid}" + (f"×{gpus}" if gpus > 1 else ""), style=error, end="")
+    text = f"{last_xid}" + (f"×{gpus}" if gpus > 1 else "")
+    return Text(text, style=error, justify="right", end="")
 
 
 def idle_cell(idle: int | None, warn: Style) -> Text:
     """Allocated-but-idle GPUs: '' without data, `0`, or the count in the warning style."""
     if idle is None:
         return Text("", end="")
-    return Text(str(idle), style=warn if idle else "", end="")
+    return Text(str(idle), style=warn if idle else "", justify="right", end="")
 
 
 def short_uuid(uuid: str) -> str:
