@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from console.sim.gpu_models import GPU_MODELS, GpuModel, get_model, gfd_labels
+from console.sim.hashing import mix, stable_hash, unit
 
 __all__ = [
     "COMMON_XIDS",
@@ -63,27 +64,7 @@ engine exception, 31 memory page fault, 94 contained ECC error."""
 # ---------------------------------------------------------------------------------------------
 # hashing and smooth noise
 
-_M64 = (1 << 64) - 1
-_GOLDEN = 0x9E3779B97F4A7C15
-_INV53 = 1.0 / (1 << 53)
 _TAU = 2.0 * math.pi
-
-
-def _hash_str(text: str) -> int:
-    """A stable 64-bit hash of a string (blake2b; Python's ``hash`` is salted per process)."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-
-
-def _mix(x: int) -> int:
-    """splitmix64 finaliser: a cheap, well-spread 64-bit integer hash."""
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
-
-
-def _unit(h: int, k: int) -> float:
-    """Uniform in [0, 1) from (h, k)."""
-    return (_mix((h + k * _GOLDEN) & _M64) >> 11) * _INV53
 
 
 def _noise(h: int, t: float, bucket: float) -> float:
@@ -92,8 +73,8 @@ def _noise(h: int, t: float, bucket: float) -> float:
     k = math.floor(x)
     f = x - k
     f = f * f * (3.0 - 2.0 * f)
-    a = _unit(h, k)
-    return 2.0 * (a + (_unit(h, k + 1) - a) * f) - 1.0
+    a = unit(h, k)
+    return 2.0 * (a + (unit(h, k + 1) - a) * f) - 1.0
 
 
 def gpu_uuid(seed: int | str, node: str, index: int) -> str:
@@ -133,7 +114,7 @@ class GpuIdentity:
     )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_h", _hash_str(self.uuid))
+        object.__setattr__(self, "_h", stable_hash(self.uuid))
 
     @property
     def device(self) -> str:
@@ -262,35 +243,35 @@ def _power(model: GpuModel, util: float, held: float) -> float:
 
 @lru_cache(maxsize=262_144)
 def _pod_hash(namespace: str, pod: str, container: str) -> int:
-    return _hash_str(f"{namespace}/{pod}/{container}")
+    return stable_hash(f"{namespace}/{pod}/{container}")
 
 
 def _workload(
     a: Assignment, gpu_h: int, t: float, usable_mib: int
 ) -> tuple[float, float, float, float, float]:
     """(util %, memory MiB, tensor ratio per util, dram ratio per util, copy % per util) of one pod."""
-    h = _mix(gpu_h ^ _pod_hash(a.namespace, a.pod, a.container))
+    h = mix(gpu_h ^ _pod_hash(a.namespace, a.pod, a.container))
     profile = a.profile
     if profile == "training" or profile == "hung":
-        mem = usable_mib * (0.72 + 0.22 * _unit(h, 1)) * (1.0 + 0.003 * _noise(h, t, 90.0))
+        mem = usable_mib * (0.72 + 0.22 * unit(h, 1)) * (1.0 + 0.003 * _noise(h, t, 90.0))
         if profile == "hung":
             return 0.0, mem, 0.0, 0.0, 0.0
-        period = 40.0 + 80.0 * _unit(h, 2)
-        util = 92.0 + 4.0 * math.sin(_TAU * (t / period + _unit(h, 3))) + 3.5 * _noise(h, t, 7.0)
+        period = 40.0 + 80.0 * unit(h, 2)
+        util = 92.0 + 4.0 * math.sin(_TAU * (t / period + unit(h, 3))) + 3.5 * _noise(h, t, 7.0)
         util = min(99.0, max(85.0, util))
-        tensor = 0.42 + 0.25 * _unit(h, 4) + 0.03 * _noise(h ^ 1, t, 11.0)
-        return util, mem, tensor, 0.45 + 0.2 * _unit(h, 5), 0.35 + 0.25 * _unit(h, 6)
+        tensor = 0.42 + 0.25 * unit(h, 4) + 0.03 * _noise(h ^ 1, t, 11.0)
+        return util, mem, tensor, 0.45 + 0.2 * unit(h, 5), 0.35 + 0.25 * unit(h, 6)
     if profile == "serving":
         # time-of-day demand, a slower wave of traffic, and bursts
-        day = 0.5 + 0.3 * math.sin(_TAU * (t / 86400.0 + _unit(h, 7)))
-        wave = 0.18 * math.sin(_TAU * (t / (600.0 + 900.0 * _unit(h, 8)) + _unit(h, 9)))
+        day = 0.5 + 0.3 * math.sin(_TAU * (t / 86400.0 + unit(h, 7)))
+        wave = 0.18 * math.sin(_TAU * (t / (600.0 + 900.0 * unit(h, 8)) + unit(h, 9)))
         burst = 0.22 * _noise(h, t, 10.0)
         load = min(1.0, max(0.03, day + wave + burst))
         util = 6.0 + 74.0 * load
-        mem = usable_mib * (0.35 + 0.25 * _unit(h, 10))
-        return util, mem, 0.15 + 0.2 * _unit(h, 11), 0.35, 0.5
+        mem = usable_mib * (0.35 + 0.25 * unit(h, 10))
+        return util, mem, 0.15 + 0.2 * unit(h, 11), 0.35, 0.5
     if profile == "idle-allocation":
-        return 0.0, 300.0 + 1200.0 * _unit(h, 12), 0.0, 0.0, 0.0
+        return 0.0, 300.0 + 1200.0 * unit(h, 12), 0.0, 0.0, 0.0
     return 0.0, 0.0, 0.0, 0.0, 0.0
 
 
@@ -336,7 +317,7 @@ def sample_gpu(
         temp = model.idle_temp_c + (model.busy_temp_c - model.idle_temp_c) * load
         temp += 1.2 * _noise(gh ^ 3, t, 15.0)
     gpu_temp = round(temp)
-    memory_temp = round(temp + 4.0 + 3.0 * _unit(gh, 20)) if model.hbm else 0
+    memory_temp = round(temp + 4.0 + 3.0 * unit(gh, 20)) if model.hbm else 0
     power = _power(model, util, held) + span * 0.015 * _noise(gh ^ 4, t, 3.0)
     power = round(max(model.idle_power_w * 0.95, power), 3)
     if util > 0.0 or spin:
@@ -351,7 +332,7 @@ def sample_gpu(
     uptime = max(0.0, t - identity.boot_time)
     energy = int(1000.0 * (model.idle_power_w * uptime + energy_extra))
     if util > 0.0:
-        gr = min(1.0, util / 100.0 * (0.97 + 0.02 * _unit(gh, 21)))
+        gr = min(1.0, util / 100.0 * (0.97 + 0.02 * unit(gh, 21)))
         tensor_ratio = min(1.0, tensor / 100.0)
         dram_ratio = min(1.0, dram / 100.0)
         copy_util = min(100, round(copy))

@@ -11,38 +11,15 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
-T = TypeVar("T")
-
-_M64 = (1 << 64) - 1
-_GOLDEN = 0x9E3779B97F4A7C15
-_INV53 = 1.0 / (1 << 53)
+from .hashing import GOLDEN, M64, mix, pick, unit
 
 Line = tuple[str | None, str]
 """(level, body). ``level`` feeds the kind's prefix (timestamp, severity); ``None`` = raw line."""
 
 Timed = tuple[int, str | None, str]
 """(offset in ns, level, body)."""
-
-
-def mix(x: int) -> int:
-    """splitmix64 finaliser: a cheap, well-spread 64-bit integer hash."""
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
-
-
-def unit(h: int, k: int) -> float:
-    """Uniform in [0, 1) from (h, k)."""
-    return (mix((h + k * _GOLDEN) & _M64) >> 11) * _INV53
-
-
-def pick(h: int, k: int, options: Sequence[T]) -> T:
-    """One of ``options``, chosen by (h, k)."""
-    return options[mix((h + k * _GOLDEN) & _M64) % len(options)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +114,7 @@ def hash_text(text: str) -> int:
     """A stable 64-bit hash of a string (FNV-1a; Python's ``hash`` is salted per process)."""
     h = 0xCBF29CE484222325
     for b in text.encode():
-        h = ((h ^ b) * 0x100000001B3) & _M64
+        h = ((h ^ b) * 0x100000001B3) & M64
     return h
 
 
@@ -465,7 +442,7 @@ def steady(kind: str, ctx: Ctx, slot: int) -> Line:
                 "INFO",
                 f"Saving checkpoint to /checkpoints/{ctx.job}/step-{step:07d} (rank {ctx.rank})",
             )
-        r = mix(ctx.key ^ (slot * _GOLDEN & _M64))
+        r = mix(ctx.key ^ (slot * GOLDEN & M64))
         if r % 211 == 7:
             return "WARNING", str(pick(r, 1, _TRAIN_WARNINGS))
         loss = loss_at(ctx, step)
@@ -479,7 +456,7 @@ def steady(kind: str, ctx: Ctx, slot: int) -> Line:
         )
     if kind == "serving":
         return _serving_line(ctx, slot)
-    r = mix(ctx.key ^ (slot * _GOLDEN & _M64))
+    r = mix(ctx.key ^ (slot * GOLDEN & M64))
     choice = r % 10
     if choice < 5:
         return "INFO", f'"GET /healthz" 200 {0.2 + 2 * unit(r, 1):.1f}ms'
@@ -491,7 +468,7 @@ def steady(kind: str, ctx: Ctx, slot: int) -> Line:
 
 
 def _serving_line(ctx: Ctx, slot: int) -> Line:
-    r = mix(ctx.key ^ (slot * _GOLDEN & _M64))
+    r = mix(ctx.key ^ (slot * GOLDEN & M64))
     if slot % 50 == 49:
         running = r % 24
         return (

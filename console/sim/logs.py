@@ -21,7 +21,6 @@ call, including ``previous``), ``format_timestamp`` / ``parse_timestamp``.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import re
 import time
 from bisect import bisect_left
@@ -30,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from console.sim import log_content as lc
+from console.sim.hashing import GOLDEN, M64, mix, stable_hash, unit
 
 __all__ = [
     "KINDS",
@@ -60,7 +60,6 @@ EndMode = Literal["crashed", "completed", "terminated"]
 _NS = 1_000_000_000
 _NCCL_TIMEOUT_S = 600
 _EPILOGUE_GAP_NS = 300_000  # 0.3 ms between last-words lines
-_M64 = (1 << 64) - 1
 
 
 class LogRequestError(ValueError):
@@ -98,8 +97,7 @@ def parse_timestamp(text: str) -> float:
 
 
 def _key(*parts: object) -> int:
-    text = "\x1f".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+    return stable_hash("\x1f".join(str(p) for p in parts))
 
 
 def _backoff_s(restart_count: int) -> float:
@@ -162,7 +160,7 @@ class LogSource:
             self._interval_ns = 0
         else:
             lo, hi = rate
-            self._interval_ns = int((lo + (hi - lo) * lc.unit(self.key, 1)) * _NS)
+            self._interval_ns = int((lo + (hi - lo) * unit(self.key, 1)) * _NS)
         self._jitter_ns = max(1, int(self._interval_ns * 0.8))
         self._steady_cap: int | None = None  # steady lines before the natural end, if any
         natural_end_ns: int | None = None
@@ -171,7 +169,7 @@ class LogSource:
             self._steady_cap = lc.training_slots(self.ctx)
             natural_end_ns = self._slot_ns(self._steady_cap - 1) + _NS
             if kind == "training-failed":
-                run = (300 + 2100 * lc.unit(self.key, 2)) * _NS
+                run = (300 + 2100 * unit(self.key, 2)) * _NS
                 crash_ns = self.start_ns + int(run)
                 if crash_ns < natural_end_ns:
                     natural_end_ns, natural_mode = crash_ns, "crashed"
@@ -216,7 +214,7 @@ class LogSource:
     # ---- timing -----------------------------------------------------------------------------
 
     def _slot_ns(self, slot: int) -> int:
-        jitter = lc.mix((self.key ^ (slot * 0x9E3779B97F4A7C15)) & _M64) % self._jitter_ns
+        jitter = mix((self.key ^ (slot * GOLDEN)) & M64) % self._jitter_ns
         return self._steady_base_ns + slot * self._interval_ns + jitter
 
     def _steady_before(self, t_ns: int) -> int:
@@ -324,11 +322,11 @@ class LogSource:
         if started_at is None:
             key = _key(self.seed, self.namespace, self.pod, self.container, prev)
             if self.kind in ("training", "training-failed"):
-                run = 300 + 2100 * lc.unit(key, 2)
+                run = 300 + 2100 * unit(key, 2)
             elif self.kind == "serving":
-                run = 60 + 600 * lc.unit(key, 2)
+                run = 60 + 600 * unit(key, 2)
             else:
-                run = 5 + 120 * lc.unit(key, 2)
+                run = 5 + 120 * unit(key, 2)
             started_at = finished_at - run
         kind = "training-failed" if self.kind == "training" else self.kind
         return LogSource(
