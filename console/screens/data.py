@@ -5,10 +5,19 @@ thread that coalesces changes; the session subscribes one callback (the app post
 message from it and returns at once) and adds what the views need on top: sync state
 per view for the header, notes about kinds that are not installed or forbidden, and
 small lookups. Nothing here imports Textual.
+
+Pacing: the callback is the app's cue to rebuild the visible screen on the UI thread,
+and at cluster scale one rebuild costs a large fraction of a second. So the session
+posts at most one cue until the UI reads (`ack`, called as a refresh starts), measures
+how long the UI thread then stays busy (its CPU clock), and holds the next cue until
+refreshing has used at most `DUTY` of the UI thread's time — the rest is left for
+keystrokes and frames, however fast the cluster churns.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,6 +49,120 @@ PLURAL_OF_KIND: dict[str, str] = {kind.kind: name for name, kind in KINDS.items(
 """`"PyTorchJob"` → `"pytorchjobs"`."""
 
 _SEVERITY = {FORBIDDEN: 0, STALE: 1, SYNCING: 2, NOT_INSTALLED: 3, STOPPED: 4, LIVE: 5}
+
+DUTY = 0.3
+"""Share of the UI thread's time that cluster-driven refreshes may take."""
+
+
+class _Pacer:
+    """Calls `post` when the cache changed, at most once per `ack`, spaced by refresh cost.
+
+    After each `ack` (a refresh began on the UI thread) the pacer's thread samples the UI
+    thread's CPU clock every `_SAMPLE` s; the refresh (and the frame it causes) is over when
+    the UI thread used under `_IDLE` of a sample. With that busy time B, the next post
+    waits until B / (now - ack) ≤ DUTY, and at least `interval`. Without a per-thread CPU
+    clock (not Linux) it only keeps one post outstanding, `interval` apart.
+    """
+
+    _SAMPLE = 0.02
+    _IDLE = 0.25
+    _MAX_BUSY = 5.0
+    _ACK_TIMEOUT = 5.0  # post again if the UI never read (a screen without a refresh)
+
+    def __init__(self, post: Callable[[], None], interval: float) -> None:
+        self._post = post
+        self.interval = interval
+        self._cond = threading.Condition()
+        self._dirty = False
+        self._outstanding = 0.0  # monotonic time of an unread post, 0 when none
+        self._acks = 0
+        self._acked_at = 0.0
+        self._measured = 0
+        self._stopped = False
+        self.busy = 0.0
+        """Seconds the UI thread stayed busy after the last measured ack (also diagnostics)."""
+        self._clock: int | None = None
+        try:
+            self._clock = time.pthread_getcpuclockid(threading.get_ident())
+        except (AttributeError, OSError):
+            pass
+        self._thread = threading.Thread(target=self._run, name="kmc-pacer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def changed(self) -> None:
+        with self._cond:
+            self._dirty = True
+            self._cond.notify_all()
+
+    def ack(self) -> None:
+        with self._cond:
+            self._acks += 1
+            self._acked_at = time.monotonic()
+            self._outstanding = 0.0
+            self._cond.notify_all()
+
+    def _ready(self) -> bool:
+        if self._outstanding and time.monotonic() - self._outstanding > self._ACK_TIMEOUT:
+            self._outstanding = 0.0
+        return self._dirty and not self._outstanding
+
+    def _run(self) -> None:
+        cond = self._cond
+        while True:
+            with cond:
+                cond.wait_for(
+                    lambda: self._stopped or self._acks != self._measured or self._ready(),
+                    self._ACK_TIMEOUT if self._outstanding else None,
+                )
+                if self._stopped:
+                    return
+                if self._acks != self._measured:
+                    self._measured = self._acks
+                    acked_at = self._acked_at
+                    measure = True
+                elif self._ready():
+                    measure = False
+                else:
+                    continue
+            if measure:
+                if self._clock is not None:
+                    self.busy = self._busy_since(acked_at)
+                continue
+            with cond:
+                due = self._acked_at + max(self.interval, self.busy / DUTY)
+                cond.wait_for(
+                    lambda: self._stopped or self._acks != self._measured,
+                    max(0.0, due - time.monotonic()),
+                )
+                if self._stopped:
+                    return
+                if self._acks != self._measured:
+                    continue  # a refresh ran meanwhile (the app's tick): measure it first
+                self._dirty = False
+                self._outstanding = time.monotonic()
+            try:
+                self._post()
+            except Exception:  # the app is gone
+                return
+
+    def _busy_since(self, acked_at: float) -> float:
+        """Seconds from `acked_at` until the UI thread went (nearly) idle."""
+        assert self._clock is not None
+        cpu = time.clock_gettime(self._clock)
+        while time.monotonic() - acked_at < self._MAX_BUSY and not self._stopped:
+            time.sleep(self._SAMPLE)
+            now_cpu = time.clock_gettime(self._clock)
+            if now_cpu - cpu < self._IDLE * self._SAMPLE:
+                break
+            cpu = now_cpu
+        return max(0.0, time.monotonic() - acked_at - self._SAMPLE)
 
 
 class ClusterSession:

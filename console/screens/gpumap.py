@@ -53,6 +53,14 @@ KEYS_HELP: list[tuple[str, str]] = [
 ]
 
 
+LABEL = 28
+"""Row label cells; longer node names keep their distinguishing tail (`…2265b1f5-5sl6`)."""
+
+
+def node_label(name: str, width: int = LABEL) -> str:
+    return name if len(name) <= width else "…" + name[-(width - 1) :]
+
+
 def build_groups(layout: Sequence[MapGroup], per_node: bool) -> list[HeatGroup]:
     """Heatmap groups of a `gpu_map` layout: per pool, one row per node with one cell per
     GPU (`<node>/<index>`), or — `per_node` — one row per pool with one cell per node."""
@@ -62,7 +70,9 @@ def build_groups(layout: Sequence[MapGroup], per_node: bool) -> list[HeatGroup]:
             for g in layout
         ]
     return [
-        HeatGroup(g.pool, [HeatRow(r.node, [HeatCell(k) for k in r.keys]) for r in g.rows])
+        HeatGroup(
+            g.pool, [HeatRow(node_label(r.node), [HeatCell(k) for k in r.keys]) for r in g.rows]
+        )
         for g in layout
     ]
 

@@ -184,7 +184,7 @@ def temp_cell(value: float | None, warn: Style) -> Text:
 
 
 def power_cell(watts: float | None) -> Text:
-    return Text("-" if watts is None else f"{watts:.0f} W", end="")
+    return Text("-" if watts is None else f"{watts:.0f} W", justify="right", end="")
 
 
 def xid_cell(last_xid: int, gpus: int, error: Style) -> Text:
