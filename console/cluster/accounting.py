@@ -66,6 +66,7 @@ class GpuLedger:
         self._allocatable: dict[str, Resources] = {}
         self._cluster_requested: Resources = {}
         self._cluster_allocatable: Resources = {}
+        self._usage: dict[str, GpuUsage] = {}  # per node, built on read, dropped on change
 
     # ------------------------------------------------------------ pod / node feed
 
@@ -89,6 +90,7 @@ class GpuLedger:
             previous = self._held.pop(key, None)
             if previous is not None:
                 node, request = previous
+                self._usage.pop(node, None)
                 _add(self._requested[node], request, -1)
                 _add(self._cluster_requested, request, -1)
                 self._pods[node] -= 1
@@ -97,6 +99,7 @@ class GpuLedger:
                 if self._pods[node] <= 0:
                     del self._pods[node]
             if holds and pod is not None:
+                self._usage.pop(pod.node, None)
                 self._held[key] = (pod.node, pod.gpu_request)
                 _add(self._requested[pod.node], pod.gpu_request, +1)
                 _add(self._cluster_requested, pod.gpu_request, +1)
@@ -104,6 +107,7 @@ class GpuLedger:
 
     def _node(self, name: str, allocatable: Mapping[str, float] | None) -> None:
         with self._lock:
+            self._usage.pop(name, None)
             previous = self._allocatable.pop(name, None)
             if previous:
                 _add(self._cluster_allocatable, previous, -1)
@@ -114,13 +118,23 @@ class GpuLedger:
     # ------------------------------------------------------------ reads
 
     def node(self, name: str) -> GpuUsage:
-        """Usage of one node (zeros for an unknown node)."""
+        """Usage of one node (zeros for an unknown node); read-only, shared until it changes.
+
+        A refresh reads every GPU node's usage (10,000 at scale), so an unchanged node's
+        `GpuUsage` is kept and returned again: no lock and no copies on that path.
+        """
+        usage = self._usage.get(name)
+        if usage is not None:
+            return usage
         with self._lock:
-            return GpuUsage(
+            usage = GpuUsage(
                 dict(self._allocatable.get(name, {})),
                 dict(self._requested.get(name, {})),
                 self._pods.get(name, 0),
             )
+            if len(self._usage) < 100_000:
+                self._usage[name] = usage
+            return usage
 
     def cluster(self, nodes: set[str] | None = None) -> GpuUsage:
         """Cluster totals; with `nodes`, only those nodes (e.g. the GPU nodes shown)."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -50,12 +51,17 @@ class Kind:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
-        """REST path of the collection (all namespaces when `namespace` is None) or one object."""
+        """REST path of the collection (all namespaces when `namespace` is None) or one object.
+
+        Namespace and name are percent-encoded as single path segments (`evil-[/x]` →
+        `evil-%5B%2Fx%5D`), so a hostile name can neither break the URL nor reach another
+        path.
+        """
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if namespace and self.namespaced:
-            base += f"/namespaces/{namespace}"
+            base += f"/namespaces/{quote_segment(namespace)}"
         base += f"/{self.name}"
-        return f"{base}/{name}" if name else base
+        return f"{base}/{quote_segment(name)}" if name else base
 
     def decode_item(self, raw: bytes | msgspec.Raw) -> Any | None:
         """One object → record, or None (logged) when malformed."""
@@ -83,6 +89,17 @@ class Kind:
         records = [self.decode_item(item) for item in raw.items]
         good = [rec for rec in records if rec is not None]
         return good, raw.metadata, len(records) - len(good)
+
+
+def quote_segment(value: str) -> str:
+    """Percent-encode `value` as one URL path segment (`/`, `?`, `#`, `%`, `[`, … included).
+
+    `.` and `..` are encoded too: as whole segments, clients and proxies would otherwise
+    collapse them into the parent path.
+    """
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
 
 
 _RAW_LIST = msgspec.json.Decoder(wire.RawList)

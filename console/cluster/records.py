@@ -3,12 +3,21 @@
 Each `*_record` function maps a wire struct (`wire.py`) to a frozen record, passing
 every cluster string through `console.text.clean` / `clean_line` and computing the
 derived fields once (effective GPU request, pool, sharing, job state, …). Times are
-epoch seconds (0.0 = unknown). Mappings inside records are read-only by convention.
+epoch seconds (0.0 = unknown). Mappings inside records are read-only by convention —
+they may be shared between records.
+
+Memory: at 200,000 pods the records are most of the console's memory, and most of their
+strings repeat (namespaces, node names, phases, images, label keys and values, owners).
+Pod records therefore intern their strings and share equal container tuples, label maps
+and GPU request maps (`_share`), which halves what a pod costs.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Hashable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -237,14 +246,39 @@ class NamespaceRecord(msgspec.Struct, frozen=True, gc=False):
 # ---------------------------------------------------------------- helpers
 
 
+_T = TypeVar("_T")
+_SHARED: dict[Any, Any] = {}
+_SHARED_MAX = 200_000
+_TIMES: dict[str, float] = {}
+_intern = sys.intern
+
+
+def _share(key: Hashable, value: _T) -> _T:
+    """The value first stored under `key` (equal values share one object); bounded."""
+    found = _SHARED.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    _SHARED[key] = value
+    return value
+
+
 def parse_time(value: str | None) -> float:
-    """RFC 3339 → epoch seconds; 0.0 when absent or malformed."""
+    """RFC 3339 → epoch seconds; 0.0 when absent or malformed (memoized: stamps repeat)."""
     if not value:
         return 0.0
+    found = _TIMES.get(value)
+    if found is not None:
+        return found
     try:
-        return datetime.fromisoformat(value).timestamp()
+        stamp = datetime.fromisoformat(value).timestamp()
     except ValueError:
-        return 0.0
+        stamp = 0.0
+    if len(_TIMES) >= 65_536:
+        _TIMES.clear()
+    _TIMES[value] = stamp
+    return stamp
 
 
 def _line(value: str) -> str:
@@ -252,11 +286,22 @@ def _line(value: str) -> str:
     return value if value.isprintable() else clean_line(value)
 
 
+def _iline(value: str) -> str:
+    """`_line`, interned: for strings many records repeat (namespaces, nodes, phases, …)."""
+    return _intern(value if value.isprintable() else clean_line(value))
+
+
 def _labels(labels: dict[str, str]) -> dict[str, str]:
     # The wire struct is dropped after mapping, so a clean dict is kept as is.
     if all(k.isprintable() and v.isprintable() for k, v in labels.items()):
         return labels
     return {clean_line(k): clean_line(v) for k, v in labels.items()}
+
+
+def _shared_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Clean labels with interned keys and values, one dict per distinct label set."""
+    clean = {_iline(k): _iline(v) for k, v in labels.items()}
+    return _share(("labels", *clean.items()), clean)
 
 
 def _conds(conditions: list[wire.Condition]) -> tuple[Cond, ...]:
@@ -312,19 +357,19 @@ def _containers(pod: wire.Pod) -> tuple[ContainerRecord, ...]:
             s = statuses.get(c.name)
             state, reason = _state_of(s.state) if s else ("", "")
             last = _state_of(s.last_state)[1] if s else ""
-            out.append(
-                ContainerRecord(
-                    _line(c.name),
-                    _line(c.image),
-                    init,
-                    s.ready if s else False,
-                    s.restart_count if s else 0,
-                    state,
-                    _line(reason),
-                    _line(last),
-                )
+            record = ContainerRecord(
+                _iline(c.name),
+                _iline(c.image),
+                init,
+                s.ready if s else False,
+                s.restart_count if s else 0,
+                state,
+                _iline(reason),
+                _iline(last),
             )
-    return tuple(out)
+            out.append(_share(record, record))
+    containers = tuple(out)
+    return _share(("containers", *containers), containers)
 
 
 # ---------------------------------------------------------------- wire → record
@@ -382,24 +427,25 @@ def pod_record(pod: wire.Pod) -> PodRecord:
     created = parse_time(meta.creation_timestamp)
     waiting = next((c.reason for c in app if c.state == "waiting" and c.reason), "")
     workload = _workload_of(meta, owner)
+    request = gpu.effective_request(pod.spec)
     return PodRecord(
-        namespace=_line(meta.namespace),
+        namespace=_iline(meta.namespace),
         name=_line(meta.name),
         uid=_line(meta.uid),
-        labels=_labels(meta.labels),
-        owner_kind=_line(owner.kind) if owner else "",
-        owner_name=_line(owner.name) if owner else "",
-        owner_uid=_line(owner.uid) if owner else "",
-        workload=(_line(workload[0]), _line(workload[1])),
-        node=_line(pod.spec.node_name),
-        phase=_line(status.phase),
-        reason=_line(status.reason) or waiting,
-        gpu_request=gpu.effective_request(pod.spec),
+        labels=_shared_labels(meta.labels),
+        owner_kind=_iline(owner.kind) if owner else "",
+        owner_name=_iline(owner.name) if owner else "",
+        owner_uid=_iline(owner.uid) if owner else "",
+        workload=_share(("workload", *workload), (_iline(workload[0]), _iline(workload[1]))),
+        node=_iline(pod.spec.node_name),
+        phase=_iline(status.phase),
+        reason=_iline(status.reason) or waiting,
+        gpu_request=_share(("request", *request.items()), request),
         containers=containers,
         restarts=sum(c.restarts for c in containers),
         ready_containers=sum(1 for c in app if c.ready),
         total_containers=len(app),
-        scheduled_reason=_line(scheduled.reason) if unscheduled and scheduled else "",
+        scheduled_reason=_iline(scheduled.reason) if unscheduled and scheduled else "",
         scheduled_message=clean(scheduled.message) if unscheduled and scheduled else "",
         pending_since=(
             parse_time(scheduled.last_transition_time) or created

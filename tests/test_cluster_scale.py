@@ -1,0 +1,155 @@
+"""Scale-related behaviour of the cluster layer: URL-quoted object paths, shared record
+memory, the ledger's per-node usage cache, and the session's refresh pacing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import msgspec
+import pytest
+from kubernetes import client as k8s
+from test_cluster_records import pod_json
+
+from console.cluster import wire
+from console.cluster.accounting import GpuLedger
+from console.cluster.connection import Connection
+from console.cluster.detail import object_yaml
+from console.cluster.kinds import KINDS, quote_segment
+from console.cluster.records import pod_record
+from console.screens.data import _Pacer
+
+# ---------------------------------------------------------------- paths
+
+
+def test_path_quotes_names_and_namespaces() -> None:
+    pods = KINDS["pods"]
+    assert pods.path("ml", "evil-[/x]") == "/api/v1/namespaces/ml/pods/evil-%5B%2Fx%5D"
+    assert pods.path("a/b", "p?q#r") == "/api/v1/namespaces/a%2Fb/pods/p%3Fq%23r"
+    assert pods.path("ml", "..") == "/api/v1/namespaces/ml/pods/%2E%2E"
+    assert pods.path("ml", "100%") == "/api/v1/namespaces/ml/pods/100%25"
+    assert KINDS["nodes"].path(None, "gpu-node-1") == "/api/v1/nodes/gpu-node-1"
+    assert pods.path(None) == "/api/v1/pods"
+    assert quote_segment("ok-name.1") == "ok-name.1"
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[list[str], Connection]]:
+    """An HTTP server that records raw request paths and answers every GET with a pod."""
+    paths: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            paths.append(self.path)
+            body = b'{"kind": "Pod", "metadata": {"name": "evil-[/x]", "namespace": "ml"}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    cfg = k8s.Configuration()
+    cfg.host = f"http://127.0.0.1:{server.server_address[1]}"
+    yield paths, Connection(k8s.ApiClient(cfg), "fake", "default")
+    server.shutdown()
+    server.server_close()
+
+
+def test_object_with_hostile_name_is_fetched_by_its_own_path(recorder) -> None:
+    paths, connection = recorder
+    text = object_yaml(connection, "pods", "ml", "evil-[/x]")
+    assert paths == ["/api/v1/namespaces/ml/pods/evil-%5B%2Fx%5D"]
+    assert "evil-[/x]" in text
+
+
+# ---------------------------------------------------------------- shared record memory
+
+
+def _pod(name: str, **kw: object) -> wire.Pod:
+    return msgspec.json.decode(msgspec.json.encode(pod_json(name, **kw)), type=wire.Pod)
+
+
+def test_pod_records_share_equal_parts_and_keep_their_own() -> None:
+    a = pod_record(_pod("a", gpus=8))
+    b = pod_record(_pod("b", gpus=8))
+    assert a.name == "a" and b.name == "b"
+    assert a.labels == b.labels and a.labels is b.labels
+    assert a.gpu_request is b.gpu_request
+    assert a.containers is b.containers
+    assert a.node is b.node and a.namespace is b.namespace
+    c = pod_record(_pod("c", gpus=4))
+    assert c.gpu_request == {"nvidia.com/gpu": 4.0} and a.gpu_request == {"nvidia.com/gpu": 8.0}
+
+
+# ---------------------------------------------------------------- ledger
+
+
+def test_ledger_node_usage_is_reused_until_the_node_changes() -> None:
+    ledger = GpuLedger()
+    first = ledger.node("n1")
+    assert ledger.node("n1") is first and first.total_allocatable == 0
+    a = pod_record(_pod("a", gpus=2, node="n1"))
+    ledger.on_upsert(None, a)
+    usage = ledger.node("n1")
+    assert usage is not first and usage.total_requested == 2 and usage.pods == 1
+    assert ledger.node("n1") is usage
+    ledger.on_delete(a)
+    assert ledger.node("n1").total_requested == 0
+
+
+# ---------------------------------------------------------------- pacing
+
+
+def test_pacer_keeps_one_post_outstanding_until_ack() -> None:
+    posts: list[float] = []
+    pacer = _Pacer(lambda: posts.append(time.monotonic()), interval=0.01)
+    pacer.start()
+    try:
+        pacer.changed()
+        deadline = time.monotonic() + 2
+        while not posts and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert len(posts) == 1
+        for _ in range(5):
+            pacer.changed()
+            time.sleep(0.02)
+        assert len(posts) == 1  # no ack: nothing more
+        pacer.ack()
+        deadline = time.monotonic() + 2
+        while len(posts) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert len(posts) == 2
+    finally:
+        pacer.stop()
+
+
+def test_pacer_spaces_posts_by_the_ui_threads_busy_time() -> None:
+    posts: list[float] = []
+    pacer = _Pacer(lambda: posts.append(time.monotonic()), interval=0.01)
+    pacer.start()
+    try:
+        pacer.changed()
+        deadline = time.monotonic() + 2
+        while not posts and time.monotonic() < deadline:
+            time.sleep(0.005)
+        acked = time.monotonic()
+        pacer.ack()
+        while time.monotonic() - acked < 0.15:  # a 150 ms refresh on this (the UI) thread
+            pass
+        pacer.changed()
+        deadline = time.monotonic() + 3
+        while len(posts) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert len(posts) == 2
+        assert pacer.busy >= 0.1
+        assert posts[1] - acked >= 0.1 / 0.3 * 0.9  # busy ≤ DUTY of the time since the ack
+    finally:
+        pacer.stop()
