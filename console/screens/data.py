@@ -188,14 +188,15 @@ class ClusterSession:
         """Per-kind states that win over the informers' (tests; never set in production)."""
         self._versions: dict[str, int] = {}
         self._on_change = on_change
+        self._pacer = _Pacer(on_change, notify_interval) if on_change is not None else None
         self.cache.subscribe(self._changed)
 
     def _changed(self, changes: Changes) -> None:
-        """Notifier thread: note each kind's version, then tell the app (which posts)."""
+        """Notifier thread: note each kind's version, then cue the app (paced, see above)."""
         for name, change in changes.kinds.items():
             self._versions[name] = change.version
-        if self._on_change is not None:
-            self._on_change()
+        if self._pacer is not None:
+            self._pacer.changed()
 
     def kind_version(self, name: str) -> int:
         """A number that changes whenever the kind's cache changed (e.g. to relayout only
@@ -203,15 +204,21 @@ class ClusterSession:
         return self._versions.get(name, 0)
 
     def start(self) -> ClusterSession:
+        if self._pacer is not None:
+            self._pacer.start()
         self.cache.start()
         return self
 
     def stop(self) -> None:
+        if self._pacer is not None:
+            self._pacer.stop()
         self.cache.stop()
         self.connection.close()
 
     def ack(self) -> None:
-        """Kept for the app's refresh loop; the cache's notifier already coalesces."""
+        """The UI thread starts reading for a refresh (the app calls this first thing)."""
+        if self._pacer is not None:
+            self._pacer.ack()
 
     # ------------------------------------------------------------ reads (any thread)
 
