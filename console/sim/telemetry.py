@@ -76,6 +76,13 @@ def _gpu_count(container: dict[str, Any]) -> int:
     return 0
 
 
+def _container_running(status: dict[str, Any], container: str) -> bool:
+    for cs in status.get("containerStatuses") or []:
+        if cs.get("name") == container:
+            return "running" in (cs.get("state") or {})
+    return True
+
+
 def _indices(text: str | None) -> list[int]:
     return [int(p) for p in (text or "").split(",") if p.strip().isdigit()]
 
@@ -150,13 +157,13 @@ class Telemetry:
         gpus, container = pod_gpu_request(obj)
         if not gpus:
             return
-        annotations = obj["metadata"].get("annotations") or {}
-        profile = annotations.get(
-            "sim.kmc.dev/profile", "training" if phase == "Running" else "idle"
-        )
         if phase != "Running":
             return
+        annotations = obj["metadata"].get("annotations") or {}
+        profile = annotations.get("sim.kmc.dev/profile", "training")
         status = obj.get("status") or {}
+        if not _container_running(status, container):
+            profile = "idle"  # crashed and backing off: the pod still holds the GPU, idle
         since = (
             parse_rfc3339(status["startTime"]) if status.get("startTime") else self.ctx.clock.now()
         )
