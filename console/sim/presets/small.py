@@ -13,6 +13,7 @@ from ..kinds import by_kind
 from ..nodes import apply_sharing, make_node
 from ..podspec import FAIL_AFTER, PROFILE, RUN_SECONDS, SAFE_ALPHABET
 from ..runtime import SimContext
+from ..telemetry import HOT_ANNOTATION, XID_ANNOTATION
 from .manifests import (
     A100,
     H100,
@@ -133,6 +134,9 @@ def _demo_nodes(w: _Writer) -> None:
             "timeAdded": w.iso(3600),
         }
     )
+    # Something for triage: a GPU that logged an XID error, and one running hot.
+    h100[0]["metadata"].setdefault("annotations", {})[XID_ANNOTATION] = "3"
+    a100[2]["metadata"].setdefault("annotations", {})[HOT_ANNOTATION] = "5"
     w.nodes(a100 + h100 + l4 + system)
 
 
