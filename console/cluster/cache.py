@@ -29,6 +29,10 @@ from console.cluster.kinds import KINDS
 log = logging.getLogger(__name__)
 
 DEFAULT_KINDS = tuple(KINDS)
+DEFERRED_KINDS = ("pods", "events")
+"""Kinds that list only after nodes did (or `DEFER_TIMEOUT` s): the GPU-node view is
+the first frame, and a 200,000-pod list would slow the node list down."""
+DEFER_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,14 @@ class ClusterCache:
             if name in ("pods", "nodes"):
                 informer.add_handler(self.ledger)
             self.informers[name] = informer
+        # Nodes first: the big kinds start listing once nodes are listed (or after a while).
+        self._nodes_listed = threading.Event()
+        if "nodes" in self.informers:
+            for name in DEFERRED_KINDS:
+                if name in self.informers:
+                    self.informers[name].start_after(self._nodes_listed, DEFER_TIMEOUT)
+        else:
+            self._nodes_listed.set()
         self._subscribers: list[Callable[[Changes], None]] = []
         self._stopping = threading.Event()
         self._notifier = threading.Thread(target=self._notify_loop, name="kmc-notify", daemon=True)
@@ -181,6 +193,8 @@ class ClusterCache:
             self._stopping.wait(self.notify_interval)  # coalesce a burst into one call
             self._dirty.clear()
             changes: dict[str, KindChange] = {}
+            if not self._nodes_listed.is_set() and self.informers["nodes"].state.state != "syncing":
+                self._nodes_listed.set()
             for name, informer in self.informers.items():
                 version, keys = informer.drain()
                 if version != self._seen.get(name):
