@@ -11,12 +11,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import msgspec
 import pytest
 from kubernetes import client as k8s
+from test_cluster_cache import FakeApi
+from test_cluster_cache import api as _api
 from test_cluster_records import pod_json
 
 from console.cluster import wire
 from console.cluster.accounting import GpuLedger
+from console.cluster.cache import ClusterCache
 from console.cluster.connection import Connection
 from console.cluster.detail import object_yaml
+from console.cluster.informer import Informer
 from console.cluster.kinds import KINDS, quote_segment
 from console.cluster.records import pod_record
 from console.screens.data import _Pacer
@@ -153,3 +157,46 @@ def test_pacer_spaces_posts_by_the_ui_threads_busy_time() -> None:
         assert posts[1] - acked >= 0.1 / 0.3 * 0.9  # busy ≤ DUTY of the time since the ack
     finally:
         pacer.stop()
+
+
+# ---------------------------------------------------------------- nodes listed first
+
+api = _api  # the fake API server fixture of test_cluster_cache
+
+
+def test_deferred_informer_lists_after_its_gate_or_timeout(api: tuple[FakeApi, Connection]) -> None:
+    fake, connection = api
+    fake.put("/api/v1/pods", pod_json("p1"))
+    gate = threading.Event()
+    late = Informer(connection, KINDS["pods"])
+    late.start_after(gate, timeout=0.3)
+    started = time.monotonic()
+    late.start()
+    try:
+        while late.state.state != "live" and time.monotonic() - started < 5:
+            time.sleep(0.01)
+        assert late.state.state == "live" and time.monotonic() - started >= 0.25
+    finally:
+        late.stop()
+    opened = Informer(connection, KINDS["pods"])
+    opened.start_after(gate, timeout=30)
+    gate.set()
+    started = time.monotonic()
+    opened.start()
+    try:
+        while opened.state.state != "live" and time.monotonic() - started < 5:
+            time.sleep(0.01)
+        assert opened.state.state == "live" and time.monotonic() - started < 2
+    finally:
+        opened.stop()
+
+
+def test_cache_defers_pods_until_nodes_listed(api: tuple[FakeApi, Connection]) -> None:
+    _fake, connection = api
+    cache = ClusterCache(connection, kinds=("pods", "nodes"), notify_interval=0.02)
+    assert cache["pods"]._after is not None and cache["nodes"]._after is None
+    cache.start()
+    try:
+        assert cache.wait_synced(5.0)
+    finally:
+        cache.stop()
