@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from rich.text import Text
@@ -84,3 +85,26 @@ async def test_header_renders_plain_data_literally() -> None:
 
 def test_snapshot_header(snap_compare) -> None:
     assert snap_compare(HeaderApp(DATA), terminal_size=(80, 24))
+
+
+async def test_header_shows_telemetry_state_in_its_hint_colour() -> None:
+    app = HeaderApp(replace(DATA, read_only=False))
+    async with app.run_test(size=(120, 24)) as pilot:
+        header = app.query_one(ClusterHeader)
+        assert "dcgm" not in header.render().plain  # no telemetry given: nothing shown
+        styles = {}
+        for hint in ("ok", "warn", "error", None, "bogus"):
+            header.data = replace(DATA, telemetry="dcgm [b]live", telemetry_hint=hint)
+            await pilot.pause()
+            text = header.render()
+            gpu_line = text.plain.split("\n")[1]
+            assert gpu_line.endswith("63%  dcgm [b]live")  # literal, after the util figure
+            start = text.plain.index("dcgm [b]live")
+            styles[hint] = [s.style for s in text.spans if s.start == start]
+
+        def style(name: str):
+            return header.get_component_rich_style(f"cluster-header--{name}", partial=True)
+
+        assert styles["ok"] == [style("ok")] and styles["error"] == [style("error")]
+        assert styles[None] == styles["bogus"] == [style("muted")]
+        assert len({str(s) for s in styles.values()}) == 4

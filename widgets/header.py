@@ -1,4 +1,5 @@
-"""`ClusterHeader`: the two-line header (context, namespace, sync state, clock; GPU totals).
+"""`ClusterHeader`: the two-line header (context, namespace, sync state, clock; GPU totals
+and, when given, a telemetry state).
 
 Fed a plain `HeaderData` with `ClusterHeader.data = HeaderData(...)`; every string
 is shown as plain text. The clock ticks once a second; pass `clock=` to pin it.
@@ -35,6 +36,10 @@ class HeaderData:
     sync_hint: str | None = None
     """"ok", "warn", "error" or None: colours the sync text."""
     read_only: bool = False
+    telemetry: str | None = None
+    """A GPU telemetry state ("dcgm live", "telemetry unavailable: …") ending the GPU line."""
+    telemetry_hint: str | None = None
+    """"ok", "warn", "error" or None (muted): colours the telemetry text."""
 
     @property
     def free(self) -> int:
@@ -43,7 +48,8 @@ class HeaderData:
 
 
 class ClusterHeader(Widget):
-    """Two lines: identity and sync state with a clock; GPU allocation and utilization."""
+    """Two lines: identity and sync state with a clock; GPU allocation, utilization and
+    telemetry state."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "cluster-header--title",
@@ -152,4 +158,8 @@ class ClusterHeader(Widget):
         if d.mean_util is not None:
             line.append("  util ", muted)
             line.append_text(util_text(d.mean_util, scale=scale, width=0))
+        if d.telemetry:
+            hint = d.telemetry_hint if d.telemetry_hint in ("ok", "warn", "error") else "muted"
+            line.append("  ")
+            line.append(d.telemetry, self._style(hint))
         return line

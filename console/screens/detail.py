@@ -23,8 +23,8 @@ from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
 from console.cluster.detail import describe, events_for, object_yaml
 from console.screens.fmt import age, one_line
 from console.screens.gpus import NodeGpus
-from console.screens.header import KmcHeader
 from console.text import clean
+from widgets.header import ClusterHeader
 from widgets.resource_table import ResourceTable
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class DetailScreen(Screen[None]):
         return f"{kind} {name}"
 
     def compose(self) -> ComposeResult:
-        yield KmcHeader(id="header", clock=self.kmc.header_clock)
+        yield ClusterHeader(id="header", clock=self.kmc.header_clock)
         yield Static(Text(self.title_text), id="title", markup=False)
         with TabbedContent(initial=self.initial_tab):
             with TabPane("Describe", id="describe"), VerticalScroll():
@@ -122,7 +122,7 @@ class DetailScreen(Screen[None]):
             fresh = session.get(self.kind_name, self.record.key)
             if fresh is not None:
                 self.record = fresh
-        self.query_one(KmcHeader).data = self.kmc.header_data("")
+        self.query_one(ClusterHeader).data = self.kmc.header_data("")
         try:
             body = describe(self.record, session.cache if session else None, self.kmc.now())
         except TypeError:

@@ -29,9 +29,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from console.metrics import MapGroup, TelemetryStore, gpu_map
-from console.screens.header import KmcHeader
 from widgets.command_bar import CommandBar
 from widgets.gpu_bar import util_text
+from widgets.header import ClusterHeader
 from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class GpuMapScreen(Screen[None]):
         return self.query_one(MapHeatmap)
 
     def compose(self) -> ComposeResult:
-        yield KmcHeader(id="header", clock=self.kmc.header_clock)
+        yield ClusterHeader(id="header", clock=self.kmc.header_clock)
         yield Static(id="title", markup=False)
         yield MapHeatmap(id="heatmap")
         with Vertical(id="bottom"):
@@ -154,7 +154,7 @@ class GpuMapScreen(Screen[None]):
         if not self.is_mounted:
             return
         app = self.kmc
-        self.query_one(KmcHeader).data = app.header_data("gpumap")
+        self.query_one(ClusterHeader).data = app.header_data("gpumap")
         session, link = app.session, app.telemetry
         if session is None:
             return

@@ -1,35 +1,13 @@
-"""`KmcHeader`: the cluster header plus the GPU telemetry state at the end of its GPU line.
+"""`TelemetryHeaderData`: the name `console.app` still builds its header data under.
 
-`widgets.header.HeaderData` carries allocatable / requested / busy / idle / mean util;
-`TelemetryHeaderData` adds the telemetry label ("dcgm live", "telemetry unavailable:
-<reason>") and its hint, which `KmcHeader` appends in the matching colour.
+`widgets.header.HeaderData` carries the telemetry label and hint itself now, and
+`ClusterHeader` renders them; this alias goes once `console.app` uses `HeaderData`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from widgets.header import HeaderData
 
-from rich.text import Text
+TelemetryHeaderData = HeaderData
 
-from widgets.header import ClusterHeader, HeaderData
-
-
-@dataclass(frozen=True)
-class TelemetryHeaderData(HeaderData):
-    telemetry: str = ""
-    telemetry_hint: str | None = None
-    """"ok", "warn", "error", "muted" or None."""
-
-
-class KmcHeader(ClusterHeader):
-    """`ClusterHeader` that also shows the telemetry label."""
-
-    def _gpu_line(self, d: HeaderData) -> Text:
-        line = super()._gpu_line(d)
-        label = getattr(d, "telemetry", "")
-        if label:
-            hint = getattr(d, "telemetry_hint", None)
-            style = self._style(hint if hint in ("ok", "warn", "error") else "muted")
-            line.append("  ")
-            line.append(label, style)
-        return line
+__all__ = ["TelemetryHeaderData"]

@@ -19,7 +19,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from console.screens.filter import RowFilter, parse_filter
-from console.screens.header import KmcHeader
 from console.screens.telemetry import hint_styles
 from console.screens.views import (
     VIEWS,
@@ -32,6 +31,7 @@ from console.screens.views import (
 )
 from themes import util_scale
 from widgets.command_bar import CommandBar
+from widgets.header import ClusterHeader
 from widgets.resource_table import ColumnSpec, ResourceTable
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class ResourceScreen(Screen[None]):
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield KmcHeader(id="header", clock=self.kmc.header_clock)
+        yield ClusterHeader(id="header", clock=self.kmc.header_clock)
         yield Static(id="title", markup=False)
         yield Static(id="notes", markup=False)
         self.columns = self._fit_columns(self.kmc.size.width)
@@ -181,7 +181,7 @@ class ResourceScreen(Screen[None]):
             return
         app = self.kmc
         session = app.session
-        self.query_one(KmcHeader).data = app.header_data(self.view.name)
+        self.query_one(ClusterHeader).data = app.header_data(self.view.name)
         self._update_title()
         if session is None:
             return
