@@ -194,10 +194,10 @@ def child_main(args: argparse.Namespace) -> None:
             for _ in range(args.keys):
                 before = table.cursor_row
                 out["up"].append(await self._press("up", lambda b=before: table.cursor_row < b))
-            for _ in range(2):
-                from widgets.command_bar import CommandBar
+            from widgets.command_bar import CommandBar
 
-                bar = screen.query_one(CommandBar)
+            bar = screen.query_one(CommandBar)
+            for _ in range(2):
                 out["filter"].append(
                     await self._press("/", lambda: bool(bar.display and bar.has_focus))
                 )
@@ -259,8 +259,10 @@ def child_main(args: argparse.Namespace) -> None:
                 await self._press(char, lambda: True)
             await self._press("enter", lambda: getattr(self.screen, "view", None) is not None)
             await self._wait(
-                lambda: getattr(getattr(self.screen, "view", None), "name", "") == "pods"
-                and getattr(self.screen, "shown", 0) > 0,
+                lambda: (
+                    getattr(getattr(self.screen, "view", None), "name", "") == "pods"
+                    and getattr(self.screen, "shown", 0) > 0
+                ),
                 60,
             )
             await asyncio.sleep(1.0)

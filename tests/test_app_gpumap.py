@@ -14,11 +14,12 @@ from console.metrics import TelemetryStore, gpu_map
 from console.metrics.model import Frame, GpuReading
 from console.screens.commands import KmcCommands
 from console.screens.detail import DetailScreen
-from console.screens.gpumap import GpuMapScreen, MapHeatmap, build_groups
+from console.screens.gpumap import GpuMapScreen, build_groups
 from console.screens.gpus import NodeGpus
 from console.sim.cluster import SimCluster
 from tests.test_app_support import command, populated, wait_until
 from tests.test_app_telemetry import live, poller, telemetry_app
+from widgets.heatmap import GpuHeatmap
 from widgets.help import HelpScreen
 
 SIZE = (160, 48)
@@ -157,7 +158,7 @@ class MapApp(App[None]):
         self.groups = groups
 
     def compose(self) -> ComposeResult:
-        yield MapHeatmap(self.groups, id="heatmap")
+        yield GpuHeatmap(self.groups, id="heatmap")
 
 
 async def test_map_at_80000_gpus_is_cheap_per_refresh() -> None:
@@ -176,7 +177,7 @@ async def test_map_at_80000_gpus_is_cheap_per_refresh() -> None:
     layout_s = time.perf_counter() - started
     app = MapApp(per_gpu)
     async with app.run_test(size=SIZE) as pilot:
-        heatmap = app.query_one(MapHeatmap)
+        heatmap = app.query_one(GpuHeatmap)
         assert heatmap.cell_count == 80_000
         started = time.perf_counter()
         for _ in range(3):
@@ -185,7 +186,7 @@ async def test_map_at_80000_gpus_is_cheap_per_refresh() -> None:
         refresh_s = (time.perf_counter() - started) / 3
         await pilot.press("end")
         assert heatmap.cursor_key == "node-09999/7"
-        heatmap.per_node = True
+        heatmap.unit = "nodes"
         heatmap.set_groups(per_node)
         assert heatmap.cell_count == 10_000
         await pilot.pause()

@@ -126,6 +126,18 @@ async def test_set_groups_keeps_cursor_key_and_labels_are_literal() -> None:
         assert app.is_running
 
 
+async def test_unit_names_what_group_lines_count() -> None:
+    app = HeatApp([HeatGroup("pool-a", [HeatRow("n", [HeatCell("a", 10), HeatCell("b", None)])])])
+    async with app.run_test(size=(80, 24)) as pilot:
+        heat = app.query_one(GpuHeatmap)
+        assert heat.unit == "GPUs"
+        assert heat.render_line(0).text.rstrip() == "pool-a  2 GPUs  mean 10%  no data 1"
+        heat.unit = "nodes"  # e.g. one cell per node
+        await pilot.pause()
+        assert heat.render_line(0).text.rstrip() == "pool-a  2 nodes  mean 10%  no data 1"
+    assert GpuHeatmap(unit="nodes").unit == "nodes"
+
+
 def test_snapshot_heatmap(snap_compare) -> None:
     assert snap_compare(
         HeatApp(make_groups(3, 6, gpus=8)), terminal_size=(80, 24), press=["down", "right"]

@@ -1,6 +1,7 @@
 """`GpuHeatmap`: one glyph per GPU, grouped, coloured by a 0-100 value, keyboard cursor.
 
-Layout: a label line per `HeatGroup` (e.g. a node pool, with its GPU count and mean),
+Layout: a label line per `HeatGroup` (e.g. a node pool, with its cell count in `unit`
+— "GPUs" unless told, e.g. "nodes" when a cell is a node — and mean),
 then one line per `HeatRow` (e.g. a node: label, then its cells; long rows wrap).
 A cell shows a block glyph whose height follows the value (`▁`..`█`, `·` for no
 data) in the theme's utilization colour, so colour is never the only cue.
@@ -132,6 +133,7 @@ class GpuHeatmap(ScrollView, can_focus=True):
         *,
         scale: UtilScale | None = None,
         label_width: int | None = None,
+        unit: str = "GPUs",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -144,6 +146,7 @@ class GpuHeatmap(ScrollView, can_focus=True):
         self._lines: list[tuple[int, int, int, int]] = []
         self._layout_width = -1
         self._group_stats: dict[int, str] = {}
+        self._unit = unit
         self._load(groups)
 
     # -- public API -------------------------------------------------------
@@ -152,6 +155,18 @@ class GpuHeatmap(ScrollView, can_focus=True):
     def cursor_key(self) -> str | None:
         """Key of the cell under the cursor, None when empty."""
         return self._keys[self._cursor] if self._keys else None
+
+    @property
+    def unit(self) -> str:
+        """What a cell is, counted in each group line ("GPUs", "nodes")."""
+        return self._unit
+
+    @unit.setter
+    def unit(self, unit: str) -> None:
+        if unit != self._unit:
+            self._unit = unit
+            self._group_stats.clear()
+            self.refresh()
 
     @property
     def cell_count(self) -> int:
@@ -373,7 +388,7 @@ class GpuHeatmap(ScrollView, can_focus=True):
             end = self._row_end(end_row - 1) if first_row < end_row else 0
             values = [v for v in self._values[start:end] if v is not None]
             missing = (end - start) - len(values)
-            text = f"{self._group_label[group]}  {end - start} GPUs"
+            text = f"{self._group_label[group]}  {end - start} {self._unit}"
             if values:
                 text += f"  mean {sum(values) / len(values):.0f}%"
             if missing:

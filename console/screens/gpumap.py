@@ -77,16 +77,6 @@ def build_groups(layout: Sequence[MapGroup], per_node: bool) -> list[HeatGroup]:
     ]
 
 
-class MapHeatmap(GpuHeatmap):
-    """`GpuHeatmap` whose group lines count nodes in per-node mode."""
-
-    per_node = False
-
-    def _group_text(self, group: int) -> str:
-        text = super()._group_text(group)
-        return text.replace(" GPUs", " nodes", 1) if self.per_node else text
-
-
 class GpuMapScreen(Screen[None]):
     """The cluster's GPUs as a heatmap with a cursor."""
 
@@ -123,13 +113,13 @@ class GpuMapScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     @property
-    def heatmap(self) -> MapHeatmap:
-        return self.query_one(MapHeatmap)
+    def heatmap(self) -> GpuHeatmap:
+        return self.query_one(GpuHeatmap)
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header", clock=self.kmc.header_clock)
         yield Static(id="title", markup=False)
-        yield MapHeatmap(id="heatmap")
+        yield GpuHeatmap(id="heatmap")
         with Vertical(id="bottom"):
             yield Static(classes="status-line", id="status", markup=False)
             yield CommandBar(self.kmc.command_words(), id="bar")
@@ -185,7 +175,7 @@ class GpuMapScreen(Screen[None]):
         if self.per_node is None:
             self.per_node = self.gpus > PER_NODE_ABOVE
         heatmap = self.heatmap
-        heatmap.per_node = self.per_node
+        heatmap.unit = "nodes" if self.per_node else "GPUs"
         heatmap.set_groups(build_groups(groups, self.per_node))
 
     def _update_title(self) -> None:
