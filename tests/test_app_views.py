@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import Log, Static, TabbedContent
 
+from console.cluster.connection import connect
 from console.screens.commands import KmcCommands, parse_command
 from console.screens.detail import DetailScreen
 from console.screens.filter import parse_filter
@@ -22,6 +23,7 @@ from tests.test_app_support import (
 from widgets.help import HelpScreen
 
 SIZE = (160, 48)
+GPU = {"nvidia.com/gpu": "1"}
 
 
 async def test_nodes_view_is_the_default_and_shows_gpu_nodes(tiny_sim) -> None:
@@ -145,6 +147,36 @@ async def test_sort_cycles_and_reverses(tiny_sim) -> None:
         assert free == sorted(free)
         await pilot.press("A")  # age sorts by seconds, not text
         assert view(app).sort == ("age", False)
+
+
+async def test_age_sorts_by_seconds_and_stays_sorted(fresh_sim) -> None:
+    admin = connect(str(fresh_sim.kubeconfig_path), "kmc-sim")
+    for name, then in (("old", 7200 - 300), ("mid", 300 - 90), ("new", 90)):  # 120m, 5m, 90s
+        pod = {
+            "metadata": {"name": f"age-{name}", "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "x", "resources": {"limits": GPU}}]},
+        }
+        admin.request("POST", "/api/v1/namespaces/default/pods", body=pod)
+        fresh_sim.advance(then, step=30)
+    app = make_app(fresh_sim, namespace="default")
+    app.now = fresh_sim.clock.now  # ages on the sim's clock, which ran ahead
+    async with app.run_test(size=SIZE) as pilot:
+        await populated(pilot, app, "nodes")
+        await command(pilot, "pods")
+        await wait_until(pilot, lambda: len(column(app, "name")) >= 3)
+
+        def ages() -> list[str]:
+            return [a for n, a in zip(column(app, "name"), column(app, "age"), strict=True)
+                    if n.startswith("age-")]  # fmt: skip
+
+        await pilot.press("A")  # by seconds; the text would give 5m, 90s, 120m
+        assert view(app).sort == ("age", False) and ages() == ["90s", "5m", "120m"]
+        await pilot.press("A")
+        assert view(app).sort == ("age", True) and ages() == ["120m", "5m", "90s"]
+        fresh_sim.advance(60, step=30)
+        view(app).refresh_data()  # ages tick; the order holds without a re-sort
+        await pilot.pause()
+        assert [a[:2] for a in ages()] == ["12", "6m", "2m"]
 
 
 async def test_drill_down_node_to_pods_to_node_and_back(tiny_sim) -> None:

@@ -10,7 +10,7 @@ from widgets.header import ClusterHeader, HeaderData
 from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
 from widgets.help import HelpScreen
 from widgets.log_view import LogView
-from widgets.resource_table import ColumnSpec, ResourceTable, to_cell
+from widgets.resource_table import ColumnSpec, ResourceTable, SortableCell, to_cell
 from widgets.sparkline import sparkline_text
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "HelpScreen",
     "LogView",
     "ResourceTable",
+    "SortableCell",
     "gpu_bar",
     "sparkline_text",
     "to_cell",

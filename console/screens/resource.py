@@ -32,7 +32,7 @@ from console.screens.views import (
 from themes import util_scale
 from widgets.command_bar import CommandBar
 from widgets.header import ClusterHeader
-from widgets.resource_table import ColumnSpec, ResourceTable
+from widgets.resource_table import Cell, ColumnSpec, ResourceTable, SortableCell
 
 if TYPE_CHECKING:
     from console.app import KmcApp
@@ -204,34 +204,24 @@ class ResourceScreen(Screen[None]):
                 self._relayout_pending = True
                 self.call_later(self._relayout)
         indexes = [self.view.columns.index(c) for c in self.columns]
+        # Columns like AGE sort by a record field (seconds), not by their text ("3d").
+        by_value = [(n, c.key) for n, c in enumerate(self.columns) if c.by_value]
         rows = []
         for item in self.items:
-            cells = [item.cells[i] for i in indexes]
+            cells: list[Cell] = [item.cells[i] for i in indexes]
             if self.row_filter.active:
                 texts = [c.plain if isinstance(c, Text) else str(c or "") for c in cells]
                 if not self.row_filter.matches(texts, item.labels):
                     continue
+            for n, key in by_value:
+                cells[n] = SortableCell(cells[n], item.sort_values.get(key))
             rows.append((item.key, cells, item.hint))
-        table = self.table
-        table.set_rows(rows)
-        self._apply_record_sort()
+        self.table.set_rows(rows)
         self.shown = len(rows)
         self._update_notes(session.notes(self.view.name))
         self._update_status()
         if rows:
             app.first_rows_shown(self.view.name, len(rows))
-
-    def _apply_record_sort(self) -> None:
-        """Columns like AGE sort by a record field, not by their text."""
-        column = next((c for c in self.columns if c.key == self.sort[0]), None)
-        if column is None or not column.by_value or not self.items:
-            return
-        table = self.table
-        for item in self.items:
-            if item.key in table.rows:
-                cell = table.get_cell(item.key, column.key)
-                cell.sort_value = item.sort_values.get(column.key)  # type: ignore[attr-defined]
-        table.sort_by(column.key, self.sort[1])
 
     def _update_title(self) -> None:
         title = Text(self.view.title, end="")
@@ -354,7 +344,6 @@ class ResourceScreen(Screen[None]):
             reverse = not self.sort[1] if self.sort[0] == key else False
         self.sort = (key, reverse)
         self.table.sort_by(key, reverse)
-        self._apply_record_sort()
         self._update_status()
 
     def action_sort_next(self) -> None:

@@ -33,7 +33,9 @@ class Item:
     labels: Mapping[str, str]
     record: Any
     sort_values: Mapping[str, float] = field(default_factory=dict)
-    """Numbers that columns with `by_value` sort on (e.g. "age": seconds)."""
+    """Numbers that columns with `by_value` sort on (e.g. "age": `age_key`, "duration":
+    seconds). Keep them steady between refreshes where the order is: a changed value
+    rewrites the cell."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,13 @@ def measure(columns: Sequence[Column], items: Sequence[Item], cap: int = 48) -> 
             if size > widths[column.key]:
                 widths[column.key] = min(size, cap)
     return widths
+
+
+def age_key(age: float, now: float) -> float:
+    """Sorts like `age` (seconds) but stays the same from one refresh to the next (minus the
+    creation time, to the millisecond): a ticking sort value would rewrite every AGE cell of
+    the table on each refresh (120 ms at 10,000 rows instead of 4)."""
+    return round(age - now, 3)
 
 
 AGE = Column("age", "AGE", 3, 5, by_value=True)

@@ -24,6 +24,7 @@ from console.screens.viewbase import (
     RowContext,
     Scope,
     View,
+    age_key,
     measure,
     visible_columns,
 )
@@ -111,7 +112,9 @@ def _nodes(session: ClusterSession, ctx: RowContext) -> list[Item]:
             age(row.age),
         )
         labels = record.labels if record else {}
-        out.append(Item(row.name, cells, hint, labels, record or row, {"age": row.age}))
+        out.append(
+            Item(row.name, cells, hint, labels, record or row, {"age": age_key(row.age, ctx.now)})
+        )
     return out
 
 
@@ -189,7 +192,9 @@ def _pods(session: ClusterSession, ctx: RowContext) -> list[Item]:
             age(row.age),
         )
         key = f"{row.namespace}/{row.name}"
-        out.append(Item(key, cells, _pod_hint(row), pod.labels, pod, {"age": row.age}))
+        out.append(
+            Item(key, cells, _pod_hint(row), pod.labels, pod, {"age": age_key(row.age, ctx.now)})
+        )
     return out
 
 

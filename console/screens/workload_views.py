@@ -20,6 +20,7 @@ from console.screens.viewbase import (
     RowContext,
     Scope,
     View,
+    age_key,
 )
 from widgets.gpu_bar import util_text
 
@@ -81,7 +82,7 @@ def _jobs(session: ClusterSession, ctx: RowContext) -> list[Item]:
         key = f"{row.kind}/{row.namespace}/{row.name}"
         labels = record.labels if record else {}
         hint = _JOB_HINTS.get(state) or ("warn" if row.pending_pods or idle_count else None)
-        sorts = {"age": row.age, "duration": row.duration}
+        sorts = {"age": age_key(row.age, ctx.now), "duration": row.duration}
         out.append(Item(key, cells, hint, labels, record or row, sorts))
     return out
 
@@ -146,7 +147,9 @@ def _servers(session: ClusterSession, ctx: RowContext) -> list[Item]:
         )
         key = f"{row.kind}/{row.namespace}/{row.name}"
         labels = record.labels if record else {}
-        out.append(Item(key, cells, hint, labels, record or row, {"age": row.age}))
+        out.append(
+            Item(key, cells, hint, labels, record or row, {"age": age_key(row.age, ctx.now)})
+        )
     return out
 
 
