@@ -2,7 +2,11 @@
 
 Exporter pods are found in the cluster cache (or, without one, by a labelled pod list
 every `list_every` seconds): label `app=nvidia-dcgm-exporter` (GPU Operator) or
-`app.kubernetes.io/name=dcgm-exporter` (standalone chart). Each is read at
+`app.kubernetes.io/name=dcgm-exporter` (standalone chart). The cache has no index by
+that label, so `ExporterPods` keeps the list itself: one walk over every pod at the
+start (and when the cache reports "many changed"), then only the pods the cache's change
+feed names, plus a `get` per known exporter, so a refresh at 200,000 pods costs about
+one lookup per exporter instead of a walk of every pod. Each is read at
 `/api/v1/namespaces/<ns>/pods/<pod>:9400/proxy/metrics` with the connection's
 credentials, at most `workers` at a time, and parsed on the worker thread. A GPU
 belongs to the node its exporter pod runs on.
@@ -14,11 +18,13 @@ node). See `benchmarks/telemetry.py`; at thousands of nodes prefer Prometheus.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
-from console.cluster.cache import ClusterCache
+from console.cluster.cache import Changes, ClusterCache
 from console.cluster.connection import ClusterError, Connection
 from console.metrics.model import Frame, GpuReading, label_names
 from console.metrics.parse import PARSERS, ParseError
@@ -45,6 +51,76 @@ def is_exporter(labels: dict[str, str]) -> bool:
     return any(labels.get(k) == v for k, v in EXPORTER_LABELS)
 
 
+def _exporter(pod: Any) -> Exporter | None:
+    if pod is None or not pod.node or not is_exporter(pod.labels):
+        return None
+    return Exporter(pod.namespace, pod.name, pod.node, pod.phase == "Running")
+
+
+class ExporterPods:
+    """The exporter pods of a cache's pods informer, kept without walking every pod.
+
+    The cache indexes pods by node, owner, workload, job and GPU request, not by the
+    exporter label, so this keeps its own list: it walks every pod once (and again
+    when the cache's change feed says "many changed", or the cache has no feed), then
+    looks up only the pods the feed names. Each call also re-reads every known
+    exporter with `get`, so a deleted or stopped exporter shows at once even before the
+    feed (≤ `notify_interval` behind the cache) names it; a new exporter shows once the
+    feed names it.
+    """
+
+    RESCAN_ABOVE = 20_000
+    """Pending changed pods beyond which one walk is cheaper than the lookups (and the
+    pending set of a source nobody refreshes stops growing)."""
+
+    def __init__(self, cache: ClusterCache) -> None:
+        self._pods = cache["pods"]
+        self._lock = threading.Lock()  # guards _pending (the notifier thread adds to it)
+        self._refreshing = threading.Lock()  # one caller at a time updates _known
+        self._pending: set[Any] | None = None  # None: walk every pod
+        self._known: dict[tuple[str, str], Exporter] = {}
+        self.walks = 0
+        """Full walks so far (for tests and benchmarks)."""
+        subscribe = getattr(cache, "subscribe", None)
+        self._unsubscribe = subscribe(self._on_changes) if subscribe is not None else None
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _on_changes(self, changes: Changes) -> None:
+        """The cache's notifier thread: note which pods changed, nothing more."""
+        change = changes.kinds.get("pods")
+        if change is None:
+            return
+        with self._lock:
+            if self._pending is None:
+                return
+            if change.keys is None or len(self._pending) + len(change.keys) > self.RESCAN_ABOVE:
+                self._pending = None
+            else:
+                self._pending.update(change.keys)
+
+    def __call__(self) -> list[Exporter]:
+        with self._refreshing:
+            with self._lock:
+                pending, self._pending = self._pending, set()
+            if pending is None or self._unsubscribe is None:
+                self.walks += 1
+                found = (_exporter(p) for p in self._pods.items())
+                self._known = {(e.namespace, e.pod): e for e in found if e is not None}
+            else:
+                known, get = self._known, self._pods.get
+                for key in pending.union(known):
+                    exporter = _exporter(get(key))
+                    if exporter is None:
+                        known.pop(key, None)
+                    else:
+                        known[key] = exporter
+            return list(self._known.values())
+
+
 class DcgmSource:
     """Scrapes the exporters concurrently; `refresh` returns a full `Frame`."""
 
@@ -62,6 +138,7 @@ class DcgmSource:
     ) -> None:
         self.connection = connection
         self.cache = cache if cache is not None and "pods" in cache else None
+        self._from_cache = ExporterPods(self.cache) if self.cache is not None else None
         self.names = label_names(label_mode)
         self.parse = PARSERS[parser]
         self.timeout = timeout
@@ -73,18 +150,16 @@ class DcgmSource:
         self.where = "exporters via the API server"
 
     def close(self) -> None:
+        if self._from_cache is not None:
+            self._from_cache.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ discovery
 
     def exporters(self) -> list[Exporter]:
         """The exporter pods now (from the cache, or a labelled list at most every `list_every`)."""
-        if self.cache is not None:
-            return [
-                Exporter(p.namespace, p.name, p.node, p.phase == "Running")
-                for p in self.cache["pods"].items()
-                if p.node and is_exporter(p.labels)
-            ]
+        if self._from_cache is not None:
+            return self._from_cache()
         if time.monotonic() - self._listed_at > self.list_every or not self._listed:
             found: dict[tuple[str, str], Exporter] = {}
             for key, value in EXPORTER_LABELS:
