@@ -37,12 +37,12 @@ from console.screens.commands import (
     palette_entries,
     parse_command,
 )
-from console.screens.header import TelemetryHeaderData
-from console.screens.help import KeysHelp, help_sections
+from console.screens.help import help_sections
 from console.screens.resource import ResourceScreen
 from console.screens.telemetry import PollerFactory, TelemetryLink
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
+from widgets.help import HelpScreen
 
 MIN_REFRESH = 0.25
 """Seconds between two refreshes of the visible view, however fast the cluster changes."""
@@ -231,7 +231,7 @@ class KmcApp(App[int]):
         sync, hint = session.view_state(view or "nodes")
         figures = self.telemetry.header()
         label, label_hint = self.telemetry.label()
-        return TelemetryHeaderData(
+        return HeaderData(
             context=self.context or "in-cluster",
             namespace=self.namespace,
             allocatable=round(usage.total_allocatable),
@@ -368,7 +368,7 @@ class KmcApp(App[int]):
 
     def show_help(self, view: str) -> None:
         title = f"Help · {view}" if view else "Help"
-        self.push_screen(KeysHelp(help_sections(view), title=title))
+        self.push_screen(HelpScreen(help_sections(view), title=title))
 
     def palette_entries(self) -> Iterator[PaletteEntry]:
         return palette_entries(self)

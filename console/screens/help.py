@@ -5,8 +5,6 @@ The help box sizes itself to its content (`HelpScreen` measures its key table).
 
 from __future__ import annotations
 
-from widgets.help import HelpScreen
-
 COMMANDS = [
     (":nodes :jobs :servers :pods", "switch view"),
     (":gpumap (:map)", "GPU map: every GPU's utilization, grouped by pool and node"),
@@ -41,8 +39,3 @@ def help_sections(view: str) -> list[tuple[str, list[tuple[str, str]]]]:
         if view != "nodes":
             keys = [(k, d) for k, d in keys if k not in ("c", "g")]
     return [(f"Keys ({view or 'view'})", keys), ("Commands", COMMANDS)]
-
-
-KeysHelp = HelpScreen
-"""The name `console.app` still imports; it is `HelpScreen` itself, no subclass. Goes once
-`console.app` pushes `HelpScreen` directly."""
