@@ -371,3 +371,21 @@ def test_logs_of_a_crash_looping_container_show_its_last_crash(kc, sim) -> None:
     assert "waiting" in state, "the crash-looping pod never waited in back-off"
     out = run(kc, sim, "logs", "bert-crashloop-master-0", "-n", "ml", "--tail=20").stdout
     assert "Error" in out or "Traceback" in out
+
+
+def test_apply_client_and_server_side(kc, sim, tmp_path) -> None:
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: b\n"
+    )
+    assert "created" in run(kc, sim, "apply", "-f", str(manifest)).stdout
+    manifest.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: c\n"
+    )
+    assert "configured" in run(kc, sim, "apply", "-f", str(manifest)).stdout
+    assert run(kc, sim, "get", "cm", "applied", "-o", "jsonpath={.data.a}").stdout == "c"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  x: hello\n")
+    assert (
+        "serverside-applied" in run(kc, sim, "apply", "--server-side", "-f", str(manifest)).stdout
+    )
+    assert run(kc, sim, "get", "cm", "ssa", "-o", "jsonpath={.data.x}").stdout == "hello"

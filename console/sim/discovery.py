@@ -129,3 +129,55 @@ def api_group(name: str) -> dict[str, Any] | None:
     if not versions:
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)}
+
+
+# ----- OpenAPI v3 ------------------------------------------------------------------------------
+# kubectl validates `apply`/`create -f` through the server when the group-version's OpenAPI v3
+# document shows a PATCH operation for the kind taking the `fieldValidation` query parameter;
+# without any document it refuses ("failed to download openapi"). These documents carry exactly
+# that (paths, operations, GVK extensions), not the schemas.
+def _openapi_prefix(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def openapi_root() -> dict[str, Any]:
+    versions = {(rt.group, rt.version) for rt in RESOURCE_TYPES}
+    paths = {}
+    for group, version in sorted(versions):
+        prefix = _openapi_prefix(group, version)
+        digest = hashlib.sha256(prefix.encode()).hexdigest()[:16].upper()
+        paths[prefix] = {"serverRelativeURL": f"/openapi/v3/{prefix}?hash={digest}"}
+    return {"paths": paths}
+
+
+def openapi_document(prefix: str) -> dict[str, Any] | None:
+    types = [rt for rt in RESOURCE_TYPES if _openapi_prefix(rt.group, rt.version) == prefix]
+    if not types:
+        return None
+    field_validation = {
+        "name": "fieldValidation",
+        "in": "query",
+        "description": "Strict, Warn or Ignore: how the server treats unknown or duplicate fields.",
+        "schema": {"type": "string", "uniqueItems": True},
+    }
+    paths: dict[str, Any] = {}
+    for rt in types:
+        item = (
+            f"/{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}"
+            if rt.namespaced
+            else f"/{prefix}/{rt.plural}/{{name}}"
+        )
+        gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
+        operation = {
+            "operationId": f"patch{rt.kind}",
+            "parameters": [field_validation],
+            "x-kubernetes-action": "patch",
+            "x-kubernetes-group-version-kind": gvk,
+            "responses": {"200": {"description": "OK"}},
+        }
+        paths[item] = {"patch": operation}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes (kmc-sim)", "version": VERSION["gitVersion"]},
+        "paths": paths,
+    }

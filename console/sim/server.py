@@ -22,7 +22,7 @@ from .auth import Authenticator, User
 from .errors import ApiError, bad_request, status_object
 from .faults import Faults
 from .kinds import BY_KEY, ResourceType
-from .patch import apply_patch
+from .patch import APPLY, MERGE, apply_patch
 from .runtime import SimContext
 from .selectors import field_selector, label_selector
 from .store import Store, Watcher
@@ -124,6 +124,15 @@ class ApiServer:
             return json_response(discovery.VERSION)
         if parts in (["healthz"], ["readyz"], ["livez"]):
             return web.Response(text="ok")
+        if parts[:2] == ["openapi", "v3"]:
+            doc = (
+                discovery.openapi_root()
+                if len(parts) == 2
+                else discovery.openapi_document("/".join(parts[2:]))
+            )
+            if doc is None:
+                raise ApiError(404, "the server could not find the requested resource", "NotFound")
+            return json_response(doc)
         if parts == ["api"]:
             return json_response(discovery.api_versions(self.address))
         if parts == ["apis"]:
@@ -412,9 +421,27 @@ class ApiServer:
         self, request: web.Request, target: Target, only_status: bool = False
     ) -> web.Response:
         body = await _json_body(request)
+        is_apply = request.content_type == APPLY
+        if is_apply and not self.store.entry(target.rt, target.namespace or "", target.name or ""):
+            # Server-side apply of an object that does not exist creates it. (Field managers and
+            # conflicts are not simulated: apply merges like a merge patch.)
+            if not isinstance(body, dict):
+                raise bad_request("an apply body must be an object")
+            body.setdefault("metadata", {}).update(
+                {"name": target.name, "namespace": target.namespace}
+            )
+            return self.respond_object(
+                request,
+                target.rt,
+                self.store.create(target.rt, body, truthy_dry_run(request.query)),
+                201,
+            )
         current = self.store.require(target.rt, target.namespace or "", target.name or "")
         patched = apply_patch(
-            request.content_type, current, body, custom_resource="." in target.rt.group
+            MERGE if is_apply else request.content_type,
+            current,
+            body,
+            custom_resource="." in target.rt.group,
         )
         if not isinstance(patched, dict):
             raise bad_request("the patch produced something that is not an object")
