@@ -186,7 +186,7 @@ def test_deferred_informer_lists_after_its_gate_or_timeout(api: tuple[FakeApi, C
     try:
         while opened.state.state != "live" and time.monotonic() - started < 5:
             time.sleep(0.01)
-        assert opened.state.state == "live" and time.monotonic() - started < 2
+        assert opened.state.state == "live" and time.monotonic() - started < 10  # not the 30 s
     finally:
         opened.stop()
 

@@ -67,6 +67,7 @@ class _Pacer:
     _SAMPLE = 0.02
     _IDLE = 0.25
     _MAX_BUSY = 5.0
+    _CHEAP = 0.05  # refreshes shorter than this are not spaced out (small clusters)
     _ACK_TIMEOUT = 5.0  # post again if the UI never read (a screen without a refresh)
 
     def __init__(self, post: Callable[[], None], interval: float) -> None:
@@ -136,7 +137,8 @@ class _Pacer:
                     self.busy = self._busy_since(acked_at)
                 continue
             with cond:
-                due = self._acked_at + max(self.interval, self.busy / DUTY)
+                hold = self.busy / DUTY if self.busy >= self._CHEAP else 0.0
+                due = self._acked_at + max(self.interval, hold)
                 cond.wait_for(
                     lambda: self._stopped or self._acks != self._measured,
                     max(0.0, due - time.monotonic()),
