@@ -173,7 +173,8 @@ async def test_age_sorts_by_seconds_and_stays_sorted(fresh_sim) -> None:
         assert view(app).sort == ("age", False)
         assert [n for n, _ in order()] == ["new", "mid", "old"]
         (_, new), (_, mid), _ = order()
-        assert new.startswith("9") and new.endswith("s") and mid.startswith("5m")
+        # 90 s old when created; a loaded machine may take a while to get here (still < 2 min)
+        assert new.endswith("s") and 90 <= int(new[:-1]) < 120 and mid.startswith(("5m", "6m"))
         await pilot.press("A")
         assert view(app).sort == ("age", True)
         assert [n for n, _ in order()] == ["old", "mid", "new"]

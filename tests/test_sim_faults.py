@@ -126,3 +126,23 @@ def test_churn_updates_pods(fresh_sim, core) -> None:
     ]
     assert changed
     assert fresh_sim.churn.updates >= 20
+
+
+def test_admin_endpoint_works_when_served_in_the_foreground() -> None:
+    """`kmc sim serve` runs the loop on the main thread: admin actions must not wait on it."""
+    import yaml
+
+    from console.sim.process import start_process
+
+    sim = start_process(preset="tiny", seed=5)
+    try:
+        token = yaml.safe_load(sim.kubeconfig.read_text())["users"][0]["user"]["token"]
+        http = urllib3.PoolManager(cert_reqs="CERT_NONE", retries=False)
+        headers = {"Authorization": f"Bearer {token}"}
+        for action in (b'{"action": "churn", "rate": 10}', b'{"action": "drop-watches"}'):
+            answer = http.request(
+                "POST", sim.server + "/_sim/fault", body=action, headers=headers, timeout=10
+            )
+            assert answer.status == 200, answer.data
+    finally:
+        sim.stop()

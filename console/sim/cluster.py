@@ -277,7 +277,11 @@ class FaultControl:
 
     def _on_loop(self, fn: Callable[[], T]) -> T:
         sim = self.sim
-        if sim.loop is not None and threading.current_thread() is not sim._thread:
+        try:
+            on_loop = asyncio.get_running_loop() is sim.loop
+        except RuntimeError:  # no loop running in this thread
+            on_loop = False
+        if sim.loop is not None and not on_loop:
             return sim.call(fn)
         return fn()
 
