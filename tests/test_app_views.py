@@ -108,7 +108,7 @@ async def test_live_filter_and_cancel_restores(tiny_sim) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await populated(pilot, app, "nodes")
         await pilot.press("slash", "l", "4")
-        assert len(table_rows(app)) == 1  # filtered while typing
+        await wait_until(pilot, lambda: len(table_rows(app)) == 1)  # filtered while typing
         await pilot.press("escape")
         assert len(table_rows(app)) == 2
 

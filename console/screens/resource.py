@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from console.screens.filter import RowFilter, parse_filter
@@ -24,6 +25,7 @@ from console.screens.views import (
     VIEWS,
     Column,
     Item,
+    ItemCache,
     RowContext,
     Scope,
     measure,
@@ -53,6 +55,14 @@ KEYS_HELP: dict[str, str] = {
     "ctrl+p": "command palette",
     "q / ctrl+c": "quit",
 }
+
+
+FILTER_DEBOUNCE = 0.08
+"""Seconds after the last key of a filter before it is applied."""
+
+
+def _text(cell: Cell) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell or "")
 
 
 class ResourceScreen(Screen[None]):
@@ -99,6 +109,12 @@ class ResourceScreen(Screen[None]):
         self._table_serial = 0
         self._widths: dict[str, int] | None = None
         self._relayout_pending = False
+        self._cache = ItemCache(self.view.columns)
+        self._rows: dict[str, tuple[Item, list[Cell], list[str] | None]] = {}
+        """Per row key: the item, its cells in `self.columns`, their texts (for the filter,
+        made on first use); valid while the item is the same object and the columns hold."""
+        self._rows_columns: list[Column] = []
+        self._filter_timer: Timer | None = None
 
     @property
     def kmc(self) -> KmcApp:
@@ -196,32 +212,59 @@ class ResourceScreen(Screen[None]):
             warn=warn,
             error=error,
         )
-        self.items = self.view.build(session, ctx)
+        cached = self.view.build_cached
+        if cached is not None:
+            self.items = cached(session, ctx, self._cache)
+        else:
+            self.items = self.view.build(session, ctx)
         if self.items:
-            self._widths = measure(self.view.columns, self.items)
+            # Kept up to date as items are built (a pass over every row would cost as much).
+            self._widths = (
+                self._cache.widths() if cached else measure(self.view.columns, self.items)
+            )
             fit = self._fit_columns(self.size.width or app.size.width)
             if fit != self.columns and not self._relayout_pending:
                 self._relayout_pending = True
                 self.call_later(self._relayout)
+        self._show()
+        self._update_notes(session.notes(self.view.name))
+        if self.shown:
+            app.first_rows_shown(self.view.name, self.shown)
+
+    def _show(self) -> None:
+        """Hand the table the items that pass the filter (cells of unchanged items reused)."""
+        if self._rows_columns != self.columns:
+            self._rows.clear()
+            self._rows_columns = list(self.columns)
         indexes = [self.view.columns.index(c) for c in self.columns]
         # Columns like AGE sort by a record field (seconds), not by their text ("3d").
         by_value = [(n, c.key) for n, c in enumerate(self.columns) if c.by_value]
+        active = self.row_filter.active
+        cached = self._rows
+        fresh: dict[str, tuple[Item, list[Cell], list[str] | None]] = {}
         rows = []
         for item in self.items:
-            cells: list[Cell] = [item.cells[i] for i in indexes]
-            if self.row_filter.active:
-                texts = [c.plain if isinstance(c, Text) else str(c or "") for c in cells]
+            entry = cached.get(item.key)
+            if entry is None or entry[0] is not item:
+                cells: list[Cell] = [item.cells[i] for i in indexes]
+                for n, key in by_value:
+                    cells[n] = SortableCell(cells[n], item.sort_values.get(key))
+                entry = (item, cells, None)
+            if active:
+                texts = entry[2]
+                if texts is None:
+                    texts = [_text(item.cells[i]) for i in indexes]
+                    entry = (item, entry[1], texts)
+                fresh[item.key] = entry
                 if not self.row_filter.matches(texts, item.labels):
                     continue
-            for n, key in by_value:
-                cells[n] = SortableCell(cells[n], item.sort_values.get(key))
-            rows.append((item.key, cells, item.hint))
+            else:
+                fresh[item.key] = entry
+            rows.append((item.key, entry[1], item.hint))
+        self._rows = fresh
         self.table.set_rows(rows)
         self.shown = len(rows)
-        self._update_notes(session.notes(self.view.name))
         self._update_status()
-        if rows:
-            app.first_rows_shown(self.view.name, len(rows))
 
     def _update_title(self) -> None:
         title = Text(self.view.title, end="")
@@ -279,13 +322,26 @@ class ResourceScreen(Screen[None]):
         self.query_one(CommandBar).open("/")
 
     def set_filter(self, text: str) -> None:
+        """Filter the rows already built (no rebuild) and update title, notes and status."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
         self.row_filter = parse_filter(text)
-        self.refresh_data()
+        if not self.is_mounted:
+            return
+        self._update_title()
+        self._show()
+        session = self.kmc.session
+        self._update_notes(session.notes(self.view.name) if session else [])
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        """While typing a filter, apply it `FILTER_DEBOUNCE` s after the last key."""
         bar = self.query_one(CommandBar)
         if event.input is bar and bar.mode == "/" and bar.display:
-            self.set_filter(event.value)
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+            text = event.value
+            self._filter_timer = self.set_timer(FILTER_DEBOUNCE, lambda: self.set_filter(text))
 
     async def on_command_bar_submitted(self, event: CommandBar.Submitted) -> None:
         self.table.focus()

@@ -9,8 +9,9 @@ important are dropped (`visible_columns`). Plain data only; no widget is touched
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
@@ -85,6 +86,11 @@ class View:
     drill: Callable[[Any], tuple[str, Scope] | None] = field(repr=False)
     kind_of: Callable[[Any], str] = field(repr=False)
     """The cache name of a record (for YAML and events): "nodes", "pytorchjobs", …"""
+    build_cached: Callable[[ClusterSession, RowContext, ItemCache], list[Item]] | None = field(
+        default=None, repr=False
+    )
+    """Like `build`, but reuses the `ItemCache`'s items whose inputs did not change (the
+    large views: nodes and pods). Must give the same items as `build`."""
 
 
 def visible_columns(
@@ -116,10 +122,104 @@ def measure(columns: Sequence[Column], items: Sequence[Item], cap: int = 48) -> 
     widths = {c.key: len(c.label) for c in columns}
     for item in items:
         for column, cell in zip(columns, item.cells, strict=True):
-            size = cell.cell_len if isinstance(cell, Text) else len(str(cell or ""))
+            size = cell_width(cell)
             if size > widths[column.key]:
                 widths[column.key] = min(size, cap)
     return widths
+
+
+def cell_width(cell: CellValue) -> int:
+    """Terminal cells that `cell` takes."""
+    return cell.cell_len if isinstance(cell, Text) else len(str(cell or ""))
+
+
+class ItemCache:
+    """Built items by row key, with the inputs each was built from, for incremental refreshes.
+
+    A builder calls `begin(context)`, then per row `get(key, inputs)`; on a miss it builds
+    the item and `put`s it; `end()` forgets rows that were not visited. `inputs` is a tuple
+    of what the row is made of, compared with `==` (which takes identity first: the cluster
+    records and the ledger's usages are immutable and replaced on change, the telemetry
+    figures are kept for one sample), so an unchanged row costs one tuple comparison.
+    `context` holds what applies to every row (theme scale, styles, scope…): a change
+    drops everything. Column widths are kept as items come and go (`widths`), so no pass
+    over all rows measures them.
+    """
+
+    def __init__(self, columns: Sequence[Column], cap: int = 48) -> None:
+        self.columns = tuple(columns)
+        self.cap = cap
+        self.built = 0
+        """Items built since creation (tests and diagnostics)."""
+        self._entries: dict[str, tuple[tuple[Any, ...], Item]] = {}
+        self._counts: list[Counter[int]] = [Counter() for _ in self.columns]
+        self._context: object = None
+        self._seen: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def begin(self, context: object) -> None:
+        """Start a pass; everything is dropped when `context` differs from the last pass."""
+        if context != self._context:
+            self._entries.clear()
+            self._counts = [Counter() for _ in self.columns]
+            self._context = context
+        self._seen = set()
+
+    def get(self, key: str, inputs: tuple[Any, ...]) -> Item | None:
+        """The cached item of `key` if it was built from equal `inputs`, else None."""
+        self._seen.add(key)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == inputs:
+            return entry[1]
+        return None
+
+    def put(self, key: str, inputs: tuple[Any, ...], item: Item) -> Item:
+        """Remember the item just built for `key` from `inputs`."""
+        self.built += 1
+        self._seen.add(key)
+        self._store(key, inputs, item)
+        return item
+
+    def with_cell(self, key: str, item: Item, index: int, value: CellValue) -> Item:
+        """`item` with cell `index` set to `value` (an AGE that ticked), updated in the cache
+        without counting as a build."""
+        if item.cells[index] == value:
+            return item
+        cells = (*item.cells[:index], value, *item.cells[index + 1 :])
+        updated = replace(item, cells=cells)
+        self._store(key, self._entries[key][0], updated)
+        return updated
+
+    def end(self) -> None:
+        """Forget the rows this pass did not visit (gone, or filtered out by scope)."""
+        if len(self._seen) == len(self._entries):
+            return
+        for key in [k for k in self._entries if k not in self._seen]:
+            self._count(self._entries.pop(key)[1], -1)
+
+    def widths(self) -> dict[str, int]:
+        """Like `measure` over the cached items."""
+        out = {}
+        for column, counts in zip(self.columns, self._counts, strict=True):
+            widest = max((w for w, n in counts.items() if n > 0), default=0)
+            out[column.key] = max(len(column.label), min(widest, self.cap))
+        return out
+
+    def _store(self, key: str, inputs: tuple[Any, ...], item: Item) -> None:
+        old = self._entries.get(key)
+        if old is not None:
+            self._count(old[1], -1)
+        self._entries[key] = (inputs, item)
+        self._count(item, 1)
+
+    def _count(self, item: Item, step: int) -> None:
+        for counts, cell in zip(self._counts, item.cells, strict=True):
+            width = min(cell_width(cell), self.cap)
+            counts[width] += step
+            if not counts[width]:
+                del counts[width]
 
 
 def age_key(age: float, now: float) -> float:

@@ -8,9 +8,13 @@ The shared shapes (`Item`, `Column`, `Scope`, `RowContext`, `View`, `visible_col
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 
 from console.cluster import views as cv
+from console.cluster.accounting import GpuUsage
+from console.cluster.records import NodeRecord, PodRecord
 from console.screens.data import ClusterSession
 from console.screens.fmt import age, gpus, short_product
 from console.screens.telemetry import HOT_C, pct, power_cell, temp_cell, xid_cell
@@ -21,6 +25,7 @@ from console.screens.viewbase import (
     CellValue,
     Column,
     Item,
+    ItemCache,
     RowContext,
     Scope,
     View,
@@ -40,6 +45,7 @@ __all__ = [
     "CellValue",
     "Column",
     "Item",
+    "ItemCache",
     "RowContext",
     "Scope",
     "View",
@@ -62,59 +68,108 @@ def _node_status(row: cv.NodeRow) -> tuple[str, str | None]:
     return ",".join(parts), hint
 
 
+def _node_row(node: NodeRecord, usage: GpuUsage, now: float) -> cv.NodeRow:
+    """One row of `cv.gpu_node_rows` (that function builds them all; a refresh only the
+    changed ones)."""
+    return cv.NodeRow(
+        key=node.key,
+        name=node.name,
+        pool=node.pool,
+        product=node.gpu_product,
+        sharing=node.sharing if node.has_gpus else "",
+        gpus_requested=usage.total_requested,
+        gpus_allocatable=usage.total_allocatable,
+        usage=usage,
+        ready={True: "Ready", False: "NotReady", None: "Unknown"}[node.ready],
+        pressures=node.pressures,
+        cordoned=node.unschedulable,
+        taints=tuple(str(t) for t in node.taints),
+        gpu_pods=usage.pods,
+        age=_seconds(node.created, now),
+    )
+
+
+def _seconds(created: float, now: float) -> float:
+    return max(0.0, now - created) if created else 0.0
+
+
+def _node_item(
+    row: cv.NodeRow, record: NodeRecord, figures: Any, synced: bool, ctx: RowContext
+) -> Item:
+    status, hint = _node_status(row)
+    total, used = row.gpus_allocatable, row.gpus_requested
+    has_gpus = total > 0 or bool(row.product)
+    if has_gpus:
+        numbers = f"{gpus(used) if synced else '…'}/{gpus(total)} "
+        alloc: CellValue = Text(numbers.rjust(8), end="")
+        alloc.append_text(gpu_bar(used, total, 8, scale=ctx.scale, numbers=False))
+    else:
+        alloc, hint = "", hint or "dim"
+    taints = [t for t in row.taints if not t.startswith("nvidia.com/gpu")]
+    if figures is not None:
+        hot = figures.hottest is not None and figures.hottest >= HOT_C
+        hint = "error" if figures.last_xid else hint or ("warn" if hot else None)
+        gauges: tuple[CellValue, ...] = (
+            util_text(figures.mean_util, scale=ctx.scale),
+            util_text(figures.max_util, scale=ctx.scale),
+            pct(figures.mem_pct),
+            temp_cell(figures.hottest, ctx.warn),
+            power_cell(figures.power),
+            xid_cell(figures.last_xid, len(figures.xid_gpus), ctx.error),
+        )
+    else:
+        gauges = (util_text(None, scale=ctx.scale),) * 2 if has_gpus else ("", "")
+        gauges += ("", "", "", "")
+    cells = (
+        row.name,
+        status,
+        row.pool,
+        short_product(row.product),
+        alloc,
+        gpus(max(0.0, total - used)) if has_gpus else "",
+        *gauges[:2],
+        row.gpu_pods if has_gpus else "",
+        *gauges[2:],
+        row.sharing,
+        ",".join(taints),
+        age(row.age),
+    )
+    return Item(row.name, cells, hint, record.labels, record, {"age": age_key(row.age, ctx.now)})
+
+
 def _nodes(session: ClusterSession, ctx: RowContext) -> list[Item]:
+    return _nodes_cached(session, ctx, ItemCache(NODES.columns))
+
+
+def _nodes_cached(session: ClusterSession, ctx: RowContext, cache: ItemCache) -> list[Item]:
+    """The node rows; a row is rebuilt only when its node record, its GPU usage (the
+    ledger's, replaced when a pod on it changes), its telemetry figures (once per sample) or
+    the pods' sync state changed; a ticking AGE rewrites that one cell."""
     scope = ctx.scope
-    pods_synced = session.state("pods").state != "syncing"
-    rows = cv.gpu_node_rows(session.cache, ctx.show_cpu_nodes or bool(scope), ctx.now)
+    synced = session.state("pods").state != "syncing"
+    informer = session.cache["nodes"]
+    include_cpu = ctx.show_cpu_nodes or bool(scope)
+    nodes = informer.items() if include_cpu else informer.by_index("gpu", "gpu")
     telemetry = ctx.telemetry.nodes() if ctx.telemetry is not None else {}
+    ledger = session.ledger
+    now = ctx.now
+    cache.begin((include_cpu, scope, ctx.scale, ctx.warn, ctx.error))
     out = []
-    for row in rows:
-        if scope and scope.name and row.name != scope.name:
+    for node in nodes:
+        name = node.name
+        if scope and scope.name and name != scope.name:
             continue
-        record = session.get("nodes", row.key)
-        status, hint = _node_status(row)
-        total, used = row.gpus_allocatable, row.gpus_requested
-        has_gpus = total > 0 or bool(row.product)
-        if has_gpus:
-            numbers = f"{gpus(used) if pods_synced else '…'}/{gpus(total)} "
-            alloc: CellValue = Text(numbers.rjust(8), end="")
-            alloc.append_text(gpu_bar(used, total, 8, scale=ctx.scale, numbers=False))
+        usage = ledger.node(name)
+        figures = telemetry.get(name)
+        inputs = (node, usage, figures, synced)
+        item = cache.get(name, inputs)
+        if item is None:
+            row = _node_row(node, usage, now)
+            item = cache.put(name, inputs, _node_item(row, node, figures, synced, ctx))
         else:
-            alloc, hint = "", hint or "dim"
-        taints = [t for t in row.taints if not t.startswith("nvidia.com/gpu")]
-        figures = telemetry.get(row.name)
-        if figures is not None:
-            hot = figures.hottest is not None and figures.hottest >= HOT_C
-            hint = "error" if figures.last_xid else hint or ("warn" if hot else None)
-            gauges: tuple[CellValue, ...] = (
-                util_text(figures.mean_util, scale=ctx.scale),
-                util_text(figures.max_util, scale=ctx.scale),
-                pct(figures.mem_pct),
-                temp_cell(figures.hottest, ctx.warn),
-                power_cell(figures.power),
-                xid_cell(figures.last_xid, len(figures.xid_gpus), ctx.error),
-            )
-        else:
-            gauges = (util_text(None, scale=ctx.scale),) * 2 if has_gpus else ("", "")
-            gauges += ("", "", "", "")
-        cells = (
-            row.name,
-            status,
-            row.pool,
-            short_product(row.product),
-            alloc,
-            gpus(max(0.0, total - used)) if has_gpus else "",
-            *gauges[:2],
-            row.gpu_pods if has_gpus else "",
-            *gauges[2:],
-            row.sharing,
-            ",".join(taints),
-            age(row.age),
-        )
-        labels = record.labels if record else {}
-        out.append(
-            Item(row.name, cells, hint, labels, record or row, {"age": age_key(row.age, ctx.now)})
-        )
+            item = cache.with_cell(name, item, _NODE_AGE, age(_seconds(node.created, now)))
+        out.append(item)
+    cache.end()
     return out
 
 
@@ -142,7 +197,9 @@ NODES = View(
     _nodes,
     lambda node: ("pods", Scope(f"pods on node {node.name}", node=node.name)),
     lambda _node: "nodes",
+    _nodes_cached,
 )
+_NODE_AGE = len(NODES.columns) - 1
 
 
 # ---------------------------------------------------------------- pods
@@ -164,7 +221,31 @@ def _pod_hint(row: cv.PodRow) -> str | None:
     return "warn" if ready != total else None
 
 
+def _pod_item(pod: PodRecord, ctx: RowContext) -> Item:
+    row = cv.pod_row(pod, ctx.now)
+    status = row.status if row.status != "Succeeded" else "Completed"
+    cells = (
+        row.namespace,
+        row.name,
+        row.ready,
+        status,
+        row.restarts,
+        gpus(row.gpus) if row.gpu_request else "",
+        row.node,
+        f"{row.workload[0]}/{row.workload[1]}" if row.workload[1] else "",
+        age(row.age),
+    )
+    key = f"{row.namespace}/{row.name}"
+    return Item(key, cells, _pod_hint(row), pod.labels, pod, {"age": age_key(row.age, ctx.now)})
+
+
 def _pods(session: ClusterSession, ctx: RowContext) -> list[Item]:
+    return _pods_cached(session, ctx, ItemCache(PODS.columns))
+
+
+def _pods_cached(session: ClusterSession, ctx: RowContext, cache: ItemCache) -> list[Item]:
+    """The pod rows; a row is rebuilt only when its pod record changed (records are
+    immutable, replaced on each update); a ticking AGE rewrites that one cell."""
     scope = ctx.scope
     if scope and scope.node:
         source = session.pods_on_node(scope.node)
@@ -174,27 +255,21 @@ def _pods(session: ClusterSession, ctx: RowContext) -> list[Item]:
         source = session.pods_of(*scope.workload)
     else:
         source = cv.gpu_pods(session.cache, ctx.namespace)
+    cache.begin((ctx.namespace, scope))
+    now = ctx.now
     out = []
     for pod in source:
         if ctx.namespace and pod.namespace != ctx.namespace and not (scope and scope.node):
             continue
-        row = cv.pod_row(pod, ctx.now)
-        status = row.status if row.status != "Succeeded" else "Completed"
-        cells = (
-            row.namespace,
-            row.name,
-            row.ready,
-            status,
-            row.restarts,
-            gpus(row.gpus) if row.gpu_request else "",
-            row.node,
-            f"{row.workload[0]}/{row.workload[1]}" if row.workload[1] else "",
-            age(row.age),
-        )
-        key = f"{row.namespace}/{row.name}"
-        out.append(
-            Item(key, cells, _pod_hint(row), pod.labels, pod, {"age": age_key(row.age, ctx.now)})
-        )
+        key = f"{pod.namespace}/{pod.name}"
+        inputs = (pod,)
+        item = cache.get(key, inputs)
+        if item is None:
+            item = cache.put(key, inputs, _pod_item(pod, ctx))
+        else:
+            item = cache.with_cell(key, item, _POD_AGE, age(_seconds(pod.created, now)))
+        out.append(item)
+    cache.end()
     return out
 
 
@@ -215,7 +290,9 @@ PODS = View(
     _pods,
     lambda pod: ("nodes", Scope(f"node {pod.node}", name=pod.node)) if pod.node else None,
     lambda _pod: "pods",
+    _pods_cached,
 )
+_POD_AGE = len(PODS.columns) - 1
 
 
 VIEWS: dict[str, View] = {v.name: v for v in (NODES, JOBS, SERVERS, PODS)}
