@@ -384,7 +384,9 @@ def test_apply_client_and_server_side(kc, sim, tmp_path) -> None:
     )
     assert "configured" in run(kc, sim, "apply", "-f", str(manifest)).stdout
     assert run(kc, sim, "get", "cm", "applied", "-o", "jsonpath={.data.a}").stdout == "c"
-    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  x: hello\n")
+    manifest.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  x: hello\n"
+    )
     assert (
         "serverside-applied" in run(kc, sim, "apply", "--server-side", "-f", str(manifest)).stdout
     )
