@@ -115,7 +115,8 @@ class Totals:
     pending_gpu_pods: int
 
 
-def _age(created: float, now: float) -> float:
+def age_seconds(created: float, now: float) -> float:
+    """Seconds since `created` (0 when unknown)."""
     return max(0.0, now - created) if created else 0.0
 
 
@@ -143,28 +144,27 @@ def gpu_node_rows(
     now = time.time() if now is None else now
     informer = cache["nodes"]
     nodes = informer.items() if include_cpu else informer.by_index("gpu", "gpu")
-    rows = []
-    for node in nodes:
-        usage = cache.ledger.node(node.name)
-        rows.append(
-            NodeRow(
-                key=node.key,
-                name=node.name,
-                pool=node.pool,
-                product=node.gpu_product,
-                sharing=node.sharing if node.has_gpus else "",
-                gpus_requested=usage.total_requested,
-                gpus_allocatable=usage.total_allocatable,
-                usage=usage,
-                ready={True: "Ready", False: "NotReady", None: "Unknown"}[node.ready],
-                pressures=node.pressures,
-                cordoned=node.unschedulable,
-                taints=tuple(str(t) for t in node.taints),
-                gpu_pods=usage.pods,
-                age=_age(node.created, now),
-            )
-        )
-    return rows
+    return [gpu_node_row(node, cache.ledger.node(node.name), now) for node in nodes]
+
+
+def gpu_node_row(node: NodeRecord, usage: GpuUsage, now: float) -> NodeRow:
+    """One node's row (the console rebuilds only the rows of nodes that changed)."""
+    return NodeRow(
+        key=node.key,
+        name=node.name,
+        pool=node.pool,
+        product=node.gpu_product,
+        sharing=node.sharing if node.has_gpus else "",
+        gpus_requested=usage.total_requested,
+        gpus_allocatable=usage.total_allocatable,
+        usage=usage,
+        ready={True: "Ready", False: "NotReady", None: "Unknown"}[node.ready],
+        pressures=node.pressures,
+        cordoned=node.unschedulable,
+        taints=tuple(str(t) for t in node.taints),
+        gpu_pods=usage.pods,
+        age=age_seconds(node.created, now),
+    )
 
 
 def totals(cache: ClusterCache, namespace: str | None = None) -> Totals:
@@ -202,10 +202,10 @@ def pod_row(pod: PodRecord, now: float) -> PodRow:
         gpus=pod.gpus,
         gpu_request=pod.gpu_request,
         workload=pod.workload,
-        age=_age(pod.created, now),
+        age=age_seconds(pod.created, now),
         pending_reason=pod.scheduled_reason,
         pending_message=pod.scheduled_message,
-        waiting=_age(pod.pending_since, now) if pending else 0.0,
+        waiting=age_seconds(pod.pending_since, now) if pending else 0.0,
     )
 
 
@@ -251,7 +251,7 @@ def job_row(cache: ClusterCache, job: JobRecord, now: float) -> JobRow:
         state=job.state,
         reason=job.state_reason,
         message=job.state_message,
-        age=_age(job.created, now),
+        age=age_seconds(job.created, now),
         duration=max(0.0, end - job.started) if job.started else 0.0,
         roles=roles,
         gpus=job.gpus,
@@ -316,7 +316,7 @@ def _isvc_row(cache: ClusterCache, isvc: IsvcRecord, now: float) -> ServerRow:
         gpus_per_pod=isvc.gpus_per_pod or (pods[0].gpus if pods else 0.0),
         gpus=_gpus_held(pods),
         revision=isvc.latest_ready_revision,
-        age=_age(isvc.created, now),
+        age=age_seconds(isvc.created, now),
     )
 
 
@@ -339,7 +339,7 @@ def _workload_row(cache: ClusterCache, wl: WorkloadRecord, now: float) -> Server
         gpus_per_pod=wl.gpus_per_pod,
         gpus=_gpus_held(pods),
         revision="",
-        age=_age(wl.created, now),
+        age=age_seconds(wl.created, now),
     )
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from rich.text import Text
 
 from console.cluster import views as cv
-from console.cluster.accounting import GpuUsage
 from console.cluster.records import NodeRecord, PodRecord
 from console.screens.data import ClusterSession
 from console.screens.fmt import age, gpus, short_product
@@ -66,31 +65,6 @@ def _node_status(row: cv.NodeRow) -> tuple[str, str | None]:
         parts.extend(row.pressures)
         hint = hint or "warn"
     return ",".join(parts), hint
-
-
-def _node_row(node: NodeRecord, usage: GpuUsage, now: float) -> cv.NodeRow:
-    """One row of `cv.gpu_node_rows` (that function builds them all; a refresh only the
-    changed ones)."""
-    return cv.NodeRow(
-        key=node.key,
-        name=node.name,
-        pool=node.pool,
-        product=node.gpu_product,
-        sharing=node.sharing if node.has_gpus else "",
-        gpus_requested=usage.total_requested,
-        gpus_allocatable=usage.total_allocatable,
-        usage=usage,
-        ready={True: "Ready", False: "NotReady", None: "Unknown"}[node.ready],
-        pressures=node.pressures,
-        cordoned=node.unschedulable,
-        taints=tuple(str(t) for t in node.taints),
-        gpu_pods=usage.pods,
-        age=_seconds(node.created, now),
-    )
-
-
-def _seconds(created: float, now: float) -> float:
-    return max(0.0, now - created) if created else 0.0
 
 
 def _node_item(
@@ -164,10 +138,10 @@ def _nodes_cached(session: ClusterSession, ctx: RowContext, cache: ItemCache) ->
         inputs = (node, usage, figures, synced)
         item = cache.get(name, inputs)
         if item is None:
-            row = _node_row(node, usage, now)
+            row = cv.gpu_node_row(node, usage, now)
             item = cache.put(name, inputs, _node_item(row, node, figures, synced, ctx))
         else:
-            item = cache.with_cell(name, item, _NODE_AGE, age(_seconds(node.created, now)))
+            item = cache.with_cell(name, item, _NODE_AGE, age(cv.age_seconds(node.created, now)))
         out.append(item)
     cache.end()
     return out
@@ -267,7 +241,7 @@ def _pods_cached(session: ClusterSession, ctx: RowContext, cache: ItemCache) -> 
         if item is None:
             item = cache.put(key, inputs, _pod_item(pod, ctx))
         else:
-            item = cache.with_cell(key, item, _POD_AGE, age(_seconds(pod.created, now)))
+            item = cache.with_cell(key, item, _POD_AGE, age(cv.age_seconds(pod.created, now)))
         out.append(item)
     cache.end()
     return out
