@@ -205,7 +205,7 @@ def test_paginated_sync_then_watch(api) -> None:
     changes = []
     cache.subscribe(changes.append)
     try:
-        assert cache.wait_synced(5)
+        assert cache.wait_synced(30)
         assert len(cache["pods"]) == 5 and fake.lists >= 3  # 2 + 2 + 1 per page
         assert cache["pods"].state.state == "live"
         assert totals(cache).usage.total_requested == 5
@@ -230,7 +230,7 @@ def test_dropped_watch_resumes_without_relist(api) -> None:
     fake.put("/api/v1/pods", pod_json("a"))
     cache = start(connection, kinds=("pods",))
     try:
-        assert cache.wait_synced(5)
+        assert cache.wait_synced(30)
         lists, watches = fake.lists, fake.watches
         fake.drop_watches()
         fake.put("/api/v1/pods", pod_json("b"))
@@ -246,7 +246,7 @@ def test_expired_resource_version_relists(api) -> None:
     fake.put("/api/v1/pods", pod_json("b"))
     cache = start(connection, kinds=("pods",))
     try:
-        assert cache.wait_synced(5)
+        assert cache.wait_synced(30)
         lists = fake.lists
         with fake.lock:  # delete "a" behind the watch's back, then expire history
             del fake.objects["/api/v1/pods"]["a"]
@@ -281,7 +281,7 @@ def test_throttle_and_server_errors_back_off_then_recover(api) -> None:
         eventually(lambda: cache["pods"].state.state == "stale", 2)
         assert "stale since" in cache["pods"].state.label()
         began = time.monotonic()
-        assert cache.wait_synced(5)
+        assert cache.wait_synced(30)
         assert time.monotonic() - began >= 0.2  # waited for Retry-After
         assert len(cache["pods"]) == 1
     finally:
@@ -292,7 +292,7 @@ def test_malformed_watch_objects_are_skipped(api) -> None:
     fake, connection = api
     cache = start(connection, kinds=("pods",))
     try:
-        assert cache.wait_synced(5)
+        assert cache.wait_synced(30)
         fake.raw_event(
             "/api/v1/pods", b'{"type":"ADDED","object":{"metadata":{"labels":7}}}\nnot json\n'
         )

@@ -198,6 +198,6 @@ def test_cache_defers_pods_until_nodes_listed(api: tuple[FakeApi, Connection]) -
     assert cache["pods"]._after is not None and cache["nodes"]._after is None
     cache.start()
     try:
-        assert cache.wait_synced(5.0)
+        assert cache.wait_synced(30.0)
     finally:
         cache.stop()

@@ -187,7 +187,7 @@ def test_throttled_then_recovers(sim, admin: Connection) -> None:
     cache = ClusterCache(admin, kinds=("namespaces",)).start()
     try:
         began = time.monotonic()
-        assert cache.wait_synced(10)
+        assert cache.wait_synced(30)
         assert time.monotonic() - began >= 0.9 and len(cache["namespaces"]) > 0
     finally:
         sim.faults.clear()
@@ -200,7 +200,7 @@ def test_forbidden_kind(sim, admin: Connection) -> None:
     restricted = with_token(admin, "pods-only-token")
     cache = ClusterCache(restricted, kinds=("nodes", "pods")).start()
     try:
-        assert cache.wait_synced(10)
+        assert cache.wait_synced(30)
         assert cache["nodes"].state.state == "forbidden" and cache["pods"].state.state == "live"
     finally:
         cache.stop()
