@@ -22,7 +22,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 CellValue = str | int | float | Text | None
 
@@ -217,6 +217,8 @@ class ResourceTable(DataTable[Text]):
                         resort = True
                     elif old != (values, hint):
                         resort |= self._update(key, old, values, hint, sort_index)
+            self._update_count += 1  # invalidates DataTable's row render caches
+            self.refresh()
             if self._sort and resort:
                 self._apply_sort()
             self._restore_cursor(cursor_key, cursor_index)
@@ -268,7 +270,11 @@ class ResourceTable(DataTable[Text]):
             cell = to_cell(after, spec.numeric)
             column = self.columns[ColumnKey(spec.key)]
             grow = spec.width is None and cell.cell_len > column.content_width
-            self.update_cell(key, spec.key, cell, update_width=grow)
+            # DataTable.update_cell without its per-cell refresh(): set_rows refreshes once.
+            self._data[RowKey(key)][column.key] = cell
+            if grow:
+                self._updated_cells.add(CellKey(RowKey(key), column.key))
+                self._require_update_dimensions = True
             touched = True
             resort |= i == sort_index
         if hint != old_hint and not touched:
