@@ -219,6 +219,8 @@ class KmcApp(App[int]):
         if self.session is not None:
             self.session.ack()
             self._telemetry_tick()
+        if not self.screen_stack:  # a timer that fired while the app shuts down
+            return
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh is not None:
             refresh()
