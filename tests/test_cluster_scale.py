@@ -164,11 +164,17 @@ def test_pacer_spaces_posts_by_the_ui_threads_busy_time() -> None:
 api = _api  # the fake API server fixture of test_cluster_cache
 
 
+def _fresh(connection: Connection) -> Connection:
+    return Connection(k8s.ApiClient(connection.api_client.configuration), "fake", "default")
+
+
 def test_deferred_informer_lists_after_its_gate_or_timeout(api: tuple[FakeApi, Connection]) -> None:
     fake, connection = api
     fake.put("/api/v1/pods", pod_json("p1"))
     gate = threading.Event()
-    late = Informer(connection, KINDS["pods"])
+    # Fresh clients for each informer: a pooled keep-alive connection that an earlier watch
+    # left behind must not be what a list waits on (seen hanging once on a loaded box).
+    late = Informer(_fresh(connection), KINDS["pods"])
     late.start_after(gate, timeout=0.3)
     started = time.monotonic()
     late.start()
@@ -178,7 +184,7 @@ def test_deferred_informer_lists_after_its_gate_or_timeout(api: tuple[FakeApi, C
         assert late.state.state == "live" and time.monotonic() - started >= 0.25
     finally:
         late.stop()
-    opened = Informer(connection, KINDS["pods"])
+    opened = Informer(_fresh(connection), KINDS["pods"])
     opened.start_after(gate, timeout=120)
     gate.set()
     started = time.monotonic()
