@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
 
@@ -223,7 +224,10 @@ class KmcApp(App[int]):
             return
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh is not None:
-            refresh()
+            try:
+                refresh()
+            except NoMatches:  # the screen is still composing (or going away): next tick
+                pass
 
     def header_data(self, view: str) -> HeaderData:
         session = self.session
