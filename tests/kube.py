@@ -58,3 +58,27 @@ def read_until(
         elif on_idle:
             on_idle()
     return seen.decode(errors="replace")
+
+
+# A Job whose pod holds one GPU and never uses it (an idle allocation for telemetry tests).
+IDLE_JOB = {
+    "apiVersion": "batch/v1",
+    "kind": "Job",
+    "metadata": {"name": "idle-notebook", "namespace": "ml"},
+    "spec": {
+        "template": {
+            "metadata": {"annotations": {"sim.kmc.dev/profile": "idle"}},
+            "spec": {
+                "restartPolicy": "Never",
+                "tolerations": [{"operator": "Exists"}],
+                "containers": [
+                    {
+                        "name": "nb",
+                        "image": "jupyter/base",
+                        "resources": {"limits": {"nvidia.com/gpu": "1"}},
+                    }
+                ],
+            },
+        }
+    },
+}

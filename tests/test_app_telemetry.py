@@ -21,6 +21,7 @@ from console.screens.gpus import NodeGpus
 from console.screens.resource import ResourceScreen
 from console.sim.cluster import SimCluster
 from tests.conftest import require_binary
+from tests.kube import IDLE_JOB
 from tests.test_app_support import column, command, make_app, populated, view, wait_until
 from widgets.sparkline import BLOCKS
 
@@ -254,29 +255,8 @@ def _idle_notebook(sim: Any) -> None:
     """A Job whose pod holds a GPU and never uses it; the sim runs it to Running."""
     from console.cluster.connection import connect
 
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "idle-notebook", "namespace": "ml"},
-        "spec": {
-            "template": {
-                "metadata": {"annotations": {"sim.kmc.dev/profile": "idle"}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "tolerations": [{"operator": "Exists"}],
-                    "containers": [
-                        {
-                            "name": "nb",
-                            "image": "jupyter/base",
-                            "resources": {"limits": {"nvidia.com/gpu": "1"}},
-                        }
-                    ],
-                },
-            }
-        },
-    }
     admin = connect(str(sim.kubeconfig_path), "kmc-sim")
-    admin.request("POST", "/apis/batch/v1/namespaces/ml/jobs", body=job)
+    admin.request("POST", "/apis/batch/v1/namespaces/ml/jobs", body=IDLE_JOB)
     admin.close()
     sim.advance(20)
 

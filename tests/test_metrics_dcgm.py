@@ -19,6 +19,7 @@ from console.metrics.dcgm import DcgmSource
 from console.metrics.model import DEGRADED, LIVE, OFF, UNAVAILABLE, Frame, GpuReading
 from console.metrics.source import SourceError
 from console.sim.gpus import sample_gpu
+from tests.kube import IDLE_JOB
 
 
 @pytest.fixture
@@ -196,28 +197,7 @@ def test_faults_and_idle_allocations(sim, admin, cache) -> None:
         body=patch,
         headers={"Content-Type": "application/merge-patch+json"},
     )
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "idle-notebook", "namespace": "ml"},
-        "spec": {
-            "template": {
-                "metadata": {"annotations": {"sim.kmc.dev/profile": "idle"}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "tolerations": [{"operator": "Exists"}],
-                    "containers": [
-                        {
-                            "name": "nb",
-                            "image": "jupyter/base",
-                            "resources": {"limits": {"nvidia.com/gpu": "1"}},
-                        }
-                    ],
-                },
-            }
-        },
-    }
-    admin.request("POST", "/apis/batch/v1/namespaces/ml/jobs", body=job)
+    admin.request("POST", "/apis/batch/v1/namespaces/ml/jobs", body=IDLE_JOB)
     sim.advance(20)
     _eventually(
         lambda: any(

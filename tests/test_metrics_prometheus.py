@@ -24,29 +24,8 @@ from console.metrics.model import LIVE, UNAVAILABLE
 from console.metrics.prometheus import PrometheusSource, discover
 from console.sim.cluster import SimCluster
 from tests.conftest import require_binary
+from tests.kube import IDLE_JOB
 from tests.prometheus import PrometheusServer
-
-IDLE_JOB = {
-    "apiVersion": "batch/v1",
-    "kind": "Job",
-    "metadata": {"name": "idle-notebook", "namespace": "ml"},
-    "spec": {
-        "template": {
-            "metadata": {"annotations": {"sim.kmc.dev/profile": "idle"}},
-            "spec": {
-                "restartPolicy": "Never",
-                "tolerations": [{"operator": "Exists"}],
-                "containers": [
-                    {
-                        "name": "nb",
-                        "image": "jupyter/base",
-                        "resources": {"limits": {"nvidia.com/gpu": "1"}},
-                    }
-                ],
-            },
-        }
-    },
-}
 
 
 @pytest.fixture(scope="module")
