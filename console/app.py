@@ -31,6 +31,7 @@ from textual.timer import Timer
 
 from console.config import Settings
 from console.metrics import TelemetryStatus
+from console.metrics.link import PollerFactory, TelemetryLink
 from console.screens.commands import (
     COMMAND_WORDS,
     KmcCommands,
@@ -40,7 +41,6 @@ from console.screens.commands import (
 )
 from console.screens.help import help_sections
 from console.screens.resource import ResourceScreen
-from console.screens.telemetry import PollerFactory, TelemetryLink
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
 from widgets.help import HelpScreen
@@ -393,7 +393,7 @@ class KmcApp(App[int]):
 
 def _default_session_factory(settings: Settings) -> Callable[[Any, Callable[[], None]], Any]:
     def factory(connection: Any, on_change: Callable[[], None]) -> Any:
-        from console.screens.data import ClusterSession
+        from console.cluster.session import ClusterSession
 
         return ClusterSession(connection, on_change=on_change, pool_label=settings.node_pool_label)
 

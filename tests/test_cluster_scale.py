@@ -23,7 +23,7 @@ from console.cluster.detail import object_yaml
 from console.cluster.informer import Informer
 from console.cluster.kinds import KINDS, quote_segment
 from console.cluster.records import pod_record
-from console.screens.data import _Pacer
+from console.cluster.session import _Pacer
 
 # ---------------------------------------------------------------- paths
 

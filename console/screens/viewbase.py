@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from rich.style import Style
 from rich.text import Text
 
-from console.screens.data import ClusterSession
+from console.cluster.session import ClusterSession
 from themes import UtilScale
 
 if TYPE_CHECKING:
-    from console.screens.telemetry import TelemetryLink
+    from console.metrics.link import TelemetryLink
 
 CellValue = str | int | float | Text | None
 

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from console.cluster import views as cv
 from console.cluster.records import NodeRecord, PodRecord
-from console.screens.data import ClusterSession
+from console.cluster.session import ClusterSession
 from console.screens.fmt import age, gpus, short_product
 from console.screens.telemetry import HOT_C, pct, power_cell, temp_cell, xid_cell
 from console.screens.viewbase import (

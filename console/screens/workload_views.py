@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.cluster import views as cv
-from console.screens.data import PLURAL_OF_KIND, ClusterSession
+from console.cluster.session import PLURAL_OF_KIND, ClusterSession
 from console.screens.fmt import age, gpus
 from console.screens.telemetry import idle_cell
 from console.screens.viewbase import (
