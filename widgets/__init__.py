@@ -12,6 +12,7 @@ from widgets.help import HelpScreen
 from widgets.log_view import LogView
 from widgets.resource_table import ColumnSpec, ResourceTable, SortableCell, to_cell
 from widgets.sparkline import sparkline_text
+from widgets.virtual_table import TableColumn, TableRow, VirtualTable
 
 __all__ = [
     "ClusterHeader",
@@ -27,6 +28,9 @@ __all__ = [
     "LogView",
     "ResourceTable",
     "SortableCell",
+    "TableColumn",
+    "TableRow",
+    "VirtualTable",
     "gpu_bar",
     "sparkline_text",
     "to_cell",
