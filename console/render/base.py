@@ -1,0 +1,259 @@
+"""The shapes every view shares: columns, rows, scopes, the row context, the incremental
+row cache, and how columns are fitted to a terminal's width.
+
+A `View` turns the cluster layer's records (plus the GPU ledger and telemetry figures)
+into `Row`s of plain text: one string per column, a row hint and per-cell hints (see
+`Hint`), the labels for `-l` filters, the cache record for drill-down, and the numbers
+that some columns sort on. No Rich, no Textual: the TUI maps hints to theme colours at the
+edge, and the headless commands print the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from console.cluster.session import ClusterSession
+
+Hint = str | None
+"""A style hint: "ok", "warn", "bad", "dim", "idle", "none" (the no-data colour), or
+"util:<0-100>" (coloured on the theme's utilization scale; inside such a cell the empty bar
+glyph "▁" is drawn in the scale's no-data colour). None: no style."""
+
+EMPTY: Mapping[Any, Any] = MappingProxyType({})
+"""The shared empty mapping (rows without labels or sort values; the default of both)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column; `priority` 0 is never dropped, higher numbers go first when narrow."""
+
+    key: str
+    label: str
+    priority: int
+    min_width: int
+    align: str = "left"
+    """"right" for numbers."""
+    sort: str = "text"
+    """"text": natural order of the cell text; "number": the leading number of the text;
+    "value": `Row.sort_values[key]` (AGE: seconds, not "3d")."""
+    telemetry: bool = False
+    """A GPU telemetry figure: hidden when telemetry is turned off (`--telemetry none`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row of a view: plain cells (one per view column) and hints."""
+
+    key: str
+    cells: tuple[str, ...]
+    hint: Hint = None
+    styles: tuple[Hint, ...] | None = None
+    """Per-cell hints, or None when no cell has one."""
+    labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    record: Any = None
+    """The cache record (detail screens, drill-down)."""
+    sort_values: Mapping[str, float | None] = field(default_factory=lambda: EMPTY)
+    """Numbers that "value" columns sort on. Keep them steady between refreshes where the
+    order is (AGE: `age_key`): a changed value means a changed row."""
+
+
+def styles_of(styles: Sequence[Hint]) -> tuple[Hint, ...] | None:
+    """`styles` as a tuple, or None when no cell has a hint."""
+    return tuple(styles) if any(s is not None for s in styles) else None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A drill-down: pods on a node, of a job, of a workload; or one node by name."""
+
+    title: str
+    node: str | None = None
+    job: tuple[str, str] | None = None  # (namespace, name)
+    workload: tuple[str, str, str] | None = None  # (namespace, kind, name)
+    name: str | None = None
+
+
+class Telemetry(Protocol):
+    """What the builders read of telemetry (`console.metrics.link.TelemetryLink` is one)."""
+
+    def nodes(self) -> Mapping[str, Any]: ...  # node → NodeTelemetry
+
+    def workloads(self) -> Mapping[Any, Any]: ...  # (kind, ns, name) → WorkloadTelemetry
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What applies to every row of one build."""
+
+    now: float
+    namespace: str | None = None  # None: all namespaces
+    show_cpu_nodes: bool = False
+    scope: Scope | None = None
+    telemetry: Telemetry | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    build: Callable[[ClusterSession, RowContext, RowCache], list[Row]] = field(repr=False)
+    """The rows; reuses the `RowCache`'s rows whose inputs did not change (a fresh cache
+    gives a full build)."""
+    drill: Callable[[Any], tuple[str, Scope] | None] = field(repr=False)
+    """Where Enter on a record leads: (view name, scope), or None."""
+    kind_of: Callable[[Any], str] = field(repr=False)
+    """The cache name of a record (for YAML and events): "nodes", "pytorchjobs", …"""
+
+
+def visible_columns(
+    columns: Sequence[Column],
+    width: int,
+    skip: Sequence[str] = (),
+    widths: Mapping[str, int] | None = None,
+) -> list[Column]:
+    """The columns that fit `width` (by measured `widths`, else `min_width`), dropping the
+    highest priority numbers first."""
+    chosen = [c for c in columns if c.key not in skip]
+    measured = widths or {}
+
+    def need(c: Column) -> int:
+        return measured.get(c.key, c.min_width) + 2  # one cell of padding each side
+
+    while len(chosen) > 1:
+        if sum(need(c) for c in chosen) + 3 <= width:  # focus bar and scrollbar
+            break
+        worst = max(chosen, key=lambda c: (c.priority, columns.index(c)))
+        if worst.priority == 0:
+            break
+        chosen.remove(worst)
+    return chosen
+
+
+def measure(columns: Sequence[Column], rows: Sequence[Row], cap: int = 48) -> dict[str, int]:
+    """The width each column needs for `rows` (header included), capped at `cap`."""
+    widths = {c.key: len(c.label) for c in columns}
+    for row in rows:
+        for column, cell in zip(columns, row.cells, strict=True):
+            size = len(cell)
+            if size > widths[column.key]:
+                widths[column.key] = min(size, cap)
+    return widths
+
+
+class RowCache:
+    """Built rows by key, with the inputs each was built from, for incremental builds.
+
+    A builder calls `begin(context)`, then per row `get(key, inputs)`; on a miss it builds
+    the row and `put`s it; `end()` forgets rows that were not visited. `inputs` is a tuple
+    of what the row is made of, compared with `==` (which takes identity first: the cluster
+    records and the ledger's usages are immutable and replaced on change, the telemetry
+    figures are kept for one sample), so an unchanged row costs one tuple comparison.
+    `context` holds what applies to every row (scope, CPU nodes shown…): a change drops
+    everything. Column widths are kept as rows come and go (`widths`), so no pass over
+    all rows measures them.
+    """
+
+    def __init__(self, columns: Sequence[Column], cap: int = 48) -> None:
+        self.columns = tuple(columns)
+        self.cap = cap
+        self.built = 0
+        """Rows built since creation (tests and diagnostics)."""
+        self._entries: dict[str, tuple[tuple[Any, ...], Row]] = {}
+        self._counts: list[Counter[int]] = [Counter() for _ in self.columns]
+        self._context: object = None
+        self._seen: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def begin(self, context: object) -> None:
+        """Start a pass; everything is dropped when `context` differs from the last pass."""
+        if context != self._context:
+            self._entries.clear()
+            self._counts = [Counter() for _ in self.columns]
+            self._context = context
+        self._seen = set()
+
+    def get(self, key: str, inputs: tuple[Any, ...]) -> Row | None:
+        """The cached row of `key` if it was built from equal `inputs`, else None."""
+        self._seen.add(key)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == inputs:
+            return entry[1]
+        return None
+
+    def put(self, key: str, inputs: tuple[Any, ...], row: Row) -> Row:
+        """Remember the row just built for `key` from `inputs`."""
+        self.built += 1
+        self._seen.add(key)
+        self._store(key, inputs, row)
+        return row
+
+    def with_cell(
+        self,
+        key: str,
+        row: Row,
+        index: int,
+        value: str,
+        sort_values: Mapping[str, float | None] | None = None,
+    ) -> Row:
+        """`row` with cell `index` set to `value` (an AGE that ticked), and its sort values
+        replaced by `sort_values` when given, updated in the cache without counting as a
+        build. The same object when nothing changed."""
+        same_sorts = sort_values is None or sort_values == row.sort_values
+        if row.cells[index] == value and same_sorts:
+            return row
+        cells = (*row.cells[:index], value, *row.cells[index + 1 :])
+        updated = replace(row, cells=cells)
+        if not same_sorts:
+            updated = replace(updated, sort_values=sort_values)
+        self._store(key, self._entries[key][0], updated)
+        return updated
+
+    def end(self) -> None:
+        """Forget the rows this pass did not visit (gone, or filtered out by scope)."""
+        if len(self._seen) == len(self._entries):
+            return
+        for key in [k for k in self._entries if k not in self._seen]:
+            self._count(self._entries.pop(key)[1], -1)
+
+    def widths(self) -> dict[str, int]:
+        """Like `measure` over the cached rows."""
+        out = {}
+        for column, counts in zip(self.columns, self._counts, strict=True):
+            widest = max((w for w, n in counts.items() if n > 0), default=0)
+            out[column.key] = max(len(column.label), min(widest, self.cap))
+        return out
+
+    def _store(self, key: str, inputs: tuple[Any, ...], row: Row) -> None:
+        old = self._entries.get(key)
+        if old is not None:
+            self._count(old[1], -1)
+        self._entries[key] = (inputs, row)
+        self._count(row, 1)
+
+    def _count(self, row: Row, step: int) -> None:
+        cap = self.cap
+        for counts, cell in zip(self._counts, row.cells, strict=True):
+            width = min(len(cell), cap)
+            counts[width] += step
+            if not counts[width]:
+                del counts[width]
+
+
+def age_key(age: float, now: float) -> float:
+    """Sorts like `age` (seconds) but stays the same from one refresh to the next (minus the
+    creation time, to the millisecond): a ticking sort value would change every row."""
+    return round(age - now, 3)
+
+
+AGE = Column("age", "AGE", 3, 5, sort="value")
+NAMESPACE = Column("namespace", "NAMESPACE", 2, 12)
+UTIL = Column("util", "UTIL", 1, 4, align="right", sort="number", telemetry=True)
+"""Mean utilization of the GPUs a row holds."""

@@ -1,0 +1,125 @@
+"""The GPU pods view (`PODS`): pods requesting accelerators, or every pod of a drill-down
+scope (on a node, of a job, of a workload)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from console.cluster import views as cv
+from console.cluster.records import PodRecord
+from console.render.base import (
+    AGE,
+    NAMESPACE,
+    Column,
+    Hint,
+    Row,
+    RowCache,
+    RowContext,
+    Scope,
+    View,
+    age_key,
+)
+from console.render.fmt import age, gpus
+
+if TYPE_CHECKING:
+    from console.cluster.session import ClusterSession
+
+_BAD_POD = {
+    "CrashLoopBackOff", "Error", "OOMKilled", "ImagePullBackOff", "ErrImagePull",
+    "CreateContainerConfigError", "Evicted", "UnexpectedAdmissionError", "Failed",
+}  # fmt: skip
+
+
+def pod_hint(row: cv.PodRow) -> Hint:
+    """dim: terminating or done; bad: failing; warn: pending, not running or not ready."""
+    if row.status == "Terminating" or row.phase == "Succeeded":
+        return "dim"
+    if row.status in _BAD_POD or row.phase == "Failed":
+        return "bad"
+    if row.phase == "Pending" or row.status != "Running":
+        return "warn"
+    ready, _, total = row.ready.partition("/")
+    return "warn" if ready != total else None
+
+
+def pod_key(pod: PodRecord) -> str:
+    """`namespace/name`."""
+    return f"{pod.namespace}/{pod.name}"
+
+
+def pod_row(pod: PodRecord, now: float) -> Row:
+    """The row of one pod."""
+    row = cv.pod_row(pod, now)
+    status = row.status if row.status != "Succeeded" else "Completed"
+    cells = (
+        row.namespace,
+        row.name,
+        row.ready,
+        status,
+        str(row.restarts),
+        gpus(row.gpus) if row.gpu_request else "",
+        row.node,
+        f"{row.workload[0]}/{row.workload[1]}" if row.workload[1] else "",
+        age(row.age),
+    )
+    return Row(
+        pod_key(pod),
+        cells,
+        pod_hint(row),
+        None,
+        pod.labels,
+        pod,
+        {"age": age_key(row.age, now)},
+    )
+
+
+def build_pods(session: ClusterSession, ctx: RowContext, cache: RowCache) -> list[Row]:
+    """The pod rows; a row is rebuilt only when its pod record changed (records are
+    immutable, replaced on each update); a ticking AGE rewrites that one cell."""
+    scope = ctx.scope
+    if scope and scope.node:
+        source = session.pods_on_node(scope.node)
+    elif scope and scope.job:
+        source = session.pods_of_job(*scope.job)
+    elif scope and scope.workload:
+        source = session.pods_of(*scope.workload)
+    else:
+        source = cv.gpu_pods(session.cache, ctx.namespace)
+    namespace = ctx.namespace if not (scope and scope.node) else None
+    cache.begin((ctx.namespace, scope))
+    now = ctx.now
+    out = []
+    for pod in source:
+        if namespace and pod.namespace != namespace:
+            continue
+        key = f"{pod.namespace}/{pod.name}"
+        inputs = (pod,)
+        row = cache.get(key, inputs)
+        if row is None:
+            row = cache.put(key, inputs, pod_row(pod, now))
+        else:
+            row = cache.with_cell(key, row, AGE_INDEX, age(cv.age_seconds(pod.created, now)))
+        out.append(row)
+    cache.end()
+    return out
+
+
+PODS = View(
+    "pods",
+    "GPU pods",
+    (
+        NAMESPACE,
+        Column("name", "NAME", 0, 20),
+        Column("ready", "READY", 1, 5),
+        Column("status", "STATUS", 0, 9),
+        Column("restarts", "RESTARTS", 4, 8, "right", "number"),
+        Column("gpus", "GPUS", 1, 4, "right", "number"),
+        Column("node", "NODE", 2, 12),
+        Column("workload", "WORKLOAD", 5, 14),
+        AGE,
+    ),
+    build_pods,
+    lambda pod: ("nodes", Scope(f"node {pod.node}", name=pod.node)) if pod.node else None,
+    lambda _pod: "pods",
+)
+AGE_INDEX = len(PODS.columns) - 1

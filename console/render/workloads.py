@@ -1,0 +1,254 @@
+"""The training jobs (`JOBS`) and model servers (`SERVERS`) views, with the mean utilization
+and allocated-but-idle GPU count of each workload's GPUs (`WorkloadTelemetry`, keyed
+`(kind, namespace, name)` like the rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from console.cluster import views as cv
+from console.cluster.session import PLURAL_OF_KIND
+from console.render.base import (
+    AGE,
+    EMPTY,
+    NAMESPACE,
+    UTIL,
+    Column,
+    Hint,
+    Row,
+    RowCache,
+    RowContext,
+    Scope,
+    View,
+    age_key,
+    styles_of,
+)
+from console.render.fmt import age, gpus, idle, util
+
+if TYPE_CHECKING:
+    from console.cluster.session import ClusterSession
+
+IDLE = Column("idle", "IDLE", 2, 4, "right", "number", telemetry=True)
+"""Allocated GPUs idle for the idle window (`console.metrics.IDLE_UTIL`)."""
+
+
+def _gauges(
+    figures: Mapping[Any, Any], key: tuple[str, str, str]
+) -> tuple[tuple[str, Hint], tuple[str, Hint], int]:
+    """(UTIL cell, IDLE cell, idle count) of one workload."""
+    w = figures.get(key)
+    if w is None or not w.gpus:
+        return (util(None) if figures else ("", None)), ("", None), 0
+    return util(w.mean_util), idle(w.idle_gpus), w.idle_gpus
+
+
+def _telemetry(ctx: RowContext) -> Mapping[Any, Any]:
+    return ctx.telemetry.workloads() if ctx.telemetry is not None else {}
+
+
+# ---------------------------------------------------------------- jobs
+
+_JOB_HINTS = {
+    "Failed": "bad",
+    "Succeeded": "dim",
+    "Complete": "dim",
+    "Completed": "dim",
+    "Restarting": "warn",
+    "Created": "warn",
+    "Pending": "warn",
+    "Suspended": "dim",
+}
+
+
+def job_row(row: cv.JobRow, record: Any, figures: Mapping[Any, Any], now: float) -> Row:
+    """The row of one training job (`record`: its `JobRecord`, or None)."""
+    (util_text, util_hint), (idle_text, idle_hint), idle_count = _gauges(figures, row.key)
+    state = row.state or "-"
+    if record is not None and record.suspended and state != "Failed":
+        state = "Suspended"
+    replicas = " ".join(
+        f"{r.name} {r.ready}/{r.desired}" if r.name else f"{r.ready}/{r.desired}" for r in row.roles
+    )
+    cells = (
+        row.namespace,
+        row.name,
+        row.kind,
+        state,
+        replicas,
+        gpus(row.gpus),
+        util_text,
+        idle_text,
+        str(row.restarts),
+        row.queue,
+        age(row.duration) if row.duration else "",
+        age(row.age),
+    )
+    hint = _JOB_HINTS.get(state) or ("warn" if row.pending_pods or idle_count else None)
+    styles = styles_of((None,) * 6 + (util_hint, idle_hint) + (None,) * 4)
+    return Row(
+        f"{row.kind}/{row.namespace}/{row.name}",
+        cells,
+        hint,
+        styles,
+        record.labels if record is not None else EMPTY,
+        record if record is not None else row,
+        _job_sorts(row, now),
+    )
+
+
+def _job_sorts(row: cv.JobRow, now: float) -> dict[str, float | None]:
+    return {"age": age_key(row.age, now), "duration": row.duration or None}
+
+
+def build_jobs(session: ClusterSession, ctx: RowContext, cache: RowCache) -> list[Row]:
+    """The job rows; a row is rebuilt when its record, its pods' readiness, restarts or
+    pending count, or its telemetry figures changed; DURATION and AGE tick in place."""
+    figures = _telemetry(ctx)
+    cache.begin((ctx.namespace, bool(figures)))
+    now = ctx.now
+    out = []
+    for row in cv.job_rows(session.cache, ctx.namespace, now=now):
+        record = session.get(PLURAL_OF_KIND[row.kind], (row.namespace, row.name))
+        key = f"{row.kind}/{row.namespace}/{row.name}"
+        inputs = (record, figures.get(row.key), row.roles, row.restarts, row.pending_pods)
+        built = cache.get(key, inputs) if record is not None else None
+        if built is None:
+            built = cache.put(key, inputs, job_row(row, record, figures, now))
+        else:
+            sorts = _job_sorts(row, now)
+            duration = age(row.duration) if row.duration else ""
+            built = cache.with_cell(key, built, JOB_DURATION_INDEX, duration, sorts)
+            built = cache.with_cell(key, built, JOB_AGE_INDEX, age(row.age))
+        out.append(built)
+    cache.end()
+    return out
+
+
+JOBS = View(
+    "jobs",
+    "Training jobs",
+    (
+        NAMESPACE,
+        Column("name", "NAME", 0, 18),
+        Column("kind", "KIND", 3, 10),
+        Column("state", "STATE", 0, 9),
+        Column("replicas", "REPLICAS", 4, 14),
+        Column("gpus", "GPUS", 1, 4, "right", "number"),
+        UTIL,
+        IDLE,
+        Column("restarts", "RESTARTS", 6, 8, "right", "number"),
+        Column("queue", "QUEUE", 7, 8),
+        Column("duration", "DURATION", 5, 8, sort="value"),
+        AGE,
+    ),
+    build_jobs,
+    lambda job: (
+        "pods",
+        Scope(f"pods of {job.kind} {job.namespace}/{job.name}", job=(job.namespace, job.name)),
+    ),
+    lambda job: PLURAL_OF_KIND[job.kind],
+)
+JOB_DURATION_INDEX = len(JOBS.columns) - 2
+JOB_AGE_INDEX = len(JOBS.columns) - 1
+
+
+# ---------------------------------------------------------------- servers
+
+
+def _model(record: Any) -> str:
+    fmt = getattr(record, "model_format", "")
+    if fmt or getattr(record, "runtime", ""):
+        return "/".join(x for x in (fmt, record.runtime) if x)
+    images = getattr(record, "images", ())
+    return images[0].rsplit("/", 1)[-1] if images else ""
+
+
+def server_row(row: cv.ServerRow, record: Any, figures: Mapping[Any, Any], now: float) -> Row:
+    """The row of one model server (`record`: its `IsvcRecord` / `WorkloadRecord`, or None)."""
+    (util_text, util_hint), (idle_text, idle_hint), _count = _gauges(figures, row.key)
+    ok = row.ready == "True"
+    hint = None if ok else ("warn" if row.ready == "Unknown" or row.ready_replicas else "bad")
+    cells = (
+        row.namespace,
+        row.name,
+        row.kind,
+        "True" if ok else (row.reason or row.ready),
+        f"{row.ready_replicas}/{row.desired_replicas}",
+        gpus(row.gpus),
+        util_text,
+        idle_text,
+        _model(record),
+        row.url,
+        age(row.age),
+    )
+    return Row(
+        f"{row.kind}/{row.namespace}/{row.name}",
+        cells,
+        hint,
+        styles_of((None,) * 6 + (util_hint, idle_hint) + (None,) * 3),
+        record.labels if record is not None else EMPTY,
+        record if record is not None else row,
+        {"age": age_key(row.age, now)},
+    )
+
+
+def build_servers(session: ClusterSession, ctx: RowContext, cache: RowCache) -> list[Row]:
+    """The server rows; a row is rebuilt when its record, its replica or GPU counts, or its
+    telemetry figures changed; AGE ticks in place."""
+    figures = _telemetry(ctx)
+    cache.begin((ctx.namespace, bool(figures)))
+    now = ctx.now
+    out = []
+    for row in cv.server_rows(session.cache, ctx.namespace, now):
+        record = session.get(PLURAL_OF_KIND[row.kind], (row.namespace, row.name))
+        key = f"{row.kind}/{row.namespace}/{row.name}"
+        inputs = (
+            record,
+            figures.get(row.key),
+            row.ready_replicas,
+            row.desired_replicas,
+            row.gpus,
+            row.gpus_per_pod,
+        )
+        built = cache.get(key, inputs) if record is not None else None
+        if built is None:
+            built = cache.put(key, inputs, server_row(row, record, figures, now))
+        else:
+            built = cache.with_cell(key, built, SERVER_AGE_INDEX, age(row.age))
+        out.append(built)
+    cache.end()
+    return out
+
+
+def _server_kind(record: Any) -> str:
+    return getattr(record, "kind", "") or "InferenceService"
+
+
+SERVERS = View(
+    "servers",
+    "Model servers",
+    (
+        NAMESPACE,
+        Column("name", "NAME", 0, 18),
+        Column("kind", "KIND", 4, 10),
+        Column("ready", "READY", 0, 6),
+        Column("replicas", "REPLICAS", 1, 8),
+        Column("gpus", "GPUS", 1, 4, "right", "number"),
+        UTIL,
+        IDLE,
+        Column("model", "MODEL", 3, 12),
+        Column("url", "URL", 5, 20),
+        AGE,
+    ),
+    build_servers,
+    lambda rec: (
+        "pods",
+        Scope(
+            f"pods of {_server_kind(rec)} {rec.namespace}/{rec.name}",
+            workload=(rec.namespace, _server_kind(rec), rec.name),
+        ),
+    ),
+    lambda rec: PLURAL_OF_KIND[_server_kind(rec)],
+)
+SERVER_AGE_INDEX = len(SERVERS.columns) - 1
