@@ -10,8 +10,8 @@ JSON object.
 What is measured, exactly:
 
 (a) `first_frame_s`: process start → first populated GPU-node frame. `kmc --kubeconfig <sim>
-    --context kmc-sim` runs on a 160×48 pseudo-terminal with `KMC_STARTUP_REPORT` (the app
-    writes the wall-clock time of the frame after its first node rows and exits), as in
+    --context kmc-sim` runs on a 160×48 pseudo-terminal through `benchmarks/startup_probe.py`
+    (it writes the wall-clock time of the frame after the first node rows and exits), as in
     `console_startup.py`. Median of `--startup-runs`.
 
 (b) `synced_s`: process start → every kind's cache is past `syncing` (all 200,000 pods,
@@ -35,8 +35,9 @@ What is measured, exactly:
 (d) `peak_rss_mb`: VmHWM of the console process of (b)/(c) at the end of the run (after the
     full sync and the churn phase).
 
-Diagnostics: `refresh_ms` — durations of `KmcApp.refresh_view` (reading the caches and
-updating the visible screen) during the churn phase: while one runs, keys wait.
+Diagnostics: `refresh_ms` — the refresh pipeline's build times (its worker thread, off the
+UI thread) during the churn phase, and `apply_ms` — the UI thread's cost of swapping each
+result into the screen.
 """
 
 from __future__ import annotations
@@ -121,15 +122,26 @@ def child_main(args: argparse.Namespace) -> None:
         def __init__(self, *a: Any, **kw: Any) -> None:
             super().__init__(*a, **kw)
             self.refresh_ms: list[float] = []
+            self.apply_ms: list[float] = []
             self.record_refresh = False
             self.frames = 0
+            self.ready_at: float | None = None
+            self._first_rows_at: float | None = None
             self._waiter: tuple[Callable[[], bool], asyncio.Future[float]] | None = None
 
-        def refresh_view(self) -> None:
+        def on_view_refreshed(self, message: Any) -> None:
             started = time.perf_counter()
-            super().refresh_view()
+            super().on_view_refreshed(message)
+            result = message.result
             if self.record_refresh:
-                self.refresh_ms.append((time.perf_counter() - started) * 1000)
+                self.refresh_ms.append(result.build_ms)
+                self.apply_ms.append((time.perf_counter() - started) * 1000)
+            if self._first_rows_at is None and result.request.view == "nodes" and result.rows:
+                self.call_after_refresh(self._first_rows)
+
+        def _first_rows(self) -> None:
+            if self._first_rows_at is None:
+                self._first_rows_at = time.time()
 
         def _display(self, screen: Any, renderable: Any) -> None:
             super()._display(screen, renderable)
@@ -146,7 +158,7 @@ def child_main(args: argparse.Namespace) -> None:
                     waiter[1].set_result(time.perf_counter())
 
         def on_ready(self) -> None:
-            super().on_ready()
+            self.ready_at = time.time()
             self.run_worker(self._bench(), group="bench")
 
         async def _press(self, key: str, shown: Callable[[], bool]) -> float:
@@ -206,11 +218,11 @@ def child_main(args: argparse.Namespace) -> None:
                     typed += char
                     want = typed
                     out["filter"].append(
-                        await self._press(char, lambda w=want: screen.row_filter.text == w)  # type: ignore[attr-defined]
+                        await self._press(char, lambda w=want: screen.applied_filter == w)  # type: ignore[attr-defined]
                     )
-                await self._press("escape", lambda: screen.row_filter.text == "")  # type: ignore[attr-defined]
+                await self._press("escape", lambda: screen.applied_filter == "")  # type: ignore[attr-defined]
                 table.focus()
-            report[f"{view}_rows"] = len(screen.items)  # type: ignore[attr-defined]
+            report[f"{view}_rows"] = screen.total  # type: ignore[attr-defined]
             return out
 
         async def _bench(self) -> None:
@@ -253,22 +265,24 @@ def child_main(args: argparse.Namespace) -> None:
                 (self.frames - frames) / (time.perf_counter() - started), 1
             )
             report["refresh_ms_nodes"] = _summary(self.refresh_ms)
-            self.refresh_ms = []
+            report["apply_ms_nodes"] = _summary(self.apply_ms)
+            self.refresh_ms, self.apply_ms = [], []
             # :pods ⏎ — switch to the GPU-pod view and wait for its rows.
             for char in ":pods":
                 await self._press(char, lambda: True)
-            await self._press("enter", lambda: getattr(self.screen, "view", None) is not None)
-            await self._wait(
-                lambda: (
-                    getattr(getattr(self.screen, "view", None), "name", "") == "pods"
-                    and getattr(self.screen, "shown", 0) > 0
-                ),
-                60,
+            switched = time.perf_counter()
+            view_switch = await self._press(
+                "enter",
+                lambda: getattr(getattr(self.screen, "view", None), "name", "") == "pods",
             )
+            await self._wait(lambda: getattr(self.screen, "shown", 0) > 0, 60)
+            report["view_rows_ms"] = round((time.perf_counter() - switched) * 1000, 1)
             await asyncio.sleep(1.0)
-            self.refresh_ms = []
+            self.refresh_ms, self.apply_ms = [], []
             pods = await self._keys("pods", lambda: _pod_filter(self.screen))
+            pods["view_switch"] = [view_switch]
             report["refresh_ms_pods"] = _summary(self.refresh_ms)
+            report["apply_ms_pods"] = _summary(self.apply_ms)
             report["latency_ms"] = {
                 "nodes": {k: _summary(v) for k, v in nodes.items()},
                 "pods": {k: _summary(v) for k, v in pods.items()},
@@ -289,13 +303,13 @@ def _log(text: str) -> None:
 
 
 def _node_filter(screen: Any) -> str:
-    items = getattr(screen, "items", [])
+    items = getattr(screen, "rows", [])
     name = str(items[len(items) // 2].cells[0]) if items else "node-1"
     return name[: max(4, len(name) - 2)]  # a prefix that still matches a handful of nodes
 
 
 def _pod_filter(screen: Any) -> str:
-    items = getattr(screen, "items", [])
+    items = getattr(screen, "rows", [])
     name = str(items[len(items) // 2].cells[1]) if items else "worker-1"
     return name[:8]
 

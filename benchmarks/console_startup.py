@@ -47,7 +47,7 @@ def run_console(kubeconfig: Path, size: tuple[int, int] = (160, 48)) -> dict[str
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         env = {**os.environ, "KMC_STARTUP_REPORT": str(report), "TERM": "xterm-256color"}
         env.pop("NO_COLOR", None)
-        cmd = [sys.executable, "-c", "from console.cli import main; main()"]
+        cmd = [sys.executable, "-c", "from benchmarks.startup_probe import main; main()"]
         cmd += ["--kubeconfig", str(kubeconfig), "--context", "kmc-sim"]
         reader = threading.Thread(target=_drain, args=(master,), daemon=True)
         reader.start()

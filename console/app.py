@@ -1,25 +1,21 @@
-"""The Textual application: one `ClusterSession` and one telemetry poller feeding the
-visible screen.
+"""The Textual application: one `ClusterSession`, one telemetry poller and one refresh
+pipeline feeding the visible screen.
 
-Data flow: informer threads (console.cluster) change their caches and call the session's
-dirty hook; the session posts at most one `ClusterChanged` message until the UI reads
-(`ack`). The telemetry poller's thread (console.metrics, through
-`console.screens.telemetry.TelemetryLink`) posts a `TelemetryChanged` after each refresh.
-The app coalesces both into a refresh of the *visible* screen at most every
-`MIN_REFRESH` seconds, plus a slow tick for ages. Screens diff their rows into
-`ResourceTable.set_rows` and read telemetry figures from the link. Views live in
-`console.screens`; this module holds the session and the poller's lifecycle, the `:`
-commands, context / namespace switching and the help.
+Data flow: informer threads (console.cluster) and the telemetry poller's thread
+(console.metrics) only mark the pipeline dirty; its worker (console.render.pipeline)
+builds the visible table's rows off the UI thread and hands back one `ViewRefreshed`
+message, which the screen that asked for it swaps into its table. The telemetry thread
+also posts `TelemetryChanged` so the screens without a table (GPU map, a node's GPUs)
+redraw; a slow tick refreshes headers and detail screens. The app implements
+`console.host.Host`, the protocol screens and commands depend on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -27,34 +23,28 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.timer import Timer
 
+from console.commands import KmcCommands, help_rows
+from console.commands import run_command as run_registered
 from console.config import Settings
 from console.metrics import TelemetryStatus
 from console.metrics.link import PollerFactory, TelemetryLink
-from console.screens.commands import (
-    COMMAND_WORDS,
-    KmcCommands,
-    PaletteEntry,
-    palette_entries,
-    parse_command,
-)
-from console.screens.help import help_sections
+from console.render.pipeline import RefreshPipeline, ViewRequest, ViewResult
 from console.screens.resource import ResourceScreen
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
 from widgets.help import HelpScreen
 
-MIN_REFRESH = 0.25
-"""Seconds between two refreshes of the visible view, however fast the cluster changes."""
-
-VIEW_NAMES = ("nodes", "jobs", "servers", "pods", "gpumap")
 BASE_DEPTH = 2
 """Screen stack depth of a top-level view: Textual's default screen, then the view."""
 
 
-class ClusterChanged(Message):
-    """Posted (from an informer thread) when any cache changed since the last read."""
+class ViewRefreshed(Message):
+    """Posted (from the pipeline's worker) with the rows of the visible table."""
+
+    def __init__(self, result: ViewResult) -> None:
+        super().__init__()
+        self.result = result
 
 
 class TelemetryChanged(Message):
@@ -93,6 +83,7 @@ class KmcApp(App[int]):
         self.settings = settings
         self.connection = connection
         self.session: Any = None
+        self.pipeline: RefreshPipeline | None = None
         self._session_factory = session_factory or _default_session_factory(settings)
         self._connect = connect or _default_connect(settings)
         self.now: Callable[[], float] = now or time.time
@@ -104,11 +95,7 @@ class KmcApp(App[int]):
         )
         self.context = getattr(connection, "context", "") or settings.context or ""
         self.telemetry = TelemetryLink(settings, telemetry_factory)
-        self._refresh_timer: Timer | None = None
-        self._last_refresh = 0.0
-        self._startup_report = os.environ.get("KMC_STARTUP_REPORT")
-        self._first_rows_at: float | None = None
-        self.ready_at: float | None = None
+        self._request: ViewRequest | None = None
         for theme in THEMES.values() if isinstance(THEMES, dict) else THEMES:
             self.register_theme(theme)
         self.theme = settings.theme
@@ -124,8 +111,7 @@ class KmcApp(App[int]):
 
     def on_mount(self) -> None:
         if self.connection is not None:
-            self.session = self._session_factory(self.connection, self._cluster_changed).start()
-            self._attach_telemetry()
+            self._start_session(self.connection)
         self.push_screen(self._view_screen(self.initial_view))
         self.set_interval(max(1.0, self.settings.refresh_seconds), self._tick)
         if self.handle_signals:
@@ -145,35 +131,85 @@ class KmcApp(App[int]):
         except (NotImplementedError, RuntimeError, ValueError, AttributeError):
             pass  # not the main thread, or no such signals on this platform
 
-    def on_ready(self) -> None:
-        self.ready_at = time.time()
-        self._maybe_report()
-
     async def on_unmount(self) -> None:
         if self.handle_signals:
             self._signals(install=False)
         await self._stop_session()
 
+    # ------------------------------------------------------------ session lifecycle
+
+    def _start_session(self, connection: Any) -> None:
+        self.session = self._session_factory(connection, self._cluster_changed).start()
+        self.pipeline = RefreshPipeline(
+            self.session,
+            self.telemetry,
+            self._deliver,
+            now=self.now,
+            tick=max(1.0, self.settings.refresh_seconds),
+        )
+        self.pipeline.show(self._request)
+        self.pipeline.start()
+        cache = getattr(self.session, "cache", None)
+        if cache is not None:
+            self.telemetry.attach(connection, cache, self._telemetry_changed)
+            self._telemetry_tick()
+
     async def _stop_session(self) -> None:
         session, self.session = self.session, None
+        pipeline, self.pipeline = self.pipeline, None
+        if pipeline is not None:
+            pipeline.stop(timeout=0)
         await asyncio.to_thread(self.telemetry.detach)
         if session is not None:
             await asyncio.to_thread(session.stop)
 
-    def _attach_telemetry(self) -> None:
-        """A poller for the current session (started once its pod list is in)."""
-        cache = getattr(self.session, "cache", None)
-        if cache is None or self.connection is None:
-            return
-        self.telemetry.attach(self.connection, cache, self._telemetry_changed)
-        self._telemetry_tick()
+    def _cluster_changed(self) -> None:
+        """Informer thread: mark the pipeline dirty and return."""
+        pipeline = self.pipeline
+        if pipeline is not None:
+            pipeline.mark_dirty()
 
     def _telemetry_changed(self, status: TelemetryStatus) -> None:
-        """Poller thread: post, never block."""
+        """Poller thread: mark the pipeline dirty, post for the screens without a table."""
+        self._cluster_changed()
         self.post_message(TelemetryChanged(status))
 
+    def _deliver(self, result: ViewResult) -> None:
+        """Pipeline thread: post, never block."""
+        self.post_message(ViewRefreshed(result))
+
+    def on_view_refreshed(self, message: ViewRefreshed) -> None:
+        result = message.result
+        screen = self.screen if self.screen_stack else None
+        apply = getattr(screen, "apply_result", None)
+        try:
+            if apply is not None and getattr(screen, "owner", None) == result.request.owner:
+                apply(result)
+        except NoMatches:  # the screen is still composing (or going away)
+            pass
+        finally:
+            if self.pipeline is not None:
+                self.pipeline.ack(result.serial)
+
     def on_telemetry_changed(self, _message: TelemetryChanged) -> None:
-        self.on_cluster_changed(ClusterChanged())
+        self._refresh_screen(table=False)
+
+    def _tick(self) -> None:
+        """Headers, detail screens and the telemetry start; tables refresh themselves."""
+        self._telemetry_tick()
+        self._refresh_screen(table=True)
+
+    def _refresh_screen(self, table: bool) -> None:
+        if not self.screen_stack:  # a timer that fired while the app shuts down
+            return
+        screen = self.screen
+        refresh = getattr(screen, "refresh_data", None)
+        if refresh is None or (not table and isinstance(screen, ResourceScreen)):
+            return
+        try:
+            refresh()
+        except NoMatches:  # the screen is still composing (or going away): next tick
+            pass
 
     def _telemetry_tick(self) -> None:
         """Start the poller when ready; focus it on the nodes the visible screen details."""
@@ -183,51 +219,20 @@ class KmcApp(App[int]):
         self.telemetry.start_when_ready(session.state("pods").state not in ("syncing", "stale"))
         self.update_telemetry_focus()
 
+    # ------------------------------------------------------------ Host
+
+    def show_rows(self, request: ViewRequest | None) -> None:
+        self._request = request
+        if self.pipeline is not None:
+            self.pipeline.show(request)
+
+    def hide_rows(self, owner: int) -> None:
+        if self._request is not None and self._request.owner == owner:
+            self.show_rows(None)
+
     def update_telemetry_focus(self) -> None:
-        """Focus the poller on the nodes the visible screen details (screens call this when
-        they become visible)."""
-        focus = getattr(self.screen, "telemetry_focus", None)
+        focus = getattr(self.screen, "telemetry_focus", None) if self.screen_stack else None
         self.telemetry.focus(focus() if focus is not None else ())
-
-    # ------------------------------------------------------------ refresh loop
-
-    def _cluster_changed(self) -> None:
-        """Informer thread: post, never block (post_message is thread-safe)."""
-        self.post_message(ClusterChanged())
-
-    def on_cluster_changed(self, _message: ClusterChanged) -> None:
-        if self._refresh_timer is not None:
-            return
-        delay = self._last_refresh + MIN_REFRESH - time.monotonic()
-        if delay <= 0:
-            self.refresh_view()
-        else:
-            self._refresh_timer = self.set_timer(delay, self._timer_refresh)
-
-    def _tick(self) -> None:
-        """The age tick: refresh unless a refresh ran within the last half tick (the views
-        then rewrite only the AGE cells whose text changed)."""
-        if time.monotonic() - self._last_refresh >= max(1.0, self.settings.refresh_seconds) / 2:
-            self.refresh_view()
-
-    def _timer_refresh(self) -> None:
-        self._refresh_timer = None
-        self.refresh_view()
-
-    def refresh_view(self) -> None:
-        """Refresh the visible screen from the caches (hidden screens wait their turn)."""
-        self._last_refresh = time.monotonic()
-        if self.session is not None:
-            self.session.ack()
-            self._telemetry_tick()
-        if not self.screen_stack:  # a timer that fired while the app shuts down
-            return
-        refresh = getattr(self.screen, "refresh_data", None)
-        if refresh is not None:
-            try:
-                refresh()
-            except NoMatches:  # the screen is still composing (or going away): next tick
-                pass
 
     def header_data(self, view: str) -> HeaderData:
         session = self.session
@@ -258,61 +263,14 @@ class KmcApp(App[int]):
             telemetry_hint=label_hint,
         )
 
-    # ------------------------------------------------------------ start-up measurement
-
-    def first_rows_shown(self, view: str, rows: int) -> None:
-        if self._first_rows_at is None and view == "nodes":
-            self.call_after_refresh(self._rows_drawn, rows)
-
-    def _rows_drawn(self, rows: int) -> None:
-        if self._first_rows_at is None:
-            self._first_rows_at = time.time()
-            self._first_rows_count = rows
-            self._maybe_report()
-
-    def _maybe_report(self) -> None:
-        if not self._startup_report or self.ready_at is None or self._first_rows_at is None:
-            return
-        with open(self._startup_report, "w") as handle:
-            json.dump(
-                {
-                    "ready": self.ready_at,
-                    "first_rows": self._first_rows_at,
-                    "rows": self._first_rows_count,
-                },
-                handle,
-            )
-        self.exit(0)
-
-    # ------------------------------------------------------------ commands
-
-    def command_words(self) -> list[str]:
-        return list(COMMAND_WORDS)
-
-    async def run_kmc_command(self, text: str) -> None:
-        """Run one `:` command line."""
-        command = parse_command(text)
-        if command is None:
+    async def run_command(self, text: str) -> None:
+        if not await run_registered(self, text):
             self.notify(f"unknown command: {text}", severity="error", markup=False)
-            return
-        if command.verb in VIEW_NAMES:
-            # A worker: the screen that typed the command is about to be replaced, so
-            # nothing running in its handler may wait for that.
-            self.run_worker(self.show_view(command.verb), group="view", exclusive=True)
-        elif command.verb == "quit":
-            self.exit(0)
-        elif command.verb == "help":
-            self.show_help(getattr(self.screen, "view_name", ""))
-        elif command.verb == "ns":
-            if command.arg:
-                self.set_namespace(command.arg)
-            else:
-                self.pick_namespace()
-        elif command.verb == "ctx":
-            if command.arg:
-                self.run_worker(self.switch_context(command.arg), exclusive=True, group="ctx")
-            else:
-                self.pick_context()
+
+    def open_view(self, view: str) -> None:
+        # A worker: the screen that typed the command is about to be replaced, so nothing
+        # running in its handler may wait for that.
+        self.run_worker(self.show_view(view), group="view", exclusive=True)
 
     async def show_view(self, view: str) -> None:
         """Switch to a top-level view, dropping any drill-down stack (like k9s)."""
@@ -327,12 +285,21 @@ class KmcApp(App[int]):
             return GpuMapScreen()
         return ResourceScreen(view)
 
+    def show_help(self, view: str) -> None:
+        from console.screens.keys import key_rows
+
+        title = f"Help · {view}" if view else "Help"
+        described = getattr(self.screen, "KEYS_DESCRIBED", None)
+        keys = key_rows(self.active_bindings.values(), described)
+        sections = [(f"Keys ({view or 'view'})", keys)]
+        sections.append(("Commands", help_rows(view)))
+        self.push_screen(HelpScreen(sections, title=title))
+
     def set_namespace(self, name: str) -> None:
         self.namespace = None if name in ("all", "-A", "*", "") else name
         for screen in self.screen_stack:
             if isinstance(screen, ResourceScreen):
-                self.call_later(screen._relayout)
-        self.refresh_view()
+                screen.namespace_changed()
 
     def pick_namespace(self) -> None:
         from console.screens.pick import PickScreen
@@ -360,7 +327,10 @@ class KmcApp(App[int]):
 
     def _picked_ctx(self, name: str | None) -> None:
         if name is not None:
-            self.run_worker(self.switch_context(name), exclusive=True, group="ctx")
+            self.open_context(name)
+
+    def open_context(self, name: str) -> None:
+        self.run_worker(self.switch_context(name), exclusive=True, group="ctx")
 
     async def switch_context(self, name: str) -> None:
         """Connect to `name` (in a thread); on success replace the session and reset views."""
@@ -373,19 +343,11 @@ class KmcApp(App[int]):
         await self._stop_session()
         self.connection = connection
         self.context = getattr(connection, "context", name) or name
-        self.session = self._session_factory(connection, self._cluster_changed).start()
-        self._attach_telemetry()
+        self._start_session(connection)
         view = getattr(self.screen_stack[BASE_DEPTH - 1], "view_name", "") or "nodes"
         await self.show_view(view)
 
-    def show_help(self, view: str) -> None:
-        title = f"Help · {view}" if view else "Help"
-        self.push_screen(HelpScreen(help_sections(view), title=title))
-
-    def palette_entries(self) -> Iterator[PaletteEntry]:
-        return palette_entries(self)
-
-    def _toggle_cpu(self) -> None:
+    def toggle_cpu_nodes(self) -> None:
         screen = self.screen
         if isinstance(screen, ResourceScreen):
             screen.action_toggle_cpu()

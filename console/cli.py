@@ -1,16 +1,100 @@
-"""The `kmc` command line: the console, the demo, the simulated cluster."""
+"""The `kmc` command line: the console, the demo, the simulated cluster.
+
+Options are parsed into one frozen `ConsoleOptions`; `kmc` and `kmc demo` share the
+decorators of the options they have in common.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import click
 
 from console import __version__
+from console.config import TELEMETRY_SOURCES
+from console.sim import PRESETS
 
-TELEMETRY_CHOICES = ("auto", "prometheus", "dcgm", "none")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Fail(Exception):
     """A one-line error for stderr; exit code 1."""
+
+
+@dataclass(frozen=True)
+class ConsoleOptions:
+    """What the command line says; None where it says nothing (settings decide)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    all_namespaces: bool | None = None
+    theme: str | None = None
+    read_only: bool | None = None
+    prometheus_url: str | None = None
+    telemetry_source: str | None = None
+
+    def layer(self) -> dict[str, object]:
+        """The command-line layer of the settings (only what was given)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    def given(self, **changes: object) -> ConsoleOptions:
+        """A copy with the `changes` that are not None."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _theme_names() -> list[str]:
+    from textual.theme import BUILTIN_THEMES
+
+    from themes import THEMES
+
+    return sorted(THEMES) + sorted(set(BUILTIN_THEMES) - set(THEMES))
+
+
+def _display_options(func: F) -> F:
+    """Theme, read-only and telemetry source: for `kmc` and `kmc demo`."""
+    decorators = [
+        click.option(
+            "--theme",
+            default=None,
+            type=click.Choice(_theme_names()),
+            metavar="NAME",
+            help="kmc-dark | kmc-light | kmc-high-contrast | kmc-colorblind | a Textual theme.",
+        ),
+        click.option(
+            "--read-only", "read_only", is_flag=True, default=None, help="Never change anything."
+        ),
+        click.option(
+            "--telemetry",
+            "telemetry_source",
+            type=click.Choice(TELEMETRY_SOURCES),
+            default=None,
+            help="GPU telemetry source: auto (Prometheus if found, else the DCGM exporters), "
+            "prometheus, dcgm (scrape the exporters through the API server), none.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _preset_option(func: F) -> F:
+    return click.option(
+        "--preset",
+        default="demo",
+        show_default=True,
+        type=click.Choice(list(PRESETS)),
+        help="Cluster size: " + "; ".join(f"{k}: {v}" for k, v in PRESETS.items()),
+    )(func)
+
+
+def _seed_option(func: F) -> F:
+    return click.option(
+        "--seed", default=1, show_default=True, type=int, help="One seed fixes the whole cluster."
+    )(func)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,8 +110,6 @@ class _Fail(Exception):
 @click.option(
     "-A", "--all-namespaces", "all_namespaces", is_flag=True, default=None, help="All namespaces."
 )
-@click.option("--theme", default=None, help="kmc-dark | kmc-light | kmc-high-contrast | …")
-@click.option("--read-only", "read_only", is_flag=True, default=None, help="Never change anything.")
 @click.option(
     "--prometheus-url",
     "prometheus_url",
@@ -35,61 +117,35 @@ class _Fail(Exception):
     metavar="URL",
     help="Prometheus with DCGM metrics (default: $PROMETHEUS_URL, else found in the cluster).",
 )
-@click.option(
-    "--telemetry",
-    "telemetry_source",
-    type=click.Choice(TELEMETRY_CHOICES),
-    default=None,
-    help="GPU telemetry source: auto (Prometheus if found, else the DCGM exporters), "
-    "prometheus, dcgm (scrape the exporters through the API server), none.",
-)
+@_display_options
 @click.pass_context
-def main(
-    ctx: click.Context,
-    kubeconfig: str | None,
-    context: str | None,
-    namespace: str | None,
-    all_namespaces: bool | None,
-    theme: str | None,
-    read_only: bool | None,
-    prometheus_url: str | None,
-    telemetry_source: str | None,
-) -> None:
+def main(ctx: click.Context, **given: Any) -> None:
     """kube-ml-console: GPU nodes, training jobs and model servers of a Kubernetes cluster.
 
     Without a command, opens the console on the current kubeconfig context.
     """
-    if namespace and all_namespaces:
+    options = ConsoleOptions(**given)
+    if options.namespace and options.all_namespaces:
         raise click.UsageError("-n/--namespace and -A/--all-namespaces exclude each other")
-    options = {
-        "kubeconfig": kubeconfig,
-        "context": context,
-        "namespace": namespace,
-        "all_namespaces": all_namespaces,
-        "theme": theme,
-        "read_only": read_only,
-        "prometheus_url": prometheus_url,
-        "telemetry_source": telemetry_source,
-    }
-    ctx.obj = {k: v for k, v in options.items() if v is not None}
+    ctx.obj = options
     if ctx.invoked_subcommand is None:
-        ctx.exit(_console(ctx.obj))
+        ctx.exit(run_console(options))
 
 
-def _console(cli: dict[str, object]) -> int:
+def run_console(options: ConsoleOptions) -> int:
     """Resolve settings, connect, run the app; one-line errors on stderr with exit code 1."""
     try:
-        return _run(cli)
+        return _run(options)
     except _Fail as exc:
         click.echo(f"kmc: {exc}", err=True)
         return 1
 
 
-def _run(cli: dict[str, object]) -> int:
+def _run(options: ConsoleOptions) -> int:
     from console.config import ConfigError, load_settings
 
     try:
-        settings = load_settings(cli)
+        settings = load_settings(options.layer())
     except ConfigError as exc:
         raise _Fail(str(exc)) from None
     _check_theme(settings.theme)
@@ -101,45 +157,29 @@ def _run(cli: dict[str, object]) -> int:
         raise _Fail(str(exc)) from None
     if settings.context is None and connection.context:
         try:  # apply the config file's section for the kubeconfig's current context
-            settings = load_settings(cli, current_context=connection.context)
+            settings = load_settings(options.layer(), current_context=connection.context)
         except ConfigError as exc:
             raise _Fail(str(exc)) from None
     from console.app import KmcApp
-    from themes import THEMES
 
     app = KmcApp(settings, connection, handle_signals=True)
-    if settings.theme not in app.available_themes:
-        known = ", ".join(sorted(THEMES))
-        raise _Fail(f"unknown theme {settings.theme!r}; choose from {known} or a Textual theme")
     app.run()
     return app.return_code or 0
 
 
 def _check_theme(name: str) -> None:
-    from textual.theme import BUILTIN_THEMES
+    """The settings file or KMC_THEME may name a theme the command line never saw."""
+    if name not in _theme_names():
+        from themes import THEMES
 
-    from themes import THEMES
-
-    if name not in THEMES and name not in BUILTIN_THEMES:
         known = ", ".join(sorted(THEMES))
         raise _Fail(f"unknown theme {name!r}; choose from {known} or a Textual theme")
 
 
 @main.command()
-@click.option(
-    "--preset", default="demo", show_default=True, help="Cluster size: tiny | demo | large | huge."
-)
-@click.option("--seed", default=1, show_default=True, type=int, help="One seed fixes the cluster.")
-@click.option("--theme", default=None, help="Theme (as for kmc).")
-@click.option("--read-only", "read_only", is_flag=True, default=None, help="Never change anything.")
-@click.option(
-    "--telemetry",
-    "telemetry_source",
-    type=click.Choice(TELEMETRY_CHOICES),
-    default=None,
-    help="GPU telemetry source (default: dcgm, the simulated exporters; the demo has no "
-    "Prometheus).",
-)
+@_preset_option
+@_seed_option
+@_display_options
 @click.pass_context
 def demo(
     ctx: click.Context,
@@ -154,11 +194,6 @@ def demo(
     Quitting the console stops the simulator; so does a crash or a hang-up. GPU telemetry
     comes straight from the simulated DCGM exporters (through the API server's pod proxy).
     """
-    if preset not in _preset_names():
-        raise click.BadParameter(
-            f"unknown preset {preset!r}; choose from {', '.join(_preset_names())}",
-            param_hint="--preset",
-        )
     from console.sim.process import start_process
 
     click.echo(f"kmc: starting the simulated cluster (preset {preset}, seed {seed})…", err=True)
@@ -168,11 +203,16 @@ def demo(
         click.echo(f"kmc: the simulated cluster did not start: {exc}", err=True)
         ctx.exit(1)
     try:
-        cli = {"telemetry_source": "dcgm", **(ctx.obj or {})}
-        cli.update(kubeconfig=str(sim.kubeconfig), context="kmc-sim")
-        given = (("theme", theme), ("read_only", read_only), ("telemetry_source", telemetry_source))
-        cli.update({k: v for k, v in given if v is not None})
-        code = _console(cli)
+        parent: ConsoleOptions = ctx.obj or ConsoleOptions()
+        options = ConsoleOptions(telemetry_source="dcgm").given(**parent.layer())
+        options = options.given(
+            kubeconfig=str(sim.kubeconfig),
+            context="kmc-sim",
+            theme=theme,
+            read_only=read_only,
+            telemetry_source=telemetry_source,
+        )
+        code = run_console(options)
     finally:
         sim.stop()
     ctx.exit(code)
@@ -183,17 +223,9 @@ def sim() -> None:
     """The simulated GPU cluster (speaks the real Kubernetes API)."""
 
 
-def _preset_names() -> list[str]:
-    from console.sim.presets import PRESETS
-
-    return sorted(PRESETS)
-
-
 @sim.command("serve")
-@click.option("--preset", default="demo", show_default=True, help="tiny | demo | large | huge")
-@click.option(
-    "--seed", default=1, show_default=True, type=int, help="One seed fixes the whole cluster."
-)
+@_preset_option
+@_seed_option
 @click.option("--port", default=0, type=int, help="API server port (default: a free one).")
 @click.option(
     "--metrics-port", default=0, type=int, help="Plain-HTTP DCGM endpoint port for Prometheus."
@@ -218,8 +250,4 @@ def sim_serve(
     """Serve the simulated cluster in the foreground; Ctrl-C stops it."""
     from console.sim.process import serve_command
 
-    if preset not in _preset_names():
-        raise click.BadParameter(
-            f"unknown preset {preset!r}; choose from {', '.join(_preset_names())}"
-        )
     serve_command(preset, seed, port, kubeconfig_out, speed, metrics_port, as_json)

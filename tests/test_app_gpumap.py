@@ -10,9 +10,9 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static, TabbedContent
 
+from console.commands import KmcCommands, palette_entries
 from console.metrics import TelemetryStore, gpu_map
 from console.metrics.model import Frame, GpuReading
-from console.screens.commands import KmcCommands
 from console.screens.detail import DetailScreen
 from console.screens.gpumap import GpuMapScreen, build_groups
 from console.screens.gpus import NodeGpus
@@ -113,14 +113,14 @@ async def test_per_node_mode_and_aliases(frozen_tiny) -> None:
         assert app.screen.heatmap.cell_count == 12
         assert app.screen.heatmap.cursor_key == f"{first}/0"
         # the palette and the help know the map
-        entries = [e.text for e in app.palette_entries()]
+        entries = [e.text for e in palette_entries(app, "gpumap")]
         assert ":gpumap" in entries
         provider = KmcCommands(app.screen)
         assert ":gpumap" in [hit.text async for hit in provider.search("gpumap")]
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         keys = {key for _, rows in app.screen.sections for key, _ in rows}
-        assert {"a", "p", "enter", ":gpumap (:map)"} <= keys
+        assert {"a", "p", "enter", ":gpumap"} <= keys
 
 
 async def test_map_without_telemetry_shows_the_layout(frozen_tiny) -> None:

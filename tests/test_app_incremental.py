@@ -1,19 +1,19 @@
-"""Incremental refreshes: a refresh rebuilds only the rows whose records changed, ages tick
-without rebuilding, and typing a filter is debounced and filters the rows already built."""
+"""Incremental refreshes through the refresh pipeline: a rebuild makes only the rows whose
+records changed, and typing a filter filters the rows already built (no rebuild)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from console.cluster.connection import connect
-from console.screens import resource, views
+from console.render import pods
+from console.render.base import Row
 from tests.test_app_support import (
     column,
     command,
     make_app,
     populated,
+    refreshed,
     table_rows,
     view,
     wait_until,
@@ -34,13 +34,13 @@ async def test_one_pod_change_rebuilds_only_its_row(fresh_sim, monkeypatch) -> N
         admin.request("POST", "/api/v1/namespaces/default/pods", body=pod)
     fresh_sim.advance(60, step=30)
     built: list[str] = []
-    real = views._pod_item
+    real = pods.pod_row
 
-    def counting(pod: Any, ctx: Any) -> views.Item:
+    def counting(pod: Any, now: float) -> Row:
         built.append(f"{pod.namespace}/{pod.name}")
-        return real(pod, ctx)
+        return real(pod, now)
 
-    monkeypatch.setattr(views, "_pod_item", counting)
+    monkeypatch.setattr(pods, "pod_row", counting)
     app = make_app(fresh_sim, namespace="default")
     async with app.run_test(size=SIZE) as pilot:
         await populated(pilot, app, "nodes")
@@ -53,10 +53,10 @@ async def test_one_pod_change_rebuilds_only_its_row(fresh_sim, monkeypatch) -> N
             if not built:
                 break
         screen = view(app)
-        shown = len(screen.items)
+        shown = len(screen.rows)
         assert shown >= len(NAMES)
         built.clear()
-        screen.refresh_data()
+        await refreshed(pilot, app)
         assert built == []  # nothing changed: every row reused
 
         patch = {"metadata": {"labels": {"touched": "yes"}}}
@@ -65,80 +65,32 @@ async def test_one_pod_change_rebuilds_only_its_row(fresh_sim, monkeypatch) -> N
         admin.request("PATCH", path, body=patch, headers=headers)
 
         def relabelled() -> bool:
-            item = next(i for i in view(app).items if i.key == "default/inc-b")
-            return item.labels.get("touched") == "yes"
+            row = next(r for r in view(app).rows if r.key == "default/inc-b")
+            return row.labels.get("touched") == "yes"
 
         await wait_until(pilot, relabelled)
         assert set(built) == {"default/inc-b"}
         built.clear()
-        screen.refresh_data()
-        assert built == [] and len(screen.items) == shown
+        await refreshed(pilot, app)
+        assert built == [] and len(screen.rows) == shown
 
 
-async def test_filter_typing_is_debounced_and_does_not_rebuild(tiny_sim, monkeypatch) -> None:
+async def test_filter_typing_filters_the_built_rows(tiny_sim) -> None:
     app = make_app(tiny_sim)
     async with app.run_test(size=SIZE) as pilot:
         await populated(pilot, app, "nodes")
+        pipeline = app.pipeline
+        assert pipeline is not None
+        pipeline.min_interval = pipeline.tick = 3600.0  # no data-driven rebuild meanwhile
+        await refreshed(pilot, app)
         screen = view(app)
-        builds = 0
-        real = screen.refresh_data
-
-        def counting() -> None:
-            nonlocal builds
-            builds += 1
-            real()
-
-        monkeypatch.setattr(screen, "refresh_data", counting)
-        applied: list[str] = []
-        real_set = screen.set_filter
-
-        def recording(text: str) -> None:
-            before = builds
-            applied.append(text)
-            real_set(text)
-            assert builds == before  # filtered the rows already built
-
-        monkeypatch.setattr(screen, "set_filter", recording)
-        assert resource.FILTER_DEBOUNCE <= 0.1
-        monkeypatch.setattr(resource, "FILTER_DEBOUNCE", 1.0)  # slow enough for a loaded CI
-        await pilot.press("slash", "l", "4")
-        assert applied == [] and len(table_rows(app)) == 2  # not yet: within the debounce
-        await wait_until(pilot, lambda: len(table_rows(app)) == 1)
-        assert applied == ["l4"]  # once, after the last key, with the whole text
-        assert "l4" in column(app, "name")[0]
+        builds = pipeline.builds
+        await pilot.press("slash", "l")
+        await wait_until(pilot, lambda: screen.applied_filter == "l")
+        await pilot.press("4")
+        await wait_until(pilot, lambda: screen.applied_filter == "l4")
+        assert len(table_rows(app)) == 1 and "l4" in column(app, "name")[0]
         await pilot.press("escape")
+        await wait_until(pilot, lambda: screen.applied_filter == "")
         assert len(table_rows(app)) == 2
-
-
-def test_item_cache_tracks_widths_as_items_change() -> None:
-    columns = (views.Column("name", "NAME", 0, 4), views.Column("age", "AGE", 0, 3))
-    cache = views.ItemCache(columns)
-
-    def item(key: str, name: str) -> views.Item:
-        return views.Item(key, (name, "1s"), None, {}, None)
-
-    cache.begin(None)
-    cache.put("a", ("a1",), item("a", "a-very-long-name"))
-    cache.put("b", ("b1",), item("b", "b"))
-    cache.end()
-    assert cache.widths() == {"name": 16, "age": 3}
-    cache.begin(None)
-    assert cache.get("b", ("b1",)) is not None
-    assert cache.get("a", ("a2",)) is None  # changed inputs: rebuild
-    cache.put("a", ("a2",), item("a", "a"))
-    cache.end()
-    assert cache.widths() == {"name": 4, "age": 3}
-    cache.begin(None)
-    cache.get("a", ("a2",))
-    cache.end()  # "b" is gone
-    assert len(cache) == 1 and cache.built == 3
-    aged = cache.with_cell("a", item("a", "a"), 1, "2m")
-    assert aged.cells == ("a", "2m") and cache.built == 3
-
-
-@pytest.mark.parametrize("minutes", [30, 300])
-def test_old_ages_change_at_most_once_a_minute(minutes: int) -> None:
-    """A 2 s tick rewrites an AGE cell only when its text changes (from 10 minutes on, at
-    most once a minute)."""
-    texts = {views.age(minutes * 60 + s) for s in range(0, 60, 2)}
-    assert len(texts) <= 2
+        assert pipeline.builds == builds  # every answer came from the rows already built

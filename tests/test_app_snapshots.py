@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 
 from console.sim.cluster import SimCluster
-from tests.test_app_support import FROZEN_START, command, make_app, populated, wait_until
+from tests.test_app_support import (
+    FROZEN_START,
+    command,
+    make_app,
+    populated,
+    redrawn,
+    wait_until,
+)
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -33,7 +40,7 @@ def _prepare(view: str, then: tuple[str, ...] = ()):
             await command(pilot, view)
             await populated(pilot, app, view)
         await wait_until(pilot, lambda: _settled(app))
-        app.refresh_view()
+        await redrawn(pilot, app)
         if then:
             await pilot.press(*then)
         await pilot.pause(0.3)

@@ -61,15 +61,16 @@ def view(app: KmcApp) -> ResourceScreen:
 
 
 def table_rows(app: KmcApp) -> list[list[str]]:
-    """The visible table, top to bottom, as plain strings."""
+    """The table's rows, top to bottom, as the plain strings of its shown columns."""
     table = view(app).table
-    return [[cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)]
+    columns = table.visible_columns
+    return [[row.cells[c.index] for c in columns] for row in table.rows]
 
 
 def column(app: KmcApp, key: str) -> list[str]:
-    screen = view(app)
-    index = [c.key for c in screen.columns].index(key)
-    return [row[index] for row in table_rows(app)]
+    table = view(app).table
+    index = next(c.index for c in table.visible_columns if c.key == key)
+    return [row.cells[index] for row in table.rows]
 
 
 async def populated(pilot: Pilot, app: KmcApp, view_name: str | None = None) -> None:
@@ -80,6 +81,26 @@ async def populated(pilot: Pilot, app: KmcApp, view_name: str | None = None) -> 
         return (view_name is None or screen.view.name == view_name) and screen.table.row_count > 0
 
     await wait_until(pilot, ready)
+
+
+async def refreshed(pilot: Pilot, app: KmcApp) -> None:
+    """Mark the data changed and wait until the visible table shows the pipeline's next
+    result (what a watch event does, without one)."""
+    screen = view(app)
+    before = screen.serial
+    assert app.pipeline is not None
+    app.pipeline.mark_dirty()
+    await wait_until(pilot, lambda: screen.serial > before)
+
+
+async def redrawn(pilot: Pilot, app: KmcApp) -> None:
+    """The visible screen redrawn from the current data: a table waits for the pipeline's
+    next result; the other screens redraw at once."""
+    if isinstance(app.screen, ResourceScreen):
+        await refreshed(pilot, app)
+    else:
+        app.screen.refresh_data()  # type: ignore[attr-defined]
+    await pilot.pause(0.05)
 
 
 async def command(pilot: Pilot, text: str) -> None:

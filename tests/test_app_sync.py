@@ -11,7 +11,15 @@ from textual.widgets import Static
 from console.cluster.informer import FORBIDDEN, NOT_INSTALLED, STALE, SYNCING, SyncState
 from console.cluster.kinds import JOB_KINDS
 from tests.kube import api_client
-from tests.test_app_support import column, command, make_app, populated, view, wait_until
+from tests.test_app_support import (
+    column,
+    command,
+    make_app,
+    populated,
+    refreshed,
+    view,
+    wait_until,
+)
 
 SIZE = (160, 48)
 
@@ -31,17 +39,17 @@ async def test_header_shows_syncing_stale_and_live(tiny_sim) -> None:
         await wait_until(pilot, lambda: _header(app).sync == "live")
         assert _header(app).sync_hint == "ok"
         app.session.state_overrides["pods"] = SyncState(SYNCING, 500, 2000)
-        app.refresh_view()
+        await refreshed(pilot, app)
         assert _header(app).sync == "pods syncing 500/2000"
         assert _header(app).sync_hint == "warn"
         since = time.time() - 30
         app.session.state_overrides["nodes"] = SyncState(STALE, 2, since=since)
-        app.refresh_view()
+        await refreshed(pilot, app)
         stamp = time.strftime("%H:%M:%S", time.localtime(since))
         assert _header(app).sync == f"nodes stale since {stamp}"
         assert len(column(app, "name")) == 2  # the last data stays on screen
         app.session.state_overrides.clear()
-        app.refresh_view()
+        await refreshed(pilot, app)
         assert _header(app).sync == "live"
 
 
@@ -76,7 +84,7 @@ async def test_forbidden_kind_is_shown_and_the_rest_works(tiny_sim) -> None:
         await command(pilot, "jobs")
         await populated(pilot, app, "jobs")
         app.session.state_overrides["tfjobs"] = SyncState(FORBIDDEN, 0, message="403")
-        app.refresh_view()
+        await refreshed(pilot, app)
         assert "forbidden: you may not list TFJob" in _notes(app)
         assert _header(app).sync == "tfjobs forbidden" and _header(app).sync_hint == "error"
         assert "llama-ft" in column(app, "name")

@@ -22,7 +22,15 @@ from console.screens.resource import ResourceScreen
 from console.sim.cluster import SimCluster
 from tests.conftest import require_binary
 from tests.kube import IDLE_JOB
-from tests.test_app_support import column, command, make_app, populated, view, wait_until
+from tests.test_app_support import (
+    column,
+    command,
+    make_app,
+    populated,
+    redrawn,
+    view,
+    wait_until,
+)
 from widgets.sparkline import BLOCKS
 
 SIZE = (160, 48)
@@ -44,6 +52,12 @@ def telemetry_app(sim: Any, *, idle_samples: int = 12, **settings: Any) -> KmcAp
     return app
 
 
+def shown_cells(table: Any, index: int) -> dict[str, str]:
+    """Column key → text of row `index` of a `VirtualTable`, for its shown columns."""
+    row = table.rows[index]
+    return {c.key: row.cells[c.index] for c in table.visible_columns}
+
+
 def poller(app: KmcApp) -> TelemetryPoller:
     assert app.telemetry.poller is not None
     return app.telemetry.poller
@@ -52,8 +66,7 @@ def poller(app: KmcApp) -> TelemetryPoller:
 async def live(pilot: Any, app: KmcApp) -> None:
     """Until the first telemetry refresh has data and the screen shows it."""
     await wait_until(pilot, lambda: app.telemetry.started and app.telemetry.has_data(), 30)
-    app.refresh_view()
-    await pilot.pause(0.1)
+    await redrawn(pilot, app)
 
 
 async def sample(pilot: Any, app: KmcApp, times: int = 1) -> None:
@@ -62,8 +75,7 @@ async def sample(pilot: Any, app: KmcApp, times: int = 1) -> None:
         before = poller(app).store.samples
         poller(app).refresh_now()
         await wait_until(pilot, lambda b=before: poller(app).store.samples > b, 20)
-    app.refresh_view()
-    await pilot.pause(0.1)
+    await redrawn(pilot, app)
 
 
 def annotate_node(sim: Any, node: str, annotations: dict[str, str]) -> None:
@@ -141,8 +153,9 @@ async def test_node_columns_and_header_match_the_store(frozen_tiny) -> None:
         assert f"busy {figures.busy}" in text and f"util {figures.mean_util:.0f}%" in text
         assert "dcgm live" in text
         # the numeric columns sort numerically
-        await pilot.press(*["s"] * [c.key for c in view(app).columns].index("util"))
+        await pilot.press(*["s"] * [c.key for c in view(app).table.visible_columns].index("util"))
         assert view(app).sort == ("util", False)
+        await wait_until(pilot, lambda: view(app).applied.sort == ("util", False))
         utils = [float(u.strip("% ")) for u in column(app, "util")]
         assert utils == sorted(utils)
 
@@ -163,15 +176,14 @@ async def test_node_gpus_tab_has_one_row_per_gpu_with_sparklines(frozen_tiny) ->
         gpus = screen.query_one(NodeGpus)
         rows = poller(app).store.gpu_rows(a100)
         assert len(rows) == 8 == gpus.table.row_count
-        keys = [c.key for c in gpus.columns]
         for i, row in enumerate(rows):
-            cells = [c.plain for c in gpus.table.get_row_at(i)]
-            assert int(cells[keys.index("gpu")]) == row.index
-            assert cells[keys.index("util")].strip() == f"{row.util:.0f}%"
-            spark = cells[keys.index("util_hist")]
+            cells = shown_cells(gpus.table, i)
+            assert int(cells["gpu"]) == row.index
+            assert cells["util"].strip() == f"{row.util:.0f}%"
+            spark = cells["util_hist"]
             assert sum(ch in BLOCKS for ch in spark) >= 4  # 1 + 3 samples drawn
-            assert cells[keys.index("temp")].strip().rstrip("!") == f"{row.temp:.0f}°C"
-            pods = cells[keys.index("pod")]
+            assert cells["temp"].strip().rstrip("!") == f"{row.temp:.0f}°C"
+            pods = cells["pod"]
             assert pods == (", ".join(row.pods) if row.pods else "(free)")
         assert any("llama-ft" in p for r in rows for p in r.pods)
         summary = str(screen.query_one("#gpu-summary", Static).render())
@@ -185,7 +197,7 @@ async def test_node_gpus_tab_has_one_row_per_gpu_with_sparklines(frozen_tiny) ->
         assert f"{app.screen.record.namespace}/{app.screen.record.name}" == held.pods[0]
         await pilot.press("escape", "escape")
         await wait_until(pilot, lambda: isinstance(app.screen, ResourceScreen))
-        app.refresh_view()
+        await redrawn(pilot, app)
         assert poller(app)._focus == frozenset()
 
 
@@ -221,15 +233,13 @@ async def test_idle_allocation_xid_and_heat_are_flagged(fresh_sim) -> None:
         assert figures is not None and figures.last_xid and figures.hottest >= 85
         assert cells_by_name(app, "xid")[a100] == str(figures.last_xid)
         assert cells_by_name(app, "temp")[a100] == f"{figures.hottest:.0f}°C!"
-        assert view(app).table._raw[a100][1] == "error"  # the row's hint
+        assert next(r for r in view(app).rows if r.key == a100).hint == "bad"  # the row's hint
         await pilot.press("g")
         await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
         await sample(pilot, app)
         gpus = app.screen.query_one(NodeGpus)
-        keys = [c.key for c in gpus.columns]
-        xid_row = [c.plain for c in gpus.table.get_row_at(1)]
-        assert xid_row[keys.index("xid")] == str(figures.last_xid)
-        assert gpus.table._raw["1"][1] == "error"
+        assert shown_cells(gpus.table, 1)["xid"].strip() == str(figures.last_xid)
+        assert gpus.table.rows[1].hint == "bad"
         assert "XID" in str(app.screen.query_one("#gpu-summary", Static).render())
         await pilot.press("escape")
         # an allocated GPU that stays idle: the header and the jobs view count it
@@ -331,7 +341,7 @@ async def test_telemetry_off_hides_the_columns(frozen_tiny) -> None:
     app = make_app(frozen_tiny, telemetry_source="none")
     async with app.run_test(size=SIZE) as pilot:
         await populated(pilot, app, "nodes")
-        keys = [c.key for c in view(app).columns]
+        keys = [c.key for c in view(app).table.visible_columns]
         assert "util" not in keys and "xid" not in keys and "alloc" in keys
         assert "telemetry off" in header_text(app)
         assert app.telemetry.poller is not None and not app.telemetry.started
@@ -342,7 +352,7 @@ def test_cli_telemetry_options(monkeypatch) -> None:
     import console.sim.process as process
 
     seen: list[dict[str, object]] = []
-    monkeypatch.setattr(cli, "_console", lambda options: seen.append(dict(options)) or 0)
+    monkeypatch.setattr(cli, "run_console", lambda options: seen.append(options.layer()) or 0)
 
     class FakeSim:
         kubeconfig = "/tmp/kmc-fake-kubeconfig"

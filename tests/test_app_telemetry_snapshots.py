@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from console.sim.cluster import SimCluster
-from tests.test_app_support import FROZEN_START, command, populated, wait_until
+from tests.test_app_support import FROZEN_START, command, populated, redrawn, wait_until
 from tests.test_app_telemetry import XID_NODE_ANNOTATIONS, annotate_node, poller, telemetry_app
 
 
@@ -43,11 +43,11 @@ def _prepare(view: str, then: tuple[str, ...] = ()):
             await command(pilot, view)
             if view != "gpumap":
                 await populated(pilot, app, view)
-        app.refresh_view()
+        await redrawn(pilot, app)
         if then:
             await pilot.press(*then)
         await pilot.pause(0.3)
-        app.refresh_view()
+        await redrawn(pilot, app)
         await pilot.pause(0.2)
 
     return run_before

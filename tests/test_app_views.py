@@ -6,9 +6,9 @@ from __future__ import annotations
 from textual.widgets import Log, Static, TabbedContent
 
 from console.cluster.connection import connect
-from console.screens.commands import KmcCommands, parse_command
+from console.commands import KmcCommands, parse_command
+from console.render.filter import parse_filter
 from console.screens.detail import DetailScreen
-from console.screens.filter import parse_filter
 from console.screens.pick import PickScreen
 from tests.test_app_support import (
     column,
@@ -201,7 +201,7 @@ async def test_drill_down_node_to_pods_to_node_and_back(tiny_sim) -> None:
         await pilot.press("escape")
         await populated(pilot, app, "nodes")
         assert view(app).scope is None
-        assert view(app).row_filter.text == "a100"  # the base view kept its filter
+        assert view(app).filter_text == "a100"  # the base view kept its filter
 
 
 async def test_drill_down_job_and_server_to_pods(tiny_sim) -> None:
@@ -257,7 +257,7 @@ async def test_pod_detail_lists_events(tiny_sim) -> None:
         screen = app.screen
         await wait_until(pilot, lambda: bool(screen.events))  # Scheduled, Pulled, Started…
         table = screen.query_one("#events-table")
-        reasons = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        reasons = [row.cells[1] for row in table.rows]
         assert "Scheduled" in reasons
 
 
@@ -268,7 +268,7 @@ async def test_help_lists_the_keys_of_the_view(tiny_sim) -> None:
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         keys = {key for _, rows in app.screen.sections for key, _ in rows}
-        for key in ("enter", "d", "y", "e", "/", ":", "c", "s / S", "esc", "?"):
+        for key in ("enter", "d", "y", "e", "/", ":", "c", "s", "S", "esc", "?"):
             assert key in keys
         await pilot.press("escape")
         await command(pilot, "pods")
@@ -308,7 +308,8 @@ async def test_namespace_command_and_picker(tiny_sim) -> None:
         assert app.screen.query_one("#header").data.namespace == "kube-system"
         await command(pilot, "ns ml")
         await populated(pilot, app, "pods")
-        assert "namespace" not in [c.key for c in view(app).columns]  # one namespace: no column
+        shown = [c.key for c in view(app).table.visible_columns]
+        assert "namespace" not in shown  # one namespace: no column
         await command(pilot, "ns")
         await wait_until(pilot, lambda: isinstance(app.screen, PickScreen))
         picker = app.screen
@@ -316,7 +317,9 @@ async def test_namespace_command_and_picker(tiny_sim) -> None:
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.namespace is None)
         assert picker is not app.screen
-        await wait_until(pilot, lambda: "namespace" in [c.key for c in view(app).columns])
+        await wait_until(
+            pilot, lambda: "namespace" in [c.key for c in view(app).table.visible_columns]
+        )
 
 
 async def test_switch_context_to_the_viewer(tiny_sim) -> None:

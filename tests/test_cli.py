@@ -96,8 +96,17 @@ def test_unreachable_server(tmp_path) -> None:
 
 
 def test_unknown_theme(tiny_sim) -> None:
-    line = one_line_error(kmc("--kubeconfig", str(tiny_sim.kubeconfig_path), "--theme", "nope"))
+    result = kmc("--kubeconfig", str(tiny_sim.kubeconfig_path), "--theme", "nope")
+    assert result.returncode == 2 and "Invalid value for '--theme'" in result.stderr
+    # a theme named by the environment (or the settings file) is checked too
+    env = {"KMC_THEME": "nope", "KUBECONFIG": str(tiny_sim.kubeconfig_path)}
+    line = one_line_error(kmc(env=env))
     assert "unknown theme" in line
+
+
+def test_unknown_preset() -> None:
+    result = kmc("demo", "--preset", "enormous")
+    assert result.returncode == 2 and "Invalid value for '--preset'" in result.stderr
 
 
 def test_namespace_and_all_namespaces_exclude_each_other() -> None:
@@ -119,7 +128,9 @@ def _sim_children(seed: int) -> list[int]:
     return pids
 
 
-def _run_on_pty(args: list[str], env: dict[str, str], timeout: float = 90) -> int:
+def _run_on_pty(
+    args: list[str], env: dict[str, str], timeout: float = 90, entry: str = "console.cli"
+) -> int:
     import fcntl
     import termios
 
@@ -134,7 +145,7 @@ def _run_on_pty(args: list[str], env: dict[str, str], timeout: float = 90) -> in
             pass
 
     threading.Thread(target=drain, daemon=True).start()
-    cmd = [sys.executable, "-c", "from console.cli import main; main()", *args]
+    cmd = [sys.executable, "-c", f"from {entry} import main; main()", *args]
     proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT)
     os.close(slave)
     try:
@@ -153,7 +164,9 @@ def test_demo_runs_the_sim_as_a_child_and_stops_it(tmp_path) -> None:
         "TERM": "xterm-256color",
         "KMC_CONFIG": "/nonexistent",
     }
-    code = _run_on_pty(["demo", "--preset", "tiny", "--seed", str(seed)], env)
+    code = _run_on_pty(
+        ["demo", "--preset", "tiny", "--seed", str(seed)], env, entry="benchmarks.startup_probe"
+    )
     assert code == 0
     data = json.loads(report.read_text())
     assert data["rows"] == 2  # the tiny preset's GPU nodes were on screen

@@ -23,7 +23,6 @@ from console.cluster.detail import object_yaml
 from console.cluster.informer import Informer
 from console.cluster.kinds import KINDS, quote_segment
 from console.cluster.records import pod_record
-from console.cluster.session import _Pacer
 
 # ---------------------------------------------------------------- paths
 
@@ -107,56 +106,6 @@ def test_ledger_node_usage_is_reused_until_the_node_changes() -> None:
     assert ledger.node("n1") is usage
     ledger.on_delete(a)
     assert ledger.node("n1").total_requested == 0
-
-
-# ---------------------------------------------------------------- pacing
-
-
-def test_pacer_keeps_one_post_outstanding_until_ack() -> None:
-    posts: list[float] = []
-    pacer = _Pacer(lambda: posts.append(time.monotonic()), interval=0.01)
-    pacer.start()
-    try:
-        pacer.changed()
-        deadline = time.monotonic() + 2
-        while not posts and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert len(posts) == 1
-        for _ in range(5):
-            pacer.changed()
-            time.sleep(0.02)
-        assert len(posts) == 1  # no ack: nothing more
-        pacer.ack()
-        deadline = time.monotonic() + 2
-        while len(posts) < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert len(posts) == 2
-    finally:
-        pacer.stop()
-
-
-def test_pacer_spaces_posts_by_the_ui_threads_busy_time() -> None:
-    posts: list[float] = []
-    pacer = _Pacer(lambda: posts.append(time.monotonic()), interval=0.01)
-    pacer.start()
-    try:
-        pacer.changed()
-        deadline = time.monotonic() + 2
-        while not posts and time.monotonic() < deadline:
-            time.sleep(0.005)
-        acked = time.monotonic()
-        pacer.ack()
-        while time.monotonic() - acked < 0.15:  # a 150 ms refresh on this (the UI) thread
-            pass
-        pacer.changed()
-        deadline = time.monotonic() + 3
-        while len(posts) < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert len(posts) == 2
-        assert pacer.busy >= 0.1
-        assert posts[1] - acked >= 0.1 / 0.3 * 0.9  # busy ≤ DUTY of the time since the ack
-    finally:
-        pacer.stop()
 
 
 # ---------------------------------------------------------------- nodes listed first

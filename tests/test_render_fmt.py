@@ -40,11 +40,11 @@ def test_age_gpus_products_one_line() -> None:
 
 
 def test_gpu_bar_shape_and_hint() -> None:
-    assert gpu_bar(3, 8, 8) == ("▇▇▇▁▁▁▁▁", "util:38")
-    assert gpu_bar(0.1, 8, 4) == ("▇▁▁▁", "util:1")  # something allocated never looks empty
-    assert gpu_bar(9, 8, 4) == ("▇▇▇▇", "util:100")
+    assert gpu_bar(3, 8, 8) == ("▇▇▇▁▁▁▁▁", "bar:38")
+    assert gpu_bar(0.1, 8, 4) == ("▇▁▁▁", "bar:1")  # something allocated never looks empty
+    assert gpu_bar(9, 8, 4) == ("▇▇▇▇", "bar:100")
     assert gpu_bar(0, 0, 3) == ("▁▁▁", "none") and gpu_bar(1, -1, 2) == ("▁▁", "none")
-    assert gpu_bar(1, 8, 0) == ("", "util:12") and gpu_bar(float("nan"), 8, 2)[1] == "none"
+    assert gpu_bar(1, 8, 0) == ("", "bar:12") and gpu_bar(float("nan"), 8, 2)[1] == "none"
 
 
 def test_figures_text_and_hints() -> None:

@@ -77,7 +77,7 @@ def test_node_alloc_free_status_and_cpu_nodes() -> None:
     assert gpu0["alloc"] == "    3/8 ▇▇▇▁▁▁▁▁" and gpu0["free"] == "5" and gpu0["pods"] == "1"
     assert gpu0["gpu"] == "A100-SXM4-80GB" and gpu0["status"] == "Ready"
     assert gpu0["util"] == "   -" and gpu0["temp"] == "" and gpu0["age"] == "2d"  # no figures
-    assert styles(NODES, rows["gpu-0"]) == {"alloc": "util:38", "util": "none", "max": "none"}
+    assert styles(NODES, rows["gpu-0"]) == {"alloc": "bar:38", "util": "none", "max": "none"}
     assert rows["gpu-0"].hint is None and rows["gpu-0"].record.name == "gpu-0"
     assert rows["gpu-0"].labels["nvidia.com/gpu.product"] == "NVIDIA-A100-SXM4-80GB"
     assert cells(NODES, rows["gpu-1"])["status"] == "Ready,SchedulingDisabled"
@@ -128,7 +128,7 @@ def test_node_telemetry_cells_and_hints() -> None:
     )
     assert hot_xid.hint == "bad"  # an XID wins over heat
     assert styles(NODES, hot_xid) == {
-        "alloc": "util:0",
+        "alloc": "bar:0",
         "util": "util:73",
         "max": "util:99",
         "temp": "warn",

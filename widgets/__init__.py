@@ -1,6 +1,6 @@
 """Reusable Textual widgets that take plain data. They never import `console`.
 
-Import from the submodules (`widgets.resource_table`, `widgets.heatmap`, ...) or from here.
+Import from the submodules (`widgets.virtual_table`, `widgets.heatmap`, ...) or from here.
 """
 
 from widgets.command_bar import CommandBar
@@ -10,13 +10,11 @@ from widgets.header import ClusterHeader, HeaderData
 from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
 from widgets.help import HelpScreen
 from widgets.log_view import LogView
-from widgets.resource_table import ColumnSpec, ResourceTable, SortableCell, to_cell
 from widgets.sparkline import sparkline_text
 from widgets.virtual_table import TableColumn, TableRow, VirtualTable
 
 __all__ = [
     "ClusterHeader",
-    "ColumnSpec",
     "CommandBar",
     "ConfirmDialog",
     "GpuHeatmap",
@@ -26,14 +24,11 @@ __all__ = [
     "HeatRow",
     "HelpScreen",
     "LogView",
-    "ResourceTable",
-    "SortableCell",
     "TableColumn",
     "TableRow",
     "VirtualTable",
     "gpu_bar",
     "sparkline_text",
-    "to_cell",
     "util_style",
     "util_text",
 ]

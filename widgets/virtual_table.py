@@ -35,7 +35,8 @@ from textual.theme import Theme
 from themes import util_scale
 
 HINTS = ("ok", "warn", "bad", "dim", "idle")
-"""Style hints drawn from component classes; also "util:<0-100>" and "none" (theme scale)."""
+"""Style hints drawn from component classes; also "util:<0-100>", "bar:<0-100>" (its "▁"
+glyphs in the no-data colour) and "none", from the theme's utilization scale."""
 
 _ALIASES = {"error": "bad"}  # the hint name ResourceTable and themes.health_color accept
 _EMPTY_BAR = "▁"
@@ -434,15 +435,18 @@ class VirtualTable(ScrollView, can_focus=True):
         if name in HINTS:
             # full styles: partial ones drop the alpha of $text-muted & co.
             resolved = (self.get_component_rich_style(f"virtual-table--{name}"), None)
-        elif name == "none" or name.startswith("util:"):
+        elif name == "none" or name.startswith(("util:", "bar:")):
             scale = util_scale(self.app.current_theme)
             none = Style(color=scale.none.hex)
             resolved = (none, None)
             if name != "none":
+                kind, _, value = name.partition(":")
                 try:
-                    resolved = (Style(color=scale.hex(float(name[5:]))), none)
+                    color = Style(color=scale.hex(float(value)))
                 except ValueError:
-                    resolved = None
+                    color = None
+                # a bar's empty part ("▁") in the no-data colour; a sparkline keeps its lows
+                resolved = None if color is None else (color, none if kind == "bar" else None)
         if len(self._hints) >= _HINT_CACHE_MAX:
             self._hints.clear()
         self._hints[hint] = resolved

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 Hint = str | None
 """A style hint: "ok", "warn", "bad", "dim", "idle", "none" (the no-data colour), or
-"util:<0-100>" (coloured on the theme's utilization scale; inside such a cell the empty bar
-glyph "▁" is drawn in the scale's no-data colour). None: no style."""
+"util:<0-100>" (coloured on the theme's utilization scale), or "bar:<0-100>" (the same, with
+the bar's empty glyphs "▁" in the no-data colour). None: no style."""
 
 EMPTY: Mapping[Any, Any] = MappingProxyType({})
 """The shared empty mapping (rows without labels or sort values; the default of both)."""

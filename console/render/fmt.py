@@ -83,7 +83,7 @@ def util(percent: float | None, width: int = 4) -> tuple[str, Hint]:
 
 
 def gpu_bar(used: float, total: float, width: int = 8) -> tuple[str, Hint]:
-    """A bar of `width` glyphs for `used` of `total` (`▇▇▇▁▁▁▁▁`), hint `util:<used %>`.
+    """A bar of `width` glyphs for `used` of `total` (`▇▇▇▁▁▁▁▁`), hint `bar:<used %>`.
 
     Something allocated never looks empty; a zero or negative total gives an empty bar
     with hint `none`."""
@@ -94,7 +94,8 @@ def gpu_bar(used: float, total: float, width: int = 8) -> tuple[str, Hint]:
     filled = round(fraction * width)
     if used > 0 and filled == 0 and width > 0:
         filled = 1
-    return FULL * filled + EMPTY * (width - filled), util_hint(fraction * 100.0)
+    hint = util_hint(fraction * 100.0)
+    return FULL * filled + EMPTY * (width - filled), hint.replace("util:", "bar:")
 
 
 def temp(value: float | None) -> tuple[str, Hint]:

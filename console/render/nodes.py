@@ -42,7 +42,7 @@ def node_status(row: cv.NodeRow) -> tuple[str, Hint]:
 
 
 def alloc(used: float, total: float, synced: bool = True) -> tuple[str, Hint]:
-    """The ALLOC cell: `   3/8 ▇▇▇▁▁▁▁▁` (`…` for used while pods sync), hint util:<used %>."""
+    """The ALLOC cell: `   3/8 ▇▇▇▁▁▁▁▁` (`…` for used while pods sync), hint bar:<used %>."""
     numbers = f"{gpus(used) if synced else '…'}/{gpus(total)} "
     bar, hint = gpu_bar(used, total, BAR_WIDTH)
     return numbers.rjust(8) + bar, hint

@@ -10,7 +10,7 @@ on the node (`telemetry_focus`).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from rich.text import Text
 from textual import work
@@ -21,16 +21,24 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
 
 from console.cluster.detail import describe, events_for, object_yaml
-from console.screens.fmt import age, one_line
+from console.host import Host
+from console.render.base import Row
+from console.render.fmt import age, one_line
 from console.screens.gpus import NodeGpus
 from console.text import clean
 from widgets.header import ClusterHeader
-from widgets.resource_table import ResourceTable
-
-if TYPE_CHECKING:
-    from console.app import KmcApp
+from widgets.virtual_table import TableColumn, VirtualTable
 
 TABS = ("describe", "yaml", "events", "gpus")
+
+EVENT_COLUMNS = (
+    TableColumn("type", "TYPE", 7, 0, 2),
+    TableColumn("reason", "REASON", 16, 1, 1),
+    TableColumn("age", "LAST SEEN", 9, 2, 1),
+    TableColumn("count", "COUNT", 5, 3, 3, "right"),
+    TableColumn("source", "FROM", 16, 4, 4),
+    TableColumn("message", "MESSAGE", 200, 5, 0, min_width=20),
+)
 
 
 def is_gpu_node(record: Any) -> bool:
@@ -42,14 +50,16 @@ class DetailScreen(Screen[None]):
     """Everything about one object."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("d,1", "tab('describe')", "Describe"),
-        Binding("y,2", "tab('yaml')", "YAML"),
-        Binding("e,3", "tab('events')", "Events"),
-        Binding("g,4", "tab('gpus')", "GPUs"),
-        Binding("r", "reload", "Reload"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-    ]
+        Binding("escape", "back", "Back", tooltip="back"),
+        Binding("d,1", "tab('describe')", "Describe", tooltip="describe tab"),
+        Binding("y,2", "tab('yaml')", "YAML", tooltip="YAML tab"),
+        Binding("e,3", "tab('events')", "Events", tooltip="events tab"),
+        Binding("g,4", "tab('gpus')", "GPUs",
+                tooltip="GPUs tab of a GPU node: per-GPU sparklines, temperature, XID; "
+                "enter on a GPU opens the pod holding it"),
+        Binding("r", "reload", "Reload", tooltip="reload YAML and events"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+    ]  # fmt: skip
 
     CSS = """
     DetailScreen #title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
@@ -72,8 +82,8 @@ class DetailScreen(Screen[None]):
         self.events: list[Any] | None = None
 
     @property
-    def kmc(self) -> KmcApp:
-        return self.app  # type: ignore[return-value]
+    def kmc(self) -> Host:
+        return cast(Host, self.app)
 
     @property
     def title_text(self) -> str:
@@ -92,17 +102,7 @@ class DetailScreen(Screen[None]):
                 yield Log(id="yaml-log", auto_scroll=False)
             with TabPane("Events", id="events"):
                 yield Static(Text("loading…"), id="events-note", markup=False)
-                yield ResourceTable(
-                    [
-                        ("type", "TYPE"),
-                        ("reason", "REASON"),
-                        ("age", "LAST SEEN"),
-                        ("count", "COUNT", None, True),
-                        ("source", "FROM"),
-                        ("message", "MESSAGE"),
-                    ],
-                    id="events-table",
-                )
+                yield VirtualTable(EVENT_COLUMNS, id="events-table")
             if self.gpu_node:
                 with TabPane("GPUs", id="gpus"):
                     yield NodeGpus(self.record.name, self.gpu, id="node-gpus")
@@ -135,6 +135,16 @@ class DetailScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.kmc.update_telemetry_focus()
+
+    def on_node_gpus_pod_chosen(self, event: NodeGpus.PodChosen) -> None:
+        """Enter on a GPU in the GPUs tab: the detail of the pod holding it."""
+        session = self.kmc.session
+        namespace, _, name = event.pod.partition("/")
+        record = session.get("pods", (namespace, name)) if session else None
+        if record is None:
+            self.app.notify(f"pod {event.pod} is not in the cache", markup=False)
+            return
+        self.app.push_screen(DetailScreen("pods", record))
 
     def telemetry_focus(self) -> tuple[str, ...]:
         """The nodes whose per-GPU telemetry this screen shows."""
@@ -173,21 +183,22 @@ class DetailScreen(Screen[None]):
         events = self.events or []
         now = self.kmc.now()
         rows = [
-            (
+            Row(
                 e.uid or e.name,
-                [
+                (
                     e.type,
                     e.reason,
                     age(now - e.last_seen) if e.last_seen else "",
-                    e.count,
+                    str(e.count),
                     e.source,
                     one_line(e.message, 500),
-                ],
+                ),
                 "warn" if e.type == "Warning" else None,
             )
             for e in events
         ]
-        self.query_one("#events-table", ResourceTable).set_rows(rows)
+        table = self.query_one("#events-table", VirtualTable)
+        table.set_rows(rows, {row.key: i for i, row in enumerate(rows)})
         label = self.query_one("#events-note", Static)
         if note is None:
             note = "" if rows else "no events"

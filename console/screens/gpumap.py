@@ -19,7 +19,7 @@ Keys: arrows / PgUp / PgDn / Home / End move the cursor; Enter opens the node's 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,29 +28,16 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from console.commands import completion_words
+from console.host import Host
 from console.metrics import MapGroup, TelemetryStore, gpu_map
 from widgets.command_bar import CommandBar
 from widgets.gpu_bar import util_text
 from widgets.header import ClusterHeader
 from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
 
-if TYPE_CHECKING:
-    from console.app import KmcApp
-
 PER_NODE_ABOVE = 2000
 """GPUs above which the map opens with one cell per node."""
-
-KEYS_HELP: list[tuple[str, str]] = [
-    ("arrows", "move between GPUs (per node: between nodes)"),
-    ("pgup / pgdn / home / end", "page / first / last"),
-    ("enter", "the node's GPUs tab, on the cursor GPU"),
-    ("p", "the pod holding the cursor GPU"),
-    ("d", "describe the cursor's node"),
-    ("a", "one cell per GPU ↔ one cell per node (mean utilization)"),
-    (":", "command: nodes jobs servers pods gpumap ctx ns q"),
-    ("esc", "back"),
-    ("?", "this help"),
-]
 
 
 LABEL = 28
@@ -81,13 +68,14 @@ class GpuMapScreen(Screen[None]):
     """The cluster's GPUs as a heatmap with a cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("colon", "command", "Cmd", key_display=":"),
-        Binding("a", "toggle_mode", "Per node/GPU"),
-        Binding("p", "pod", "Pod"),
-        Binding("d", "describe", "Describe"),
-        Binding("escape", "back", "Back"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-    ]
+        Binding("colon", "command", "Cmd", key_display=":", tooltip="command (see below)"),
+        Binding("a", "toggle_mode", "Per node/GPU",
+                tooltip="one cell per GPU ↔ one cell per node (mean utilization)"),
+        Binding("p", "pod", "Pod", tooltip="the pod holding the cursor GPU"),
+        Binding("d", "describe", "Describe", tooltip="describe the cursor's node"),
+        Binding("escape", "back", "Back", tooltip="back"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+    ]  # fmt: skip
 
     CSS = """
     GpuMapScreen #title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
@@ -109,8 +97,8 @@ class GpuMapScreen(Screen[None]):
         self.nodes = 0
 
     @property
-    def kmc(self) -> KmcApp:
-        return self.app  # type: ignore[return-value]
+    def kmc(self) -> Host:
+        return cast(Host, self.app)
 
     @property
     def heatmap(self) -> GpuHeatmap:
@@ -122,7 +110,7 @@ class GpuMapScreen(Screen[None]):
         yield GpuHeatmap(id="heatmap")
         with Vertical(id="bottom"):
             yield Static(classes="status-line", id="status", markup=False)
-            yield CommandBar(self.kmc.command_words(), id="bar")
+            yield CommandBar(completion_words(), id="bar")
             yield Footer()
 
     def on_mount(self) -> None:
@@ -297,7 +285,7 @@ class GpuMapScreen(Screen[None]):
     async def on_command_bar_submitted(self, event: CommandBar.Submitted) -> None:
         self.heatmap.focus()
         if event.text:
-            await self.kmc.run_kmc_command(event.text)
+            await self.kmc.run_command(event.text)
 
     def on_command_bar_cancelled(self, event: CommandBar.Cancelled) -> None:
         self.heatmap.focus()

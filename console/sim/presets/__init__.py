@@ -9,20 +9,13 @@ statuses — because a scheduling pass over 200,000 pods would blow the time bud
 
 from __future__ import annotations
 
+from .. import PRESETS
 from ..runtime import SimContext
 from . import small
 from .manifests import gpu_operator_objects, write_namespaces
 from .scale import ScaleBuilder
 
 __all__ = ["PRESETS", "build", "gpu_operator_objects"]
-
-PRESETS: dict[str, str] = {
-    "tiny": "3 nodes (4×L4, 8×A100, 1 CPU); one PyTorchJob, one InferenceService",
-    "demo": "24 nodes, 144 GPUs (A100, H100, L4) + system pool; training jobs in every state, "
-    "model servers, a time-sliced and a cordoned node",
-    "large": "1,008 nodes, 8,000 GPUs, ~20,000 pods",
-    "huge": "10,040 nodes, 80,000 GPUs, ~200,000 pods",
-}
 
 
 def build(ctx: SimContext, name: str) -> None:

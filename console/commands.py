@@ -1,0 +1,208 @@
+"""The one command registry: every `:` command with its aliases, help, the views it applies
+to and its handler. It feeds the `:` bar (parsing and completion), the command palette
+(`KmcCommands`) and the `?` help; nothing else lists commands.
+
+Handlers take the `console.host.Host` (the app as screens see it) and the argument text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.markup import escape
+
+from console.host import Host
+from console.text import clean
+
+Handler = Callable[[Host, str], Awaitable[None] | None]
+Choices = Callable[[Host], Iterable[tuple[str, str]]]
+"""`(argument, help)` pairs the palette offers for a command (contexts, namespaces)."""
+
+TABLE_VIEWS = ("nodes", "jobs", "servers", "pods")
+VIEWS = (*TABLE_VIEWS, "gpumap")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Handler
+    aliases: tuple[str, ...] = ()
+    args: str = ""
+    """Usage of the argument, e.g. `[name|all]` ('' when it takes none)."""
+    views: tuple[str, ...] = ()
+    """Views where it applies (empty: everywhere)."""
+    choices: Choices | None = None
+
+    @property
+    def usage(self) -> str:
+        return f":{self.name}" + (f" {self.args}" if self.args else "")
+
+    def applies(self, view: str) -> bool:
+        return not self.views or view in self.views
+
+
+def _view(name: str) -> Handler:
+    def run(host: Host, _arg: str) -> None:
+        host.open_view(name)
+
+    return run
+
+
+def _ns(host: Host, arg: str) -> None:
+    if arg:
+        host.set_namespace(arg)
+    else:
+        host.pick_namespace()
+
+
+def _ctx(host: Host, arg: str) -> None:
+    if arg:
+        host.open_context(arg)
+    else:
+        host.pick_context()
+
+
+def _help(host: Host, _arg: str) -> None:
+    host.show_help(getattr(getattr(host, "screen", None), "view_name", ""))
+
+
+def _ns_choices(host: Host) -> Iterator[tuple[str, str]]:
+    yield "all", "Show all namespaces"
+    for name in host.session.namespaces() if host.session else []:
+        yield name, f"Only namespace {name}"
+
+
+def _ctx_choices(host: Host) -> Iterator[tuple[str, str]]:
+    for name in host.contexts()[0]:
+        yield name, f"Switch context to {name}"
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("nodes", "GPU nodes", _view("nodes"), ("node", "no", "gpu", "gpus")),
+    Command("jobs", "training jobs", _view("jobs"), ("job", "pytorchjobs", "pj", "trainjobs")),
+    Command(
+        "servers", "model servers", _view("servers"),
+        ("server", "svc", "isvc", "inferenceservices"),
+    ),
+    Command("pods", "GPU pods", _view("pods"), ("pod", "po")),
+    Command(
+        "gpumap", "GPU map: every GPU's utilization, grouped by pool and node", _view("gpumap"),
+        ("map", "heatmap", "gpu-map"),
+    ),
+    Command(
+        "ctx", "switch kube context (no name: choose)", _ctx, ("context", "contexts"),
+        "[name]", choices=_ctx_choices,
+    ),
+    Command(
+        "ns", "namespace filter (no name: choose)", _ns, ("namespace", "namespaces"),
+        "[name|all]", choices=_ns_choices,
+    ),
+    Command(
+        "cpu", "show or hide CPU-only nodes", lambda host, _arg: host.toggle_cpu_nodes(),
+        ("cpunodes",), views=("nodes",),
+    ),
+    Command("help", "keys and commands of this view", _help, ("?",)),
+    Command("q", "quit", lambda host, _arg: host.exit(0), ("quit", "q!", "exit")),
+)  # fmt: skip
+
+_BY_WORD: dict[str, Command] = {
+    word: command for command in COMMANDS for word in (command.name, *command.aliases)
+}
+
+
+def parse_command(text: str) -> tuple[Command, str] | None:
+    """`"ns kube-system"` → (the ns command, "kube-system"); None for an unknown word."""
+    words = text.strip().lstrip(":").split(None, 1)
+    if not words:
+        return None
+    command = _BY_WORD.get(words[0].casefold())
+    if command is None:
+        return None
+    return command, words[1].strip() if len(words) > 1 else ""
+
+
+async def run_command(host: Host, text: str) -> bool:
+    """Run one `:` line; False (and nothing done) when the word is unknown."""
+    parsed = parse_command(text)
+    if parsed is None:
+        return False
+    command, arg = parsed
+    result = command.run(host, arg)
+    if result is not None:
+        await result
+    return True
+
+
+def completion_words() -> list[str]:
+    """Words the `:` bar completes: the command names (aliases are accepted, not offered)."""
+    return [c.name for c in COMMANDS]
+
+
+def help_rows(view: str) -> list[tuple[str, str]]:
+    """`(usage, help)` of the commands that apply in `view`."""
+    return [(c.usage, c.help) for c in COMMANDS if c.applies(view)]
+
+
+@dataclass(frozen=True)
+class PaletteEntry:
+    text: str
+    help: str
+    run: Callable[[], object]
+
+
+def palette_entries(host: Host, view: str = "") -> Iterator[PaletteEntry]:
+    """Every command that applies in `view`, one entry per choice where it has choices."""
+    for command in COMMANDS:
+        if not command.applies(view):
+            continue
+        if command.choices is None:
+            yield PaletteEntry(command.usage.split(" [")[0], command.help, _runner(host, command))
+            continue
+        for arg, text in command.choices(host):
+            yield PaletteEntry(
+                clean(f":{command.name} {arg}"), clean(text), _runner(host, command, arg)
+            )
+
+
+def _runner(host: Host, command: Command, arg: str = "") -> Callable[[], Any]:
+    def run() -> Any:
+        return command.run(host, arg)
+
+    return run
+
+
+def _highlight(provider: Provider, query: str, text: str) -> tuple[float, Content]:
+    """Score and highlight `text` without ever parsing it as markup."""
+    matcher = provider.matcher(query)
+    score, offsets = matcher.fuzzy_search.match(query, text)
+    content = Content(text)
+    for offset in offsets:
+        content = content.stylize("bold reverse", offset, offset + 1)
+    return score, content
+
+
+class KmcCommands(Provider):
+    """The registry's commands for Textual's command palette (ctrl+p)."""
+
+    def _entries(self) -> Iterator[PaletteEntry]:
+        host: Host = self.app  # type: ignore[assignment]
+        view = getattr(self.screen, "view_name", "")
+        yield from palette_entries(host, view)
+
+    async def discover(self) -> Hits:
+        for entry in self._entries():
+            # Textual parses a hit's help as markup: names from the cluster are escaped.
+            yield DiscoveryHit(
+                Content(entry.text), entry.run, text=entry.text, help=escape(entry.help)
+            )
+
+    async def search(self, query: str) -> Hits:
+        for entry in self._entries():
+            score, display = _highlight(self, query, entry.text)
+            if score > 0:
+                yield Hit(score, display, entry.run, text=entry.text, help=escape(entry.help))

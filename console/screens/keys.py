@@ -1,0 +1,28 @@
+"""Key help generated from the active bindings' descriptions (no hand-written key lists)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from textual.binding import ActiveBinding
+
+
+def key_rows(
+    active: Iterable[ActiveBinding], described: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """`(keys, description)` per action, keys of the same action joined with ` / `,
+    in binding order (the focused widget's first, then the screen's, then the app's).
+    A binding's tooltip is its long description; `described` overrides it per action
+    (a screen saying what Enter on its table does)."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for entry in active:
+        binding = entry.binding
+        description = (described or {}).get(binding.action) or binding.tooltip
+        description = description or binding.description
+        if not description:
+            continue
+        keys = rows.setdefault((binding.action, description), [])
+        shown = entry.node.app.get_key_display(binding).replace("⏎", "enter")
+        if shown not in keys:
+            keys.append(shown)
+    return [(" / ".join(keys), description) for (_action, description), keys in rows.items()]
