@@ -62,16 +62,17 @@ class GpuHeatmap(ScrollView, can_focus=True):
     """A scrollable GPU heatmap with a cell cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "move(-1, 0)", "Left", show=False),
-        Binding("right", "move(1, 0)", "Right", show=False),
-        Binding("up", "move(0, -1)", "Up", show=False),
-        Binding("down", "move(0, 1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("enter", "select", "Select", show=False),
-    ]
+        Binding("left", "move(-1, 0)", "Left", show=False, tooltip="previous cell"),
+        Binding("right", "move(1, 0)", "Right", show=False, tooltip="next cell"),
+        Binding("up", "move(0, -1)", "Up", show=False, tooltip="cell above"),
+        Binding("down", "move(0, 1)", "Down", show=False, tooltip="cell below"),
+        Binding("pageup", "page(-1)", "Page up", show=False, tooltip="page up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, tooltip="page down"),
+        Binding("home", "first", "First", show=False, tooltip="first cell"),
+        Binding("end", "last", "Last", show=False, tooltip="last cell"),
+        Binding("enter", "select", "Select", show=False,
+                tooltip="the node's GPUs tab, on the cursor GPU"),
+    ]  # fmt: skip
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "gpu-heatmap--cursor",

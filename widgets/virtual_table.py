@@ -131,14 +131,16 @@ class VirtualTable(ScrollView, can_focus=True):
     """A scrollable table of `TableRow`s with a row cursor; renders only visible lines."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Cursor up", show=False),
-        Binding("down,j", "cursor_down", "Cursor down", show=False),
-        Binding("pageup,ctrl+b", "cursor_page_up", "Page up", show=False),
-        Binding("pagedown,ctrl+f,space", "cursor_page_down", "Page down", show=False),
-        Binding("home", "cursor_first", "First row", show=False),
-        Binding("end", "cursor_last", "Last row", show=False),
-        Binding("enter", "select_cursor", "Select row", show=False),
-    ]
+        Binding("up,k", "cursor_up", "Cursor up", show=False, tooltip="cursor up"),
+        Binding("down,j", "cursor_down", "Cursor down", show=False, tooltip="cursor down"),
+        Binding("pageup,ctrl+b", "cursor_page_up", "Page up", show=False, tooltip="page up"),
+        Binding("pagedown,ctrl+f,space", "cursor_page_down", "Page down", show=False,
+                tooltip="page down"),
+        Binding("home", "cursor_first", "First row", show=False, tooltip="first row"),
+        Binding("end", "cursor_last", "Last row", show=False, tooltip="last row"),
+        Binding("enter", "select_cursor", "Select row", show=False, tooltip="select the row"),
+    ]  # fmt: skip
+    """The tooltip is the long description (key help lists bindings that have one)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "virtual-table--header",

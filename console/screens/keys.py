@@ -1,10 +1,17 @@
-"""Key help generated from the active bindings' descriptions (no hand-written key lists)."""
+"""Key help generated from the active bindings (no hand-written key lists).
+
+A binding's `tooltip` is its long description; bindings without one (Textual's own:
+focus cycling, scrolling a scroll view sideways, copying) are not listed, except the
+few app-level ones named in `KNOWN`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 from textual.binding import ActiveBinding
+
+KNOWN = {"quit": "quit", "command_palette": "the command palette: every command, fuzzy search"}
 
 
 def key_rows(
@@ -17,8 +24,8 @@ def key_rows(
     rows: dict[tuple[str, str], list[str]] = {}
     for entry in active:
         binding = entry.binding
-        description = (described or {}).get(binding.action) or binding.tooltip
-        description = description or binding.description
+        action = binding.action
+        description = (described or {}).get(action) or binding.tooltip or KNOWN.get(action)
         if not description:
             continue
         keys = rows.setdefault((binding.action, description), [])
