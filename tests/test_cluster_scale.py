@@ -19,10 +19,10 @@ from console.cluster import wire
 from console.cluster.accounting import GpuLedger
 from console.cluster.cache import ClusterCache
 from console.cluster.connection import Connection
+from console.cluster.decode_core import pod_record
 from console.cluster.detail import object_yaml
 from console.cluster.informer import Informer
 from console.cluster.kinds import KINDS, quote_segment
-from console.cluster.records import pod_record
 
 # ---------------------------------------------------------------- paths
 

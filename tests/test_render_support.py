@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from test_cluster_records import node_json, pod_json, pytorchjob_json
 
+from console.cluster.decode_fields import parse_time
 from console.cluster.informer import LIVE, SyncState
 from console.cluster.kinds import KINDS
-from console.cluster.records import parse_time
 from console.cluster.session import ClusterSession
 
 CREATED = parse_time("2024-05-01T00:00:00Z")

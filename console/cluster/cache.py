@@ -23,6 +23,7 @@ from functools import partial
 from console.cluster import records
 from console.cluster.accounting import GpuLedger
 from console.cluster.connection import Connection
+from console.cluster.decode_core import node_record
 from console.cluster.informer import Informer, Key, SyncState
 from console.cluster.kinds import KINDS
 
@@ -125,7 +126,7 @@ class ClusterCache:
         for name in kinds:
             kind = KINDS[name]
             if name == "nodes" and pool_label:
-                kind = replace(kind, to_record=partial(records.node_record, pool_label=pool_label))
+                kind = replace(kind, to_record=partial(node_record, pool_label=pool_label))
             informer = Informer(connection, kind, namespace, on_dirty=self._dirty.set)
             for index, fn in INDEXES.get(name, {}).items():
                 informer.add_index(index, fn)

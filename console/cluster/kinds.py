@@ -16,8 +16,15 @@ from urllib.parse import quote
 
 import msgspec
 
-from console.cluster import records as r
 from console.cluster import wire
+from console.cluster.decode_core import event_record, namespace_record, node_record, pod_record
+from console.cluster.decode_jobs import (
+    batch_job_record,
+    jobset_record,
+    kubeflow_job_record,
+    trainjob_record,
+)
+from console.cluster.decode_workloads import isvc_record, workload_record
 
 log = logging.getLogger(__name__)
 
@@ -152,19 +159,19 @@ def _k(name: str, kind: str, group: str, version: str, wire_type: type, to_recor
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        _k("nodes", "Node", "", "v1", wire.Node, r.node_record, namespaced=False),
-        _k("pods", "Pod", "", "v1", wire.Pod, r.pod_record),
-        _k("events", "Event", "", "v1", wire.Event, r.event_record),
-        _k("namespaces", "Namespace", "", "v1", wire.Namespace, r.namespace_record, namespaced=False),
-        _k("deployments", "Deployment", "apps", "v1", wire.Workload, partial(r.workload_record, "Deployment")),
-        _k("statefulsets", "StatefulSet", "apps", "v1", wire.Workload, partial(r.workload_record, "StatefulSet")),
-        _k("jobs", "Job", "batch", "v1", wire.BatchJob, r.batch_job_record),
-        _k("pytorchjobs", "PyTorchJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(r.kubeflow_job_record, "PyTorchJob"), optional=True),
-        _k("tfjobs", "TFJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(r.kubeflow_job_record, "TFJob"), optional=True),
-        _k("mpijobs", "MPIJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(r.kubeflow_job_record, "MPIJob"), optional=True),
-        _k("inferenceservices", "InferenceService", "serving.kserve.io", "v1beta1", wire.InferenceService, r.isvc_record, optional=True),
-        _k("jobsets", "JobSet", "jobset.x-k8s.io", "v1alpha2", wire.JobSet, r.jobset_record, optional=True),
-        _k("trainjobs", "TrainJob", "trainer.kubeflow.org", "v1alpha1", wire.TrainJob, r.trainjob_record, optional=True),
+        _k("nodes", "Node", "", "v1", wire.Node, node_record, namespaced=False),
+        _k("pods", "Pod", "", "v1", wire.Pod, pod_record),
+        _k("events", "Event", "", "v1", wire.Event, event_record),
+        _k("namespaces", "Namespace", "", "v1", wire.Namespace, namespace_record, namespaced=False),
+        _k("deployments", "Deployment", "apps", "v1", wire.Workload, partial(workload_record, "Deployment")),
+        _k("statefulsets", "StatefulSet", "apps", "v1", wire.Workload, partial(workload_record, "StatefulSet")),
+        _k("jobs", "Job", "batch", "v1", wire.BatchJob, batch_job_record),
+        _k("pytorchjobs", "PyTorchJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "PyTorchJob"), optional=True),
+        _k("tfjobs", "TFJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "TFJob"), optional=True),
+        _k("mpijobs", "MPIJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "MPIJob"), optional=True),
+        _k("inferenceservices", "InferenceService", "serving.kserve.io", "v1beta1", wire.InferenceService, isvc_record, optional=True),
+        _k("jobsets", "JobSet", "jobset.x-k8s.io", "v1alpha2", wire.JobSet, jobset_record, optional=True),
+        _k("trainjobs", "TrainJob", "trainer.kubeflow.org", "v1alpha1", wire.TrainJob, trainjob_record, optional=True),
     )
 }  # fmt: skip
 

@@ -2,8 +2,8 @@
 
 These mirror the Kubernetes JSON (camelCase via `rename`); unknown fields are skipped
 by msgspec without building anything, which is what makes a 200,000-pod list cheap
-(see reference/perf-facts.md). They are the raw, *uncleaned* wire form: `records.py`
-turns them into slim, cleaned row records. Everything is optional with a default,
+(see reference/perf-facts.md). They are the raw, *uncleaned* wire form: the `decode_*`
+modules turn them into the slim, cleaned row records of `records.py`. Everything is optional with a default,
 because a missing field must never cost us an object.
 """
 

@@ -1,0 +1,120 @@
+"""Decoding the training jobs — batch Job, Kubeflow PyTorchJob/TFJob/MPIJob, JobSet, TrainJob —
+from wire structs into `JobRecord`s: roles with their desired replicas and per-pod GPUs,
+and kubectl's State column.
+"""
+
+from __future__ import annotations
+
+from console.cluster import gpu, wire
+from console.cluster.decode_fields import clean_labels, conds, line, parse_time
+from console.cluster.records import Cond, JobRecord, Role
+
+
+def _job_state(conditions: tuple[Cond, ...]) -> Cond | None:
+    """kubectl's State: the last condition whose status is True."""
+    return next((c for c in reversed(conditions) if c.status == "True"), None)
+
+
+def _job_record(
+    kind: str,
+    meta: wire.Meta,
+    conditions: tuple[Cond, ...],
+    roles: tuple[Role, ...],
+    queue: str,
+    suspended: bool,
+    status: wire.JobStatus | None,
+    default_state: str = "",
+) -> JobRecord:
+    last = _job_state(conditions)
+    labels = clean_labels(meta.labels)
+    return JobRecord(
+        kind=kind,
+        namespace=line(meta.namespace),
+        name=line(meta.name),
+        uid=line(meta.uid),
+        labels=labels,
+        state=last.type if last else default_state,
+        state_reason=last.reason if last else "",
+        state_message=last.message if last else "",
+        conditions=conditions,
+        roles=roles,
+        gpus=sum(r.desired * r.gpus_per_pod for r in roles),
+        queue=labels.get("kueue.x-k8s.io/queue-name", "") or line(queue),
+        suspended=suspended,
+        created=parse_time(meta.creation_timestamp),
+        started=parse_time(status.start_time) if status else 0.0,
+        completed=parse_time(status.completion_time) if status else 0.0,
+    )
+
+
+def kubeflow_job_record(kind: str, job: wire.KubeflowJob) -> JobRecord:
+    """PyTorchJob / TFJob / MPIJob (Kubeflow training-operator v1)."""
+    spec = job.spec
+    specs = spec.pytorch_replica_specs or spec.tf_replica_specs or spec.mpi_replica_specs
+    statuses = job.status.replica_statuses
+    roles = []
+    for name, replica in specs.items():
+        rs = statuses.get(name, wire.ReplicaStatus())
+        desired = 1 if replica.replicas is None else replica.replicas
+        gpus = sum(gpu.template_request(replica.template).values())
+        roles.append(Role(line(name), desired, rs.active, rs.succeeded, rs.failed, None, gpus))
+    conditions = conds(job.status.conditions)
+    policy = spec.run_policy
+    return _job_record(
+        kind,
+        job.metadata,
+        conditions,
+        tuple(roles),
+        policy.scheduling_policy.queue,
+        policy.suspend,
+        job.status,
+        default_state="Created" if not conditions else "",
+    )
+
+
+def batch_job_record(job: wire.BatchJob) -> JobRecord:
+    spec, status = job.spec, job.status
+    desired = spec.parallelism if spec.parallelism is not None else 1
+    gpus = sum(gpu.template_request(spec.template).values())
+    role = Role("", desired, status.active, status.succeeded, status.failed, status.ready, gpus)
+    conditions = conds(status.conditions)
+    state = "Running" if status.active else ("Suspended" if spec.suspend else "Pending")
+    return _job_record(
+        "Job", job.metadata, conditions, (role,), "", spec.suspend, status, default_state=state
+    )
+
+
+def jobset_record(jobset: wire.JobSet) -> JobRecord:
+    by_name = {s.name: s for s in jobset.status.replicated_jobs_status}
+    roles = []
+    for rj in jobset.spec.replicated_jobs:
+        st = by_name.get(rj.name, wire.ReplicatedJobStatus())
+        per_job = rj.template.spec.parallelism or 1
+        gpus = sum(gpu.template_request(rj.template.spec.template).values())
+        roles.append(
+            Role(
+                line(rj.name),
+                rj.replicas * per_job,
+                st.active,
+                st.succeeded,
+                st.failed,
+                st.ready,
+                gpus,
+            )
+        )
+    conditions = conds(jobset.status.conditions)
+    return _job_record(
+        "JobSet", jobset.metadata, conditions, tuple(roles), "", jobset.spec.suspend, None
+    )
+
+
+def trainjob_record(job: wire.TrainJob) -> JobRecord:
+    trainer = job.spec.trainer
+    per_node = gpu.gpu_quantities(trainer.resources_per_node.limits)
+    per_node.update(gpu.gpu_quantities(trainer.resources_per_node.requests))
+    desired = trainer.num_nodes or 1
+    role = Role("node", desired, 0, 0, 0, None, sum(per_node.values()))
+    conditions = conds(job.status.conditions)
+    return _job_record(
+        "TrainJob", job.metadata, conditions, (role,), "", job.spec.suspend, job.status
+    )
