@@ -28,8 +28,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from console.sim import log_content as lc
 from console.sim.hashing import GOLDEN, M64, mix, stable_hash, unit
+from console.sim.log_context import Line, make_ctx, prefix
+from console.sim.log_epilogue import epilogue
+from console.sim.log_startup import startup
+from console.sim.log_steady import STEADY_INTERVAL_S, steady, training_slots, training_step
 
 __all__ = [
     "KINDS",
@@ -147,15 +150,15 @@ class LogSource:
         self.started_at = started_at
         self.restart_count = restart_count
         self.key = _key(seed, namespace, pod, container, restart_count)
-        self.ctx = lc.make_ctx(
+        self.ctx = make_ctx(
             self.key, pod, container, namespace, restart_count, world_size=world_size, rank=rank
         )
         self.start_ns = round(started_at * _NS)
-        timed = lc.startup(kind, self.ctx)
+        timed = startup(kind, self.ctx)
         self._startup_ns = [self.start_ns + off for off, _, _ in timed]
-        self._startup_lines: list[lc.Line] = [(level, body) for _, level, body in timed]
+        self._startup_lines: list[Line] = [(level, body) for _, level, body in timed]
         self._steady_base_ns = self._startup_ns[-1] + 500_000_000
-        rate = lc.STEADY_INTERVAL_S[kind]
+        rate = STEADY_INTERVAL_S[kind]
         if rate is None:
             self._interval_ns = 0
         else:
@@ -166,7 +169,7 @@ class LogSource:
         natural_end_ns: int | None = None
         natural_mode: EndMode = "completed"
         if kind in ("training", "training-failed"):
-            self._steady_cap = lc.training_slots(self.ctx)
+            self._steady_cap = training_slots(self.ctx)
             natural_end_ns = self._slot_ns(self._steady_cap - 1) + _NS
             if kind == "training-failed":
                 run = (300 + 2100 * unit(self.key, 2)) * _NS
@@ -199,12 +202,12 @@ class LogSource:
         self._startup_count = len(self._startup_ns)
         self._steady_count: int | None = self._steady_cap
         self._epilogue_ns: list[int] = []
-        self._epilogue_lines: list[lc.Line] = []
+        self._epilogue_lines: list[Line] = []
         if end_ns is not None:
             # last words come just before the end, after every earlier line
             steady_before_end = self._steady_before(end_ns - _NS // 100)
-            last_step = lc.training_step(self.ctx, max(0, steady_before_end - 1))
-            words = lc.epilogue(kind, self.ctx, mode, last_step)
+            last_step = training_step(self.ctx, max(0, steady_before_end - 1))
+            words = epilogue(kind, self.ctx, mode, last_step)
             first_ns = end_ns - _EPILOGUE_GAP_NS * len(words)
             self._startup_count = bisect_left(self._startup_ns, first_ns)
             self._steady_count = self._steady_before(first_ns)
@@ -278,14 +281,14 @@ class LogSource:
             slot = seq - self._startup_count
             if self._steady_count is None or slot < self._steady_count:
                 ts = self._slot_ns(slot)
-                level, body = lc.steady(self.kind, self.ctx, slot)
+                level, body = steady(self.kind, self.ctx, slot)
             else:
                 i = slot - self._steady_count
                 if i >= len(self._epilogue_ns):
                     raise IndexError(seq)
                 ts = self._epilogue_ns[i]
                 level, body = self._epilogue_lines[i]
-        return ts, lc.prefix(self.kind, ts, level) + body
+        return ts, prefix(self.kind, ts, level) + body
 
     def lines(self, start: int, stop: int) -> Iterator[tuple[int, str]]:
         """(timestamp ns, text) of lines ``start`` .. ``stop - 1``."""
