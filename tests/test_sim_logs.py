@@ -8,10 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from console.sim.log_source import KINDS, LogRequestError, LogSource
 from console.sim.logs import (
-    KINDS,
-    LogRequestError,
-    LogSource,
     follow_log,
     format_timestamp,
     parse_timestamp,

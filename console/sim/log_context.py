@@ -4,7 +4,7 @@
 model, pid, training schedule, how it fails — all hashed from the container's identity
 (``make_ctx``), so every line is a pure function of (``Ctx``, slot, timestamp). ``prefix``
 is the kind's own logger framing (timestamp and severity). What the lines say lives in
-``log_startup``, ``log_steady`` and ``log_epilogue``; ``console.sim.logs`` decides
+``log_startup``, ``log_steady`` and ``log_epilogue``; ``console.sim.log_source`` decides
 *when* they happen. Every line is printable ASCII: no tabs, escapes or other control
 characters.
 """

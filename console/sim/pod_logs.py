@@ -15,7 +15,8 @@ from aiohttp import web
 
 from .clock import parse_rfc3339
 from .errors import ApiError, bad_request
-from .logs import LogRequestError, LogSource, follow_log, read_log
+from .log_source import LogRequestError, LogSource
+from .logs import follow_log, read_log
 from .runtime import SimContext
 
 FOLLOW_POLL_SECONDS = 0.5
