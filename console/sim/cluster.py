@@ -34,7 +34,8 @@ from .controllers.disruption import evict
 from .faults import Faults
 from .pod_logs import PodLogs
 from .runtime import SimContext
-from .server import ApiServer, json_response
+from .server import ApiServer
+from .server_http import json_response
 from .store import Store
 from .subresources import Subresources
 from .telemetry import Telemetry

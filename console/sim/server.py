@@ -2,65 +2,34 @@
 
 Routing follows the real server: `/api/v1/...` for the core group, `/apis/{group}/{version}/...`
 for the rest, `namespaces/{ns}/` before namespaced collections, and subresources after a name.
-Every failure is answered as a Status object. Subresources live in `subresources.py`.
+Every failure is answered as a Status object. This module routes and authorizes; the handlers
+are `server_handlers.py` (objects and collections) and `server_watch.py` (watch streams), the
+request plumbing `server_http.py`. Subresources live in `subresources.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiohttp import web
 
-from . import discovery, protobuf, tables
+from . import discovery
 from .auth import Authenticator, User
-from .errors import ApiError, bad_request, status_object
+from .errors import ApiError, status_object
 from .faults import Faults
 from .kinds import BY_KEY, ResourceType
-from .patch import APPLY, MERGE, apply_patch
 from .runtime import SimContext
-from .selectors import field_selector, label_selector
+from .server_handlers import ObjectHandlers
+from .server_http import Target, error_response, json_body, json_response, truthy, truthy_dry_run
+from .server_watch import WatchStreams
 from .store import Store, Watcher
 
 log = logging.getLogger("kmc.sim.server")
 
-BOOKMARK_SECONDS = 5.0
-DEFAULT_WATCH_SECONDS = 1800
 
-
-@dataclass
-class Target:
-    """What a resource path names."""
-
-    rt: ResourceType
-    namespace: str | None
-    name: str | None
-    subresource: str | None
-    rest: list[str]  # path after the subresource (pod proxy paths)
-
-
-def truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("true", "1", "yes")
-
-
-def json_response(
-    obj: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(obj), status=status, content_type="application/json", headers=headers
-    )
-
-
-def error_response(err: ApiError) -> web.Response:
-    return json_response(err.status(), err.code, err.headers)
-
-
-class ApiServer:
+class ApiServer(ObjectHandlers, WatchStreams):
     def __init__(self, ctx: SimContext, auth: Authenticator, faults: Faults, address: str) -> None:
         self.ctx = ctx
         self.store: Store = ctx.store
@@ -198,7 +167,7 @@ class ApiServer:
     async def access_review(self, request: web.Request, user: User) -> web.Response:
         if request.method != "POST":
             raise ApiError(405, "method not allowed", "MethodNotAllowed")
-        body = await _json_body(request)
+        body = await json_body(request)
         attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
         allowed = False
         if attrs:
@@ -257,274 +226,6 @@ class ApiServer:
             )
             return json_response(obj)
         raise ApiError(405, f"method {method} not allowed", "MethodNotAllowed")
-
-    def respond_object(
-        self, request: web.Request, rt: ResourceType, obj: dict[str, Any], status: int = 200
-    ):
-        if wants_table(request):
-            table = tables.table_for(
-                rt, [obj], self.ctx.clock.now(), include_object=_include_object(request)
-            )
-            if table is not None:
-                return json_response(table, status)
-        return json_response(obj, status)
-
-    # ----- collection reads -----------------------------------------------------------------
-    def list(self, request: web.Request, target: Target) -> web.Response:
-        q = request.query
-        labels = label_selector(q.get("labelSelector"))
-        fields = field_selector(q.get("fieldSelector"), target.rt.plural)
-        limit = _int(q.get("limit"), "limit") or None
-        start = None
-        if q.get("continue"):
-            start = _decode_continue(q["continue"])
-        entries, last, remaining = self.store.list_page(
-            target.rt, target.namespace, labels, fields, limit, start
-        )
-        meta: dict[str, Any] = {"resourceVersion": str(self.store.rv)}
-        if last is not None:
-            meta["continue"] = _encode_continue(self.store.rv, last)
-            meta["remainingItemCount"] = remaining
-        if wants_table(request):
-            objects = [e.obj() for e in entries]
-            table = tables.table_for(
-                target.rt, objects, self.ctx.clock.now(), _include_object(request)
-            )
-            if table is not None:
-                table["metadata"] = meta
-                return json_response(table)
-        head = orjson.dumps(
-            {"kind": target.rt.list_kind, "apiVersion": target.rt.api_version, "metadata": meta}
-        )
-        body = head[:-1] + b',"items":[' + b",".join(e.raw for e in entries) + b"]}"
-        return web.Response(body=body, content_type="application/json")
-
-    async def watch(self, request: web.Request, target: Target) -> web.StreamResponse:
-        q = request.query
-        labels = label_selector(q.get("labelSelector"))
-        fields = field_selector(q.get("fieldSelector"), target.rt.plural)
-        rv_param = q.get("resourceVersion")
-        since = None if rv_param in (None, "", "0") else _int(rv_param, "resourceVersion")
-        timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds") or DEFAULT_WATCH_SECONDS
-        bookmarks = truthy(q.get("allowWatchBookmarks"))
-        response = web.StreamResponse(headers={"Content-Type": "application/json"})
-        response.enable_chunked_encoding()
-        try:
-            watcher = self.store.watch(target.rt, target.namespace, labels, fields, since)
-        except ApiError as err:
-            await response.prepare(request)
-            await response.write(orjson.dumps({"type": "ERROR", "object": err.status()}) + b"\n")
-            await response.write_eof()
-            return response
-        await response.prepare(request)
-        self.watchers.add(watcher)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        as_table = wants_table(request)
-        try:
-            await response.write(b"")
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    event = await asyncio.wait_for(
-                        watcher.queue.get(), min(remaining, BOOKMARK_SECONDS)
-                    )
-                except TimeoutError:
-                    if bookmarks:
-                        await response.write(self._bookmark(target.rt))
-                    continue
-                if (
-                    event is None
-                ):  # dropped by a fault: the connection dies like a restarting server's
-                    if request.transport is not None:
-                        request.transport.abort()
-                    return response
-                chunk = [event]
-                while not watcher.queue.empty() and len(chunk) < 500:
-                    nxt = watcher.queue.get_nowait()
-                    if nxt is None:
-                        watcher.queue.put_nowait(None)
-                        break
-                    chunk.append(nxt)
-                if as_table:
-                    lines = [
-                        self._table_event(target.rt, e.type, e.entry.obj(), request) for e in chunk
-                    ]
-                else:
-                    lines = [e.line() for e in chunk]
-                await response.write(b"".join(lines))
-            await response.write_eof()
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            self.store.unwatch(target.rt, watcher)
-            self.watchers.discard(watcher)
-        return response
-
-    def _bookmark(self, rt: ResourceType) -> bytes:
-        obj = {
-            "kind": rt.kind,
-            "apiVersion": rt.api_version,
-            "metadata": {"resourceVersion": str(self.store.rv)},
-        }
-        return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
-
-    def _table_event(
-        self, rt: ResourceType, kind: str, obj: dict[str, Any], request: web.Request
-    ) -> bytes:
-        table = tables.table_for(rt, [obj], self.ctx.clock.now(), _include_object(request))
-        if table is None:
-            return orjson.dumps({"type": kind, "object": obj}) + b"\n"
-        table["metadata"] = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-        return orjson.dumps({"type": kind, "object": table}) + b"\n"
-
-    # ----- writes ---------------------------------------------------------------------------
-    async def create(self, request: web.Request, target: Target) -> web.Response:
-        body = await _json_body(request)
-        if not isinstance(body, dict):
-            raise bad_request("the body must be an object")
-        _check_kind(body, target.rt)
-        meta = body.setdefault("metadata", {})
-        if target.rt.namespaced:
-            if meta.get("namespace") and target.namespace and meta["namespace"] != target.namespace:
-                raise bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request"
-                )
-            meta["namespace"] = target.namespace or meta.get("namespace") or "default"
-        for field in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp"):
-            meta.pop(field, None)
-        obj = self.store.create(target.rt, body, truthy_dry_run(request.query))
-        return self.respond_object(request, target.rt, obj, 201)
-
-    async def update(self, request: web.Request, target: Target) -> web.Response:
-        body = await _json_body(request)
-        if not isinstance(body, dict):
-            raise bad_request("the body must be an object")
-        _check_kind(body, target.rt)
-        meta = body.setdefault("metadata", {})
-        if meta.get("name") and meta["name"] != target.name:
-            raise bad_request("the name of the object does not match the name on the URL")
-        meta["name"] = target.name
-        if target.rt.namespaced:
-            meta["namespace"] = target.namespace
-        current = self.store.require(target.rt, target.namespace or "", target.name or "")
-        if "status" in target.rt.subresources:
-            body["status"] = current.get("status", {})
-        obj = self.store.replace(
-            target.rt, body, meta.get("resourceVersion"), truthy_dry_run(request.query)
-        )
-        return json_response(obj)
-
-    async def patch(
-        self, request: web.Request, target: Target, only_status: bool = False
-    ) -> web.Response:
-        body = await _json_body(request)
-        is_apply = request.content_type == APPLY
-        if is_apply and not self.store.entry(target.rt, target.namespace or "", target.name or ""):
-            # Server-side apply of an object that does not exist creates it. (Field managers and
-            # conflicts are not simulated: apply merges like a merge patch.)
-            if not isinstance(body, dict):
-                raise bad_request("an apply body must be an object")
-            body.setdefault("metadata", {}).update(
-                {"name": target.name, "namespace": target.namespace}
-            )
-            return self.respond_object(
-                request,
-                target.rt,
-                self.store.create(target.rt, body, truthy_dry_run(request.query)),
-                201,
-            )
-        current = self.store.require(target.rt, target.namespace or "", target.name or "")
-        patched = apply_patch(
-            MERGE if is_apply else request.content_type,
-            current,
-            body,
-            custom_resource="." in target.rt.group,
-        )
-        if not isinstance(patched, dict):
-            raise bad_request("the patch produced something that is not an object")
-        expect_rv = (patched.get("metadata") or {}).get("resourceVersion")
-        if expect_rv == current["metadata"].get("resourceVersion"):
-            expect_rv = None
-        patched.setdefault("metadata", {})
-        if "status" in target.rt.subresources:
-            if only_status:
-                patched = {**current, "status": patched.get("status", {})}
-            else:
-                patched["status"] = current.get("status", {})
-        _check_kind(patched, target.rt)
-        obj = self.store.replace(target.rt, patched, expect_rv, truthy_dry_run(request.query))
-        return json_response(obj)
-
-
-# ----- helpers --------------------------------------------------------------------------------
-def wants_table(request: web.Request) -> bool:
-    return "as=Table" in request.headers.get("Accept", "")
-
-
-def _include_object(request: web.Request) -> str:
-    return request.query.get("includeObject", "Metadata")
-
-
-def truthy_dry_run(query: Any) -> bool:
-    return (
-        "All" in query.getall("dryRun", [])
-        if hasattr(query, "getall")
-        else query.get("dryRun") == "All"
-    )
-
-
-def _int(value: str | None, name: str) -> int:
-    if value in (None, ""):
-        return 0
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise bad_request(f"invalid value for {name}: {value!r}") from exc
-    if number < 0:
-        raise bad_request(f"{name} must not be negative")
-    return number
-
-
-def _encode_continue(rv: int, key: tuple[str, str]) -> str:
-    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": list(key)})
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_continue(token: str) -> tuple[str, str]:
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(token.encode()))
-        ns, name = data["start"]
-        return (str(ns), str(name))
-    except Exception as exc:
-        raise bad_request("continue key is not valid") from exc
-
-
-async def _json_body(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw:
-        raise bad_request("the request body is empty")
-    ctype = request.content_type
-    if ctype == protobuf.CONTENT_TYPE:
-        return protobuf.decode(raw)
-    if "yaml" in ctype:
-        import yaml
-
-        with contextlib.suppress(yaml.YAMLError):
-            return yaml.safe_load(raw)
-        raise bad_request("the body is not valid YAML")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}") from exc
-
-
-def _check_kind(body: dict[str, Any], rt: ResourceType) -> None:
-    kind = body.get("kind")
-    if kind and kind != rt.kind:
-        raise bad_request(f"the kind of the body ({kind}) does not match the resource ({rt.kind})")
 
 
 def _reason(code: int) -> str:

@@ -12,7 +12,8 @@ from .kinds import ResourceType
 from .selectors import label_selector
 
 if TYPE_CHECKING:
-    from .server import ApiServer, Target
+    from .server import ApiServer
+    from .server_http import Target
 
 DCGM_PORT = "9400"
 EXPORTER_LABELS = (("app", "nvidia-dcgm-exporter"), ("app.kubernetes.io/name", "dcgm-exporter"))
@@ -99,7 +100,7 @@ class Subresources:
         )
 
     async def _status(self, request: web.Request, target: Target) -> web.Response:
-        from .server import json_response
+        from .server_http import json_response
 
         if request.method == "GET":
             return json_response(
@@ -108,9 +109,9 @@ class Subresources:
         if request.method == "PATCH":
             return await self.server.patch(request, target, only_status=True)
         if request.method == "PUT":
-            from .server import _json_body, truthy_dry_run
+            from .server_http import json_body, truthy_dry_run
 
-            body = await _json_body(request)
+            body = await json_body(request)
             current = self.store.require(target.rt, target.namespace or "", target.name or "")
             current["status"] = body.get("status", {})
             rv = (body.get("metadata") or {}).get("resourceVersion")
@@ -121,7 +122,7 @@ class Subresources:
 
     async def _scale(self, request: web.Request, target: Target) -> web.Response:
         from .patch import apply_patch
-        from .server import _json_body, json_response, truthy_dry_run
+        from .server_http import json_body, json_response, truthy_dry_run
 
         rt = target.rt
         assert rt.scale is not None
@@ -129,7 +130,7 @@ class Subresources:
         current = scale_object(rt, obj)
         if request.method == "GET":
             return json_response(current)
-        body = await _json_body(request)
+        body = await json_body(request)
         if request.method == "PATCH":
             wanted = apply_patch(request.content_type, current, body, custom_resource=False)
         elif request.method == "PUT":
@@ -159,9 +160,9 @@ class Subresources:
         return json_response(scale_object(rt, stored))
 
     async def _eviction(self, request: web.Request, target: Target) -> web.Response:
-        from .server import _json_body, json_response, truthy_dry_run
+        from .server_http import json_body, json_response, truthy_dry_run
 
-        body = await _json_body(request)
+        body = await json_body(request)
         if not isinstance(body, dict) or body.get("kind") not in (None, "Eviction"):
             raise bad_request("the body must be an Eviction")
         dry_run = truthy_dry_run(request.query) or "All" in (
@@ -180,9 +181,9 @@ class Subresources:
         )
 
     async def _binding(self, request: web.Request, target: Target) -> web.Response:
-        from .server import _json_body, json_response
+        from .server_http import json_body, json_response
 
-        body = await _json_body(request)
+        body = await json_body(request)
         node = (body.get("target") or {}).get("name")
         if not node:
             raise bad_request("binding target name is required")
