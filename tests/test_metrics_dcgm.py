@@ -18,7 +18,7 @@ from console.metrics import TelemetryPoller, workload_detail, workload_telemetry
 from console.metrics.dcgm import DcgmSource
 from console.metrics.model import DEGRADED, LIVE, OFF, UNAVAILABLE, Frame, GpuReading
 from console.metrics.source import SourceError
-from console.sim.gpus import sample_gpu
+from console.sim.gpu_sampling import sample_gpu
 from tests.kube import IDLE_JOB
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from console.metrics.model import label_names
 from console.metrics.parse import ParseError, parse_fast, parse_reference
-from console.sim.gpus import Assignment, GpuFaults, GpuState, node_gpus, render_exposition
+from console.sim.gpu_exposition import render_exposition
+from console.sim.gpus import Assignment, GpuFaults, GpuState, node_gpus
 
 PARSERS = [parse_fast, parse_reference]
 

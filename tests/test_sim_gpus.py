@@ -9,16 +9,15 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from console.sim.gpu_exposition import FAMILIES, render_exposition
 from console.sim.gpu_models import GPU_MODELS, get_model, gfd_labels
+from console.sim.gpu_sampling import sample_gpu
 from console.sim.gpus import (
-    FAMILIES,
     Assignment,
     GpuFaults,
     GpuState,
     node_gpus,
     pick_xid,
-    render_exposition,
-    sample_gpu,
 )
 
 T = 1_795_000_000.0  # a sim time (Unix seconds, late 2026)

@@ -246,11 +246,12 @@ async def test_hints_colours_from_theme_and_util_scale() -> None:
     bar = "▇▇▇▁▁ 60%"
     rows = [
         Row("cursor", ("cursor", "0", "x")),
-        Row("util", ("gpu-0", "1", bar), styles=(None, None, "util:60")),
+        Row("util", ("gpu-0", "1", bar), styles=(None, None, "bar:60")),
         Row("bad", ("gpu-1", "2", "Failed"), hint="bad", styles=(None, "ok", None)),
         Row("odd", ("gpu-2", "3", "x"), hint="bogus", styles=("util:abc", "none", "util:")),
         Row("short", ("gpu-3",), styles=("warn",)),
         Row("dim", ("gpu-4", "5", "Done"), hint="dim", styles=(None, "idle", None)),
+        Row("spark", ("gpu-5", "6", "▁▂▇"), styles=(None, None, "util:60")),
     ]
     app = TableApp(rows)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -272,6 +273,8 @@ async def test_hints_colours_from_theme_and_util_scale() -> None:
         assert segment_color(strip, "gpu-4") == dim.get_truecolor().hex.upper()
         assert segment_color(strip, "gpu-4") != table.rich_style.color.get_truecolor().hex.upper()
         assert [s.style.italic for s in strip if s.text.strip() == "5"] == [True]
+        # a sparkline keeps its low blocks in the util colour ("bar:" greys them)
+        assert segment_color(table.render_line(7), "▁▂▇") == scale.hex(60).upper()
         focused = table.render_line(1)
         app.set_focus(None)
         await pilot.pause()

@@ -103,6 +103,7 @@ class ResourceScreen(Screen[None]):
         """The pipeline's serial number of the rows on screen."""
         self._columns: list[TableColumn] = []
         self._widths: dict[str, int] = {}
+        self._texts: dict[str, Text] = {}
 
     @property
     def host(self) -> Host:
@@ -219,15 +220,13 @@ class ResourceScreen(Screen[None]):
             title.append(" (+ CPU nodes)")
         if self.filter_text:
             title.append(f"  /{self.filter_text}", "italic")
-        self.query_one("#title", Static).update(title)
+        self._show_text("#title", title)
 
     def _update_notes(self, result: ViewResult) -> None:
         notes = result.notes
-        widget = self.query_one("#notes", Static)
-        widget.display = bool(notes)
-        widget.update(Text("\n".join(notes)))
-        empty = self.query_one("#empty", Static)
-        empty.display = self.shown == 0
+        self.query_one("#notes", Static).display = bool(notes)
+        self._show_text("#notes", Text("\n".join(notes)))
+        self.query_one("#empty", Static).display = self.shown == 0
         if self.shown == 0:
             filtered = bool(result.request.filter_text)
             if result.syncing:
@@ -236,7 +235,7 @@ class ResourceScreen(Screen[None]):
                 message = notes[0]
             else:
                 message = "no " + ("rows match the filter" if filtered else self.view.title.lower())
-            empty.update(Text(message))
+            self._show_text("#empty", Text(message))
 
     def _update_status(self, literal: bool = False) -> None:
         text = Text(end="")
@@ -252,7 +251,13 @@ class ResourceScreen(Screen[None]):
         label, hint = self.host.telemetry.label()
         if hint in ("warn", "error"):
             text.append("  · " + label, "bold" if hint == "error" else "")
-        self.query_one("#status", Static).update(text)
+        self._show_text("#status", text)
+
+    def _show_text(self, selector: str, text: Text) -> None:
+        """Update a line only when its text changed (an update costs a screen layout)."""
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            self.query_one(selector, Static).update(text)
 
     # ------------------------------------------------------------ actions
 

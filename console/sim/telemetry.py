@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import parse_rfc3339
+from .gpu_exposition import render_exposition
 from .gpu_models import get_model
 from .gpus import (
     Assignment,
@@ -19,7 +20,6 @@ from .gpus import (
     GpuState,
     node_gpus,
     pick_xid,
-    render_exposition,
 )
 from .kinds import by_kind
 from .runtime import SimContext
