@@ -12,7 +12,8 @@ from textual.binding import Binding
 from textual.strip import Strip
 
 from themes import DEFAULT_THEME, THEMES, util_scale
-from widgets.virtual_table import TableColumn, VirtualTable, fit_columns
+from widgets.table_layout import TableColumn, fit_columns
+from widgets.virtual_table import VirtualTable
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
 from widgets.help import HelpScreen
 from widgets.log_view import LogView
 from widgets.sparkline import sparkline_text
-from widgets.virtual_table import TableColumn, TableRow, VirtualTable
+from widgets.table_layout import TableColumn, TableRow
+from widgets.virtual_table import VirtualTable
 
 __all__ = [
     "ClusterHeader",

@@ -10,19 +10,19 @@ Line 0 is the column header (always visible); columns that do not fit are droppe
 priority. Cell strings are shown literally: never parsed as markup, control characters
 replaced. Enter posts `RowSelected`; a cursor move to another key posts `RowHighlighted`.
 Meant to replace `widgets.resource_table.ResourceTable`, a `DataTable` subclass.
+
+The pieces: `table_layout` (rows, columns, fitting columns to the width), `table_cells`
+(fitting text, style hints, a line's cells), `table_cursor` (the cursor mixin); this
+module is the widget: row updates, repaints, the strip cache, theme and style changes.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
@@ -33,101 +33,22 @@ from textual.strip import Strip
 from textual.theme import Theme
 
 from themes import util_scale
+from widgets.table_cells import (
+    HINTS,
+    Cell,
+    Resolved,
+    cell_segments,
+    header_cells,
+    resolve_hint,
+    row_cells,
+)
+from widgets.table_cursor import TableCursor
+from widgets.table_layout import TableColumn, TableRow, fit_columns
 
-HINTS = ("ok", "warn", "bad", "dim", "idle")
-"""Style hints drawn from component classes; also "util:<0-100>", "bar:<0-100>" (its "▁"
-glyphs in the no-data colour) and "none", from the theme's utilization scale."""
-
-_ALIASES = {"error": "bad"}  # the hint name ResourceTable and themes.health_color accept
-_EMPTY_BAR = "▁"
-_BAR_RUNS = re.compile(f"({_EMPTY_BAR}+)")
-_CONTROL = {c: "\ufffd" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _HINT_CACHE_MAX = 1024
 
-Resolved = tuple[Style, Style | None]  # (colour of the text, colour of "▁" or None)
-Cell = tuple[str, Style, Style | None]  # (text fitted to its width, style, style of "▁")
 
-
-class TableRow(Protocol):
-    """What a row must have (the console passes frozen dataclasses)."""
-
-    @property
-    def key(self) -> str: ...  # stable identity of the object the row shows
-    @property
-    def cells(self) -> tuple[str, ...]: ...  # one plain string per column of the view
-    @property
-    def hint(self) -> str | None: ...  # row style hint
-    @property
-    def styles(self) -> tuple[str | None, ...] | None: ...  # per-cell hints, or None
-
-
-@dataclass(frozen=True)
-class TableColumn:
-    """A column: shows `row.cells[index]` in `width` cells (longer text is cut with "…").
-
-    `priority` 0 is never dropped; when the columns do not fit, the highest priority
-    number is dropped first (ties: the rightmost). If even the rest do not fit, the widest
-    left-aligned column shrinks, never below `min_width`.
-    """
-
-    key: str
-    label: str
-    width: int
-    index: int
-    priority: int = 0
-    align: str = "left"
-    min_width: int = 0
-
-
-def fit_columns(columns: Sequence[TableColumn], width: int) -> list[TableColumn]:
-    """The columns shown in `width` cells (each takes its width + 1 space), by the rules
-    of `TableColumn`; a shrunk column comes back with its reduced `width`."""
-    shown = [c if c.width >= 0 else replace(c, width=0) for c in columns]
-
-    def excess() -> int:
-        return sum(c.width + 1 for c in shown) - width
-
-    while excess() > 0:
-        droppable = [i for i, c in enumerate(shown) if c.priority > 0]
-        if not droppable:
-            break
-        del shown[max(droppable, key=lambda i: (shown[i].priority, i))]
-    over = excess()
-    while over > 0:
-        movable = [
-            i for i, c in enumerate(shown) if c.align != "right" and c.width > max(1, c.min_width)
-        ]
-        if not movable:
-            break
-        i = max(movable, key=lambda i: (shown[i].width, i))
-        column = shown[i]
-        runner_up = max((shown[j].width for j in movable if j != i), default=0)
-        target = max(1, column.min_width, column.width - over)
-        target = max(target, runner_up if runner_up < column.width else column.width - 1)
-        over -= column.width - target
-        shown[i] = replace(column, width=target)
-    return shown
-
-
-def _fit(text: str, width: int, right: bool) -> str:
-    """`text` in exactly `width` terminal cells: padded, or cut with "…"."""
-    if not text.isprintable():
-        text = text.translate(_CONTROL)
-    length = len(text) if text.isascii() else cell_len(text)
-    if length > width:
-        if width <= 0:
-            return ""
-        cut = set_cell_size(text, width - 1)
-        if cut.endswith(" ") and not text.startswith(cut):  # a wide character was split
-            cut = cut[:-1]
-        text, length = cut + "…", cell_len(cut) + 1
-    if length < width:
-        pad = " " * (width - length)
-        return pad + text if right else text + pad
-    return text
-
-
-class VirtualTable(ScrollView, can_focus=True):
+class VirtualTable(TableCursor, ScrollView, can_focus=True):
     """A scrollable table of `TableRow`s with a row cursor; renders only visible lines."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -233,20 +154,6 @@ class VirtualTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._rows)
 
-    @property
-    def cursor_row(self) -> int:
-        """Index of the cursor row (0 when empty)."""
-        return self._cursor
-
-    @property
-    def current_row(self) -> TableRow | None:
-        return self._rows[self._cursor] if self._cursor < len(self._rows) else None
-
-    @property
-    def current_row_key(self) -> str | None:
-        row = self.current_row
-        return None if row is None else row.key
-
     def set_columns(
         self, columns: Sequence[TableColumn], sort: tuple[str, bool] | None = None
     ) -> None:
@@ -282,59 +189,6 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.current_row_key != old_key:
             self._post_highlight()
 
-    def move_cursor(self, index: int) -> None:
-        """Put the cursor on row `index` (clamped) and scroll it into view."""
-        self._move(index)
-
-    def move_to_key(self, key: str) -> bool:
-        """Put the cursor on the row with `key`; False when absent. Uses the `index` given
-        to `set_rows` (without one, a scan of the rows)."""
-        found = self._locate(key, self._cursor)
-        if found is None:
-            return False
-        self._move(found)
-        return True
-
-    # -- cursor -----------------------------------------------------------
-
-    def _locate(self, key: str, guess: int) -> int | None:
-        rows, index = self._rows, self._index
-        if index is not None:
-            at = index.get(key)
-            if at is None:
-                return None
-            if 0 <= at < len(rows) and rows[at].key == key:
-                return at
-        if guess < len(rows) and rows[guess].key == key:
-            return guess
-        return next((i for i, row in enumerate(rows) if row.key == key), None)
-
-    def _page(self) -> int:
-        """Number of row lines in the viewport (the header takes one)."""
-        return max(1, self.scrollable_content_region.height - 1)
-
-    def _move(self, index: int, top: int | None = None) -> None:
-        if not self._rows:
-            return
-        old, old_key = self._cursor, self.current_row_key
-        self._cursor = min(max(0, index), len(self._rows) - 1)
-        if self._cursor != old:
-            self.refresh_line(old + 1)
-            self.refresh_line(self._cursor + 1)
-        self._scroll_to_cursor(top)
-        if self.current_row_key != old_key:
-            self._post_highlight()
-
-    def _scroll_to_cursor(self, top: int | None = None) -> None:
-        """Scroll to `top` (default: where it is), moved as little as needed to show the cursor."""
-        if not self.scrollable_content_region.height:
-            return
-        page, current = self._page(), self.scroll_offset.y
-        top = current if top is None else top
-        top = max(0, min(top, self._cursor, len(self._rows) - page), self._cursor - page + 1)
-        if top != current:
-            self.scroll_to(y=top, animate=False, force=True)
-
     def _refresh_changed(
         self, old_rows: Sequence[TableRow], old_cursor: int, top: int, page: int
     ) -> None:
@@ -349,46 +203,6 @@ class VirtualTable(ScrollView, can_focus=True):
             elif not changed and run is not None:
                 self.refresh_lines(run + 1, i - run)
                 run = None
-
-    def _post_highlight(self) -> None:
-        row = self.current_row
-        if row is not None:
-            self.post_message(self.RowHighlighted(self, row.key, row))
-
-    def action_cursor_up(self) -> None:
-        self._move(self._cursor - 1)
-
-    def action_cursor_down(self) -> None:
-        self._move(self._cursor + 1)
-
-    def action_cursor_page_up(self) -> None:
-        page = self._page()
-        self._move(self._cursor - page, self.scroll_offset.y - page)
-
-    def action_cursor_page_down(self) -> None:
-        page = self._page()
-        self._move(self._cursor + page, self.scroll_offset.y + page)
-
-    def action_cursor_first(self) -> None:
-        self._move(0)
-
-    def action_cursor_last(self) -> None:
-        self._move(len(self._rows) - 1)
-
-    def action_select_cursor(self) -> None:
-        row = self.current_row
-        if row is not None:
-            self.post_message(self.RowSelected(self, row.key, row))
-
-    def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None or offset.y < 1:
-            return
-        index = self.scroll_offset.y + offset.y - 1
-        if index < len(self._rows):
-            self._move(index)
-            if event.chain == 2:
-                self.action_select_cursor()
 
     # -- layout and styles --------------------------------------------------
 
@@ -433,22 +247,9 @@ class VirtualTable(ScrollView, can_focus=True):
             return None
         if hint in self._hints:
             return self._hints[hint]
-        name, resolved = _ALIASES.get(hint, hint), None
-        if name in HINTS:
-            # full styles: partial ones drop the alpha of $text-muted & co.
-            resolved = (self.get_component_rich_style(f"virtual-table--{name}"), None)
-        elif name == "none" or name.startswith(("util:", "bar:")):
-            scale = util_scale(self.app.current_theme)
-            none = Style(color=scale.none.hex)
-            resolved = (none, None)
-            if name != "none":
-                kind, _, value = name.partition(":")
-                try:
-                    color = Style(color=scale.hex(float(value)))
-                except ValueError:
-                    color = None
-                # a bar's empty part ("▁") in the no-data colour; a sparkline keeps its lows
-                resolved = None if color is None else (color, none if kind == "bar" else None)
+        resolved = resolve_hint(
+            hint, self.get_component_rich_style, lambda: util_scale(self.app.current_theme)
+        )
         if len(self._hints) >= _HINT_CACHE_MAX:
             self._hints.clear()
         self._hints[hint] = resolved
@@ -483,46 +284,15 @@ class VirtualTable(ScrollView, can_focus=True):
         return strip
 
     def _line(self, cells: list[Cell], pad: Style, width: int, scroll_x: int) -> Strip:
-        segments = [Segment(" ", pad)]
-        for n, (text, style, bar) in enumerate(cells):
-            if n:
-                segments.append(Segment(" ", pad))
-            if bar is None or _EMPTY_BAR not in text:
-                segments.append(Segment(text, style))
-                continue
-            for part in _BAR_RUNS.split(text):
-                if part:
-                    segments.append(Segment(part, bar if part[0] == _EMPTY_BAR else style))
         length = sum(c.width for c in self._shown) + max(1, len(self._shown))
-        return Strip(segments, length).crop_extend(scroll_x, scroll_x + width, pad)
+        strip = Strip(cell_segments(cells, pad), length)
+        return strip.crop_extend(scroll_x, scroll_x + width, pad)
 
     def _render_header(self, width: int, scroll_x: int) -> Strip:
         style = self.get_component_rich_style("virtual-table--header")
-        sort_key, reverse = self._sort or ("", False)
-        cells: list[Cell] = []
-        for column in self._shown:
-            label = column.label
-            if column.key == sort_key and column.width > 0:
-                label = set_cell_size(label, min(cell_len(label), column.width - 1))
-                label += "▼" if reverse else "▲"
-            cells.append((_fit(label, column.width, column.align == "right"), style, None))
-        return self._line(cells, style, width, scroll_x)
+        return self._line(header_cells(self._shown, self._sort, style), style, width, scroll_x)
 
     def _render_row(self, row: TableRow, is_cursor: bool, width: int, scroll_x: int) -> Strip:
-        row_hint = self._hint(row.hint)
-        row_style = self.rich_style + row_hint[0] if row_hint else self.rich_style
         cursor = self.get_component_rich_style("virtual-table--cursor")
-        texts, hints = row.cells, row.styles
-        cells: list[Cell] = []
-        for column in self._shown:
-            i = column.index
-            text = texts[i] if 0 <= i < len(texts) else ""
-            hint = self._hint(hints[i]) if hints is not None and 0 <= i < len(hints) else None
-            style = row_style + hint[0] if hint else row_style
-            bar = (hint or row_hint or (style, None))[1]
-            if is_cursor:  # the cursor's colours win over hints
-                style, bar = style + cursor, None
-            elif bar is not None:
-                bar = style + bar
-            cells.append((_fit(str(text), column.width, column.align == "right"), style, bar))
-        return self._line(cells, row_style + cursor if is_cursor else row_style, width, scroll_x)
+        cells, pad = row_cells(row, self._shown, self._hint, self.rich_style, cursor, is_cursor)
+        return self._line(cells, pad, width, scroll_x)
