@@ -1,9 +1,10 @@
 """The cell cursor of `GpuHeatmap`: moving it by cell, line and page, keeping it in view,
 and the keys and clicks that move or select it.
 
-`HeatCursor` is a mixin of `GpuHeatmap` (a `ScrollView`), reading its flat arrays (`_row_of`
-looks a cell's row up) and its line layout (`_lines`: `(group, row, first_cell_offset, count)`, row -1 a group label).
-Every cursor move posts `CellHighlighted`; Enter posts `CellSelected`.
+`HeatCursor` is a mixin of `GpuHeatmap` (a `ScrollView`), reading its flat arrays
+(`_row_of` looks a cell's row up) and its line layout (`_lines`: `(group, row,
+first_cell_offset, count)`, row -1 a group label). Every cursor move posts
+`CellHighlighted`; Enter posts `CellSelected`.
 """
 
 from __future__ import annotations
