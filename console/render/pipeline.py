@@ -1,38 +1,38 @@
-"""One refresh pipeline: a worker thread that builds the visible view's rows off the UI thread.
+"""One refresh pipeline: the visible view's rows are built, sorted and filtered off the UI
+thread.
 
 The UI says what it shows (`show(ViewRequest)`: view, scope, namespace, filter, sort) and
-nothing else; cache and telemetry threads only `mark_dirty()`. The worker:
+nothing else; cache and telemetry threads only `mark_dirty()`. Two worker threads:
 
-- rebuilds the rows from the caches (incrementally, `RowCache`) and sorts them when the
-  request's base changed, or when the data changed and the next paced slot has come:
-  after a build that cost C seconds the next data-driven build waits
+- the builder makes a snapshot of the rows from the caches (incrementally, `RowCache`)
+  when the request's base changed at once, and when the data changed at the next paced
+  slot: after a build that cost C seconds the next data-driven build waits
   `max(min_interval, C / duty)`, so building takes at most `duty` of one core however
   fast the cluster churns; a slow tick (`tick`) keeps AGE cells moving;
-- answers a filter or sort change at once from the last built rows (no rebuild): a
-  filter that extends the previous literal text narrows the previous result;
-- hands each result to `deliver` (the app posts one message) and builds the next data-
-  driven result only once the UI acknowledged the last (`ack`), so results never queue.
+- the arranger answers every request from the newest snapshot (`console.render.arrange`:
+  sort, filter, narrowing the last filter as the user types) and hands the result to
+  `deliver` (the app posts one message). A keystroke never waits for a build: while the
+  builder works, the arranger answers from the snapshot before.
 
-Nothing is built while no table is visible (`show(None)`: a modal, a detail screen).
-No Textual here.
+Results never queue: the next one is delivered only once the UI acknowledged the last
+(`ack`), and intermediate requests (fast typing) are skipped for the newest. Nothing is
+built while no table is visible (`show(None)`: a modal, a detail screen). No Textual here.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 from console.cluster.informer import SYNCING
 from console.cluster.session import VIEW_KINDS
 from console.render import VIEWS
+from console.render.arrange import Arrangement
 from console.render.base import Row, RowCache, RowContext, Scope, View
-from console.render.filter import RowFilter, parse_filter
-from console.render.sort import sort_rows
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ MIN_INTERVAL = 0.25
 """Seconds between two data-driven rebuilds, however cheap."""
 ACK_TIMEOUT = 2.0
 """Deliver again after this long even if the UI never acknowledged (it was busy or gone)."""
-_REGEX_META = re.compile(r"[\\.^$*+?{}\[\]|()]")
 
 
 @dataclass(frozen=True)
@@ -80,23 +79,24 @@ class ViewResult:
     literal: bool
     """The filter is not a valid regex and was matched literally."""
     build_ms: float
-    serial: int = 0
+    """What the snapshot's build cost (the builder thread)."""
+    arrange_ms: float
+    """What sorting and filtering cost for this result (the arranger thread)."""
+    serial: int
 
 
-@dataclass
-class _Built:
+@dataclass(frozen=True)
+class _Snapshot:
     base: tuple[Any, ...]
-    sort: tuple[str, bool]
     rows: list[Row]
     widths: Mapping[str, int]
-    texts: list[str] | None = None
-    filter_text: str = ""
-    filtered: list[Row] = field(default_factory=list)
-    filtered_texts: list[str] | None = None
+    version: int
+    build_ms: float
+    error: str = ""
 
 
 class RefreshPipeline:
-    """The worker thread and its pacing; see the module docstring."""
+    """The builder and arranger threads and their pacing; see the module docstring."""
 
     def __init__(
         self,
@@ -111,8 +111,8 @@ class RefreshPipeline:
         views: Mapping[str, View] = VIEWS,
     ) -> None:
         self.session = session
-        self.views = views
         self.telemetry = telemetry
+        self.views = views
         self._deliver = deliver
         self._now = now
         self.tick = max(0.5, tick)
@@ -120,31 +120,36 @@ class RefreshPipeline:
         self.duty = duty
         self._cond = threading.Condition()
         self._request: ViewRequest | None = None
-        self._answered: ViewRequest | None = None
+        self._snapshot: _Snapshot | None = None
+        self._answered: tuple[ViewRequest, int] | None = None
         self._dirty = True
         self._stopped = False
         self._serial = 0
         self._unacked_since = 0.0
         self._next_due = 0.0
         self._built_at = 0.0
-        self._built: _Built | None = None
         self._caches: dict[tuple[Any, ...], RowCache] = {}
         self.builds = 0
-        """Rebuilds from the caches so far (tests and diagnostics)."""
-        self._thread = threading.Thread(target=self._run, name="kmc-refresh", daemon=True)
+        """Snapshots built from the caches so far (tests and diagnostics)."""
+        self._threads = [
+            threading.Thread(target=self._build_loop, name="kmc-build", daemon=True),
+            threading.Thread(target=self._arrange_loop, name="kmc-arrange", daemon=True),
+        ]
 
     # ------------------------------------------------------------ any thread
 
     def start(self) -> RefreshPipeline:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self, timeout: float = 1.0) -> None:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            if thread.is_alive() and threading.current_thread() is not thread and timeout:
+                thread.join(timeout)
 
     def show(self, request: ViewRequest | None) -> None:
         """The visible table's request; None pauses the pipeline."""
@@ -165,89 +170,63 @@ class RefreshPipeline:
                 self._unacked_since = 0.0
                 self._cond.notify_all()
 
-    # ------------------------------------------------------------ the worker
+    def _waiting_for_ack(self, now: float) -> float:
+        """Seconds left to wait for the UI's ack of the last result (0: none pending)."""
+        if not self._unacked_since:
+            return 0.0
+        return max(0.0, ACK_TIMEOUT - (now - self._unacked_since))
 
-    def _next(self) -> tuple[ViewRequest, bool] | None:
-        """Wait for work: (request, rebuild from the caches?) or None when stopped."""
+    # ------------------------------------------------------------ the builder
+
+    def _next_build(self) -> ViewRequest | None:
         with self._cond:
             while not self._stopped:
-                request = self._request
+                request, snapshot = self._request, self._snapshot
                 if request is None:
                     self._cond.wait()
                     continue
-                now = time.monotonic()
-                built = self._built
-                stale_base = built is None or built.base != request.base
-                if request != self._answered and not stale_base:
-                    return request, False  # filter / sort: answer from the last build
-                if stale_base:
+                if snapshot is None or snapshot.base != request.base:
                     self._dirty = False
-                    return request, True
-                if self._unacked_since and now - self._unacked_since < ACK_TIMEOUT:
-                    self._cond.wait(ACK_TIMEOUT - (now - self._unacked_since))
+                    return request
+                now = time.monotonic()
+                answered = self._answered is not None and self._answered[1] == snapshot.version
+                pending = self._waiting_for_ack(now)
+                if not answered or pending:  # the last snapshot is not on screen yet
+                    self._cond.wait(pending or None)
                     continue
                 due = max(self._next_due, self._built_at + (0 if self._dirty else self.tick))
                 if now >= due:
                     self._dirty = False
-                    return request, True
+                    return request
                 self._cond.wait(due - now)
             return None
 
-    def _run(self) -> None:
-        while True:
-            work = self._next()
-            if work is None:
-                return
-            request, rebuild = work
+    def _build_loop(self) -> None:
+        version = 0
+        while (request := self._next_build()) is not None:
             started = time.monotonic()
             try:
-                result = self._result(request, rebuild)
-            except Exception:  # never let one bad build end the pipeline
+                rows, widths = self._build(request)
+            except Exception as exc:  # never let one bad build end the pipeline
                 log.exception("building the %s view failed", request.view)
-                with self._cond:
-                    self._answered = request
-                    self._next_due = time.monotonic() + self.tick
+                with self._cond:  # keep the rows before; retry at the next tick
+                    self._built_at = time.monotonic()
+                    self._next_due = self._built_at + self.tick
+                    if self._snapshot is None or self._snapshot.base != request.base:
+                        version += 1
+                        error = f"cannot build this view: {type(exc).__name__}"
+                        self._snapshot = _Snapshot(request.base, [], {}, version, 0.0, error)
+                    self._cond.notify_all()
                 continue
             cost = time.monotonic() - started
+            version += 1
             with self._cond:
-                self._answered = request
-                if rebuild:
-                    self._built_at = time.monotonic()
-                    self._next_due = self._built_at + max(self.min_interval, cost / self.duty)
-                self._serial += 1
-                self._unacked_since = time.monotonic()
-                result = replace(result, serial=self._serial, build_ms=cost * 1000)
-            try:
-                self._deliver(result)
-            except Exception:  # the app is gone
-                return
+                self._built_at = time.monotonic()
+                self._next_due = self._built_at + max(self.min_interval, cost / self.duty)
+                self._snapshot = _Snapshot(request.base, rows, widths, version, cost * 1000)
+                self._cond.notify_all()
 
-    def _result(self, request: ViewRequest, rebuild: bool) -> ViewResult:
-        built = self._built
-        if rebuild or built is None:
-            built = self._build(request)
-        elif built.sort != request.sort:
-            built = _Built(
-                built.base, request.sort, self._sorted(request, built.rows), built.widths
-            )
-        self._built = built
-        rows, literal = self._filter(built, request.filter_text)
-        session = self.session
-        kinds = VIEW_KINDS.get(request.view, ())
-        syncing = any(session.state(kind).state == SYNCING for kind in kinds)
-        return ViewResult(
-            request,
-            rows,
-            {row.key: i for i, row in enumerate(rows)},
-            len(built.rows),
-            built.widths,
-            tuple(session.notes(request.view)),
-            syncing,
-            literal,
-            0.0,
-        )
-
-    def _build(self, request: ViewRequest) -> _Built:
+    def _build(self, request: ViewRequest) -> tuple[list[Row], Mapping[str, int]]:
         view = self.views[request.view]
         key = (request.view, request.scope)
         cache = self._caches.get(key)
@@ -264,51 +243,72 @@ class RefreshPipeline:
         )
         rows = view.build(self.session, context, cache)
         self.builds += 1
-        return _Built(request.base, request.sort, self._sorted(request, rows), cache.widths())
+        return rows, cache.widths()
 
-    def _sorted(self, request: ViewRequest, rows: list[Row]) -> list[Row]:
-        columns = self.views[request.view].columns
-        key, reverse = request.sort
-        index = next((i for i, c in enumerate(columns) if c.key == key), None)
-        if index is None:
-            return list(rows)
-        return sort_rows(rows, columns[index], index, reverse)
+    # ------------------------------------------------------------ the arranger
 
-    def _filter(self, built: _Built, text: str) -> tuple[list[Row], bool]:
-        """The built rows that pass `text` (narrowing the previous result when it can)."""
-        row_filter = parse_filter(text)
-        if not row_filter.active:
-            built.filter_text, built.filtered, built.filtered_texts = "", built.rows, built.texts
-            return built.rows, False
-        if row_filter.selector:
-            rows = [r for r in built.rows if row_filter.matches((), r.labels)]
-            built.filter_text, built.filtered, built.filtered_texts = text, rows, None
-            return rows, False
-        narrows = (
-            built.filter_text
-            and built.filtered_texts is not None
-            and text.startswith(built.filter_text)
-            and not row_filter.invert
-            and not built.filter_text.startswith("!")
-            and not _REGEX_META.search(text)
-        )
-        if narrows:
-            rows, texts = built.filtered, built.filtered_texts
-        else:
-            if built.texts is None:
-                built.texts = ["\n".join(r.cells) for r in built.rows]
-            rows, texts = built.rows, built.texts
-        assert texts is not None
-        search = _multiline(row_filter).search
-        invert = row_filter.invert
-        kept = [(r, t) for r, t in zip(rows, texts, strict=True) if bool(search(t)) != invert]
-        out = [r for r, _ in kept]
-        built.filter_text, built.filtered, built.filtered_texts = text, out, [t for _, t in kept]
-        return out, row_filter.literal
+    def _next_answer(self) -> tuple[ViewRequest, _Snapshot] | None:
+        with self._cond:
+            while not self._stopped:
+                request, snapshot = self._request, self._snapshot
+                ready = (
+                    request is not None
+                    and snapshot is not None
+                    and snapshot.base == request.base
+                    and self._answered != (request, snapshot.version)
+                )
+                if not ready:
+                    self._cond.wait()
+                    continue
+                pending = self._waiting_for_ack(time.monotonic())
+                if pending:
+                    self._cond.wait(pending)
+                    continue
+                assert request is not None and snapshot is not None
+                self._answered = (request, snapshot.version)
+                return request, snapshot
+            return None
 
+    def _arrange_loop(self) -> None:
+        arrangement: Arrangement | None = None
+        arranged: int | None = None
+        while (work := self._next_answer()) is not None:
+            request, snapshot = work
+            started = time.monotonic()
+            try:
+                if arranged != snapshot.version or arrangement is None:
+                    columns = self.views[request.view].columns
+                    arrangement, arranged = Arrangement(snapshot.rows, columns), snapshot.version
+                rows, literal = arrangement.arrange(request.sort, request.filter_text)
+                result = self._result(request, snapshot, rows, literal)
+            except Exception:
+                log.exception("arranging the %s view failed", request.view)
+                continue
+            cost = (time.monotonic() - started) * 1000
+            with self._cond:
+                self._serial += 1
+                self._unacked_since = time.monotonic()
+                serial = self._serial
+                self._cond.notify_all()
+            try:
+                self._deliver(ViewResult(**result, arrange_ms=cost, serial=serial))
+            except Exception:  # the app is gone
+                return
 
-def _multiline(row_filter: RowFilter) -> re.Pattern[str]:
-    """The filter's pattern over one row's cells joined by newlines: `^`/`$` anchor per cell
-    and `.` never crosses into the next cell."""
-    assert row_filter.pattern is not None
-    return re.compile(row_filter.pattern.pattern, row_filter.pattern.flags | re.MULTILINE)
+    def _result(
+        self, request: ViewRequest, snapshot: _Snapshot, rows: list[Row], literal: bool
+    ) -> dict[str, Any]:
+        session = self.session
+        kinds = VIEW_KINDS.get(request.view, ())
+        return {
+            "request": request,
+            "rows": rows,
+            "index": {row.key: i for i, row in enumerate(rows)},
+            "total": len(snapshot.rows),
+            "widths": snapshot.widths,
+            "notes": tuple(session.notes(request.view))
+            + ((snapshot.error,) * bool(snapshot.error)),
+            "syncing": any(session.state(kind).state == SYNCING for kind in kinds),
+            "literal": literal,
+            "build_ms": snapshot.build_ms,
+        }

@@ -254,10 +254,12 @@ class ResourceScreen(Screen[None]):
         self._show_text("#status", text)
 
     def _show_text(self, selector: str, text: Text) -> None:
-        """Update a line only when its text changed (an update costs a screen layout)."""
+        """Update a line only when its text changed; the one-line title and status never
+        change size, so they skip the screen layout an update costs otherwise."""
         if self._texts.get(selector) != text:
             self._texts[selector] = text
-            self.query_one(selector, Static).update(text)
+            fixed = selector in ("#title", "#status")
+            self.query_one(selector, Static).update(text, layout=not fixed)
 
     # ------------------------------------------------------------ actions
 
