@@ -123,6 +123,7 @@ def child_main(args: argparse.Namespace) -> None:
             super().__init__(*a, **kw)
             self.refresh_ms: list[float] = []
             self.apply_ms: list[float] = []
+            self.arrange_ms: list[float] = []
             self.record_refresh = False
             self.frames = 0
             self.ready_at: float | None = None
@@ -136,6 +137,8 @@ def child_main(args: argparse.Namespace) -> None:
             if self.record_refresh:
                 self.refresh_ms.append(result.build_ms)
                 self.apply_ms.append((time.perf_counter() - started) * 1000)
+                if result.request.filter_text:
+                    self.arrange_ms.append(result.arrange_ms)
             if self._first_rows_at is None and result.request.view == "nodes" and result.rows:
                 self.call_after_refresh(self._first_rows)
 
@@ -266,7 +269,8 @@ def child_main(args: argparse.Namespace) -> None:
             )
             report["refresh_ms_nodes"] = _summary(self.refresh_ms)
             report["apply_ms_nodes"] = _summary(self.apply_ms)
-            self.refresh_ms, self.apply_ms = [], []
+            report["filter_arrange_ms_nodes"] = _summary(self.arrange_ms)
+            self.refresh_ms, self.apply_ms, self.arrange_ms = [], [], []
             # :pods ⏎ — switch to the GPU-pod view and wait for its rows.
             for char in ":pods":
                 await self._press(char, lambda: True)
@@ -278,11 +282,12 @@ def child_main(args: argparse.Namespace) -> None:
             await self._wait(lambda: getattr(self.screen, "shown", 0) > 0, 60)
             report["view_rows_ms"] = round((time.perf_counter() - switched) * 1000, 1)
             await asyncio.sleep(1.0)
-            self.refresh_ms, self.apply_ms = [], []
+            self.refresh_ms, self.apply_ms, self.arrange_ms = [], [], []
             pods = await self._keys("pods", lambda: _pod_filter(self.screen))
             pods["view_switch"] = [view_switch]
             report["refresh_ms_pods"] = _summary(self.refresh_ms)
             report["apply_ms_pods"] = _summary(self.apply_ms)
+            report["filter_arrange_ms_pods"] = _summary(self.arrange_ms)
             report["latency_ms"] = {
                 "nodes": {k: _summary(v) for k, v in nodes.items()},
                 "pods": {k: _summary(v) for k, v in pods.items()},

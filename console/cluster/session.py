@@ -103,6 +103,10 @@ class ClusterSession:
             return self.state_overrides[name]
         return self.cache[name].state if name in self.cache else SyncState(NOT_INSTALLED, 0)
 
+    def synced(self) -> bool:
+        """Every kind has been listed (live, or known to be forbidden / not installed)."""
+        return all(self.state(name).state not in (SYNCING, STALE) for name in self.cache.informers)
+
     def pods_on_node(self, node: str) -> list[PodRecord]:
         return self.cache["pods"].by_index("node", node)
 

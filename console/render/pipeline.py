@@ -248,6 +248,8 @@ class RefreshPipeline:
     # ------------------------------------------------------------ the arranger
 
     def _next_answer(self) -> tuple[ViewRequest, _Snapshot] | None:
+        """Wait until the request or the snapshot changed since the last answer and the UI
+        has shown that answer; then the request and the newest snapshot of its base."""
         with self._cond:
             while not self._stopped:
                 request, snapshot = self._request, self._snapshot
@@ -265,22 +267,35 @@ class RefreshPipeline:
                     self._cond.wait(pending)
                     continue
                 assert request is not None and snapshot is not None
-                self._answered = (request, snapshot.version)
                 return request, snapshot
             return None
 
     def _arrange_loop(self) -> None:
         arrangement: Arrangement | None = None
-        arranged: int | None = None
+        arranged: _Snapshot | None = None
+        last: ViewRequest | None = None
         while (work := self._next_answer()) is not None:
             request, snapshot = work
             started = time.monotonic()
+            # A request the user just changed (a filter key, a sort) is answered first from
+            # the snapshot already arranged, where the filter narrows; a newer snapshot
+            # follows as the next answer.
+            keep = (
+                arrangement is not None
+                and arranged is not None
+                and arranged.base == request.base
+                and request != last
+                and (last is None or last.base == request.base)
+            )
+            if not keep or arrangement is None or arranged is None:
+                columns = self.views[request.view].columns
+                arrangement, arranged = Arrangement(snapshot.rows, columns), snapshot
+            with self._cond:
+                self._answered = (request, arranged.version)
+            last = request
             try:
-                if arranged != snapshot.version or arrangement is None:
-                    columns = self.views[request.view].columns
-                    arrangement, arranged = Arrangement(snapshot.rows, columns), snapshot.version
                 rows, literal = arrangement.arrange(request.sort, request.filter_text)
-                result = self._result(request, snapshot, rows, literal)
+                result = self._result(request, arranged, rows, literal)
             except Exception:
                 log.exception("arranging the %s view failed", request.view)
                 continue
