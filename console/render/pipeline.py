@@ -31,7 +31,7 @@ from typing import Any
 from console.cluster.informer import SYNCING
 from console.cluster.session import VIEW_KINDS
 from console.render import VIEWS
-from console.render.arrange import Arrangement
+from console.render.arrange import Arrangement, RowTexts
 from console.render.base import Row, RowCache, RowContext, Scope, View
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,8 @@ class RefreshPipeline:
         self._next_due = 0.0
         self._built_at = 0.0
         self._caches: dict[tuple[Any, ...], RowCache] = {}
+        self._texts: dict[tuple[Any, ...], RowTexts] = {}
+        """Filter texts per (view, scope), for the arranger alone."""
         self.builds = 0
         """Snapshots built from the caches so far (tests and diagnostics)."""
         self._threads = [
@@ -289,7 +291,10 @@ class RefreshPipeline:
             )
             if not keep or arrangement is None or arranged is None:
                 columns = self.views[request.view].columns
-                arrangement, arranged = Arrangement(snapshot.rows, columns), snapshot
+                if len(self._texts) >= 4 and (request.view, request.scope) not in self._texts:
+                    self._texts.pop(next(iter(self._texts)))
+                texts = self._texts.setdefault((request.view, request.scope), RowTexts())
+                arrangement, arranged = Arrangement(snapshot.rows, columns, texts), snapshot
             with self._cond:
                 self._answered = (request, arranged.version)
             last = request
