@@ -36,8 +36,10 @@ What is measured, exactly:
     full sync and the churn phase).
 
 Diagnostics: `refresh_ms` — the refresh pipeline's build times (its worker thread, off the
-UI thread) during the churn phase, and `apply_ms` — the UI thread's cost of swapping each
-result into the screen.
+UI thread) during the churn phase, `apply_ms` — the UI thread's cost of swapping each
+result into the screen, `filter_arrange_ms` — the arranger's cost of each filtered answer,
+and `gc_pause_ms` — the cycle collector's pauses (every thread stops) per generation
+during the key phases.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import gc
 import json
 import os
 import pty
@@ -58,6 +61,7 @@ import tempfile
 import termios
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -295,7 +299,39 @@ def child_main(args: argparse.Namespace) -> None:
             every = [x for group in (nodes, pods) for v in group.values() for x in v]
             report["latency_all_ms"] = _summary(every)
             report["peak_rss_mb"] = round(peak_rss_mb(), 1)
+            report["gc_pause_ms"] = {f"gen{g}": _summary(v) for g, v in gc_pauses.items()}
+            old = gc.get_objects(2)
+            kinds = Counter(type(o).__qualname__ for o in old)
+            report["gc_tracked"] = {
+                "frozen": gc.get_freeze_count(),
+                "gen2": len(old),
+                "gen2_types": dict(kinds.most_common(12)),
+                "collected": {f"gen{g}": _summary(v) for g, v in gc_collected.items()},
+                "gen2_at_full_collections": gc_sizes,
+                "gen2_types_at_a_full_collection": gc_sample,
+            }
+            del old
 
+    gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    gc_started = [0.0]
+    gc_sizes: list[int] = []
+    gc_sample: dict[str, int] = {}
+    gc_collected: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            if info["generation"] == 2 and app.record_refresh and len(gc_sizes) < 30:
+                old = gc.get_objects(2)
+                gc_sizes.append(len(old))
+                if len(gc_sizes) == 3:
+                    gc_sample.update(Counter(type(o).__qualname__ for o in old).most_common(15))
+                del old
+            gc_started[0] = time.perf_counter()
+        elif app.record_refresh:  # the churn and key phases only
+            gc_pauses[info["generation"]].append((time.perf_counter() - gc_started[0]) * 1000)
+            gc_collected[info["generation"]].append(info["collected"])
+
+    gc.callbacks.append(gc_timer)
     app = BenchApp(settings, connection)
     app.run()
 

@@ -58,7 +58,9 @@ async def shoot(out: Path) -> None:
             for _ in range(SAMPLES):  # sim time runs 30× faster: a real-looking history
                 await asyncio.to_thread(app.telemetry.poller.refresh_once)
                 await asyncio.sleep(0.1)
-            app.refresh_view()
+            serial = app.screen.serial
+            app.pipeline.mark_dirty()  # the views redrawn with the whole history
+            await _until(pilot, lambda: app.screen.serial > serial)
             await pilot.pause(0.5)
             (out / "gpu-nodes.svg").write_text(app.export_screenshot(title="kmc — GPU nodes"))
             await pilot.press("g")
