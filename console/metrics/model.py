@@ -18,6 +18,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import msgspec
+
 GpuKey = tuple[str, int]  # (node, GPU index)
 PodKey = tuple[str, str]  # (namespace, pod)
 
@@ -79,12 +81,13 @@ def pick(labels: Mapping[str, str], names: tuple[str, ...]) -> str:
     return ""
 
 
-@dataclass(slots=True)
-class GpuReading:
+class GpuReading(msgspec.Struct, gc=False):
     """One GPU's latest values as a source read them (None: not reported).
 
     `fb_used`/`fb_free` are MiB, `gr_active`/`tensor_active` ratios 0..1 (DCGM profiling
-    metrics), `xid` the value of the last XID error (0 = none)."""
+    metrics), `xid` the value of the last XID error (0 = none). Untracked by the cycle
+    collector (it holds only numbers and strings): a scrape makes one per GPU, 80,000 at
+    cluster scale, and full collections would walk them all."""
 
     node: str
     index: int

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+import msgspec.structs
 
 if TYPE_CHECKING:
     from console.cluster.session import ClusterSession
@@ -45,19 +48,22 @@ class Column:
     """A GPU telemetry figure: hidden when telemetry is turned off (`--telemetry none`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One row of a view: plain cells (one per view column) and hints."""
+class Row(msgspec.Struct, frozen=True, gc=False):
+    """One row of a view: plain cells (one per view column) and hints.
+
+    Not tracked by the cycle collector (`gc=False`: a row refers to nothing that refers
+    back to it): a view holds tens of thousands, rebuilt as the cluster changes, and a
+    full collection that walks them stops every thread, the UI's included."""
 
     key: str
     cells: tuple[str, ...]
     hint: Hint = None
     styles: tuple[Hint, ...] | None = None
     """Per-cell hints, or None when no cell has one."""
-    labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    labels: Mapping[str, str] = EMPTY
     record: Any = None
     """The cache record (detail screens, drill-down)."""
-    sort_values: Mapping[str, float | None] = field(default_factory=lambda: EMPTY)
+    sort_values: Mapping[str, float | None] = EMPTY
     """Numbers that "value" columns sort on. Keep them steady between refreshes where the
     order is (AGE: `age_key`): a changed value means a changed row."""
 
@@ -210,9 +216,9 @@ class RowCache:
         if row.cells[index] == value and same_sorts:
             return row
         cells = (*row.cells[:index], value, *row.cells[index + 1 :])
-        updated = replace(row, cells=cells)
+        updated = msgspec.structs.replace(row, cells=cells)
         if not same_sorts:
-            updated = replace(updated, sort_values=sort_values)
+            updated = msgspec.structs.replace(updated, sort_values=sort_values)
         self._store(key, self._entries[key][0], updated)
         return updated
 
