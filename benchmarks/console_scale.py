@@ -61,7 +61,7 @@ import tempfile
 import termios
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -309,6 +309,7 @@ def child_main(args: argparse.Namespace) -> None:
                 "collected": {f"gen{g}": _summary(v) for g, v in gc_collected.items()},
                 "gen2_at_full_collections": gc_sizes,
                 "gen2_types_at_a_full_collection": gc_sample,
+                "gen2_biggest_containers": gc_big,
             }
             del old
 
@@ -316,6 +317,7 @@ def child_main(args: argparse.Namespace) -> None:
     gc_started = [0.0]
     gc_sizes: list[int] = []
     gc_sample: dict[str, int] = {}
+    gc_big: list[str] = []
     gc_collected: dict[int, list[float]] = {0: [], 1: [], 2: []}
 
     def gc_timer(phase: str, info: dict[str, int]) -> None:
@@ -325,6 +327,11 @@ def child_main(args: argparse.Namespace) -> None:
                 gc_sizes.append(len(old))
                 if len(gc_sizes) == 3:
                     gc_sample.update(Counter(type(o).__qualname__ for o in old).most_common(15))
+                    sized = [o for o in old if isinstance(o, list | dict | set | tuple | deque)]
+                    sized.sort(key=len, reverse=True)
+                    gc_big.extend(
+                        f"{type(o).__qualname__}[{len(o)}] of {_first_type(o)}" for o in sized[:8]
+                    )
                 del old
             gc_started[0] = time.perf_counter()
         elif app.record_refresh:  # the churn and key phases only
@@ -334,6 +341,12 @@ def child_main(args: argparse.Namespace) -> None:
     gc.callbacks.append(gc_timer)
     app = BenchApp(settings, connection)
     app.run()
+
+
+def _first_type(container: Any) -> str:
+    items = container.values() if isinstance(container, dict) else container
+    first = next(iter(items), None)
+    return type(first).__qualname__
 
 
 def _log(text: str) -> None:
