@@ -5,8 +5,9 @@ same simulator, `kubectl get nodes` (the peer baseline). Prints one JSON object.
     python benchmarks/console_startup.py [--runs 5] [--preset demo] [--seed 1]
 
 The console runs as `kmc --kubeconfig <sim> --context kmc-sim` on a pseudo-terminal
-(160×48) with `KMC_STARTUP_REPORT=<file>`: it exits as soon as the first populated
-frame is drawn and writes the wall-clock times of `Ready` and of that frame.
+(160×48) through `benchmarks/startup_probe.py` with `KMC_STARTUP_REPORT=<file>`: it exits as
+soon as the first populated frame is drawn and writes the wall-clock times of `Ready` and of
+that frame.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ through a small LRU of `Strip`s, so a frame costs the screen's height, not the r
 Line 0 is the column header (always visible); columns that do not fit are dropped by
 priority. Cell strings are shown literally: never parsed as markup, control characters
 replaced. Enter posts `RowSelected`; a cursor move to another key posts `RowHighlighted`.
-Meant to replace `widgets.resource_table.ResourceTable`, a `DataTable` subclass.
+Every table of the console is one (it replaced a `DataTable` subclass that could not hold
+cluster-size data).
 
 The pieces: `table_layout` (rows, columns, fitting columns to the width), `table_cells`
 (fitting text, style hints, a line's cells), `table_cursor` (the cursor mixin); this
