@@ -38,6 +38,8 @@ from widgets.help import HelpScreen
 
 FREEZE_EVERY = 30.0
 """Seconds between two `gc.freeze()` once the caches have synced (see `_freeze_survivors`)."""
+FULL_COLLECTION_EVERY = 100
+"""Second-generation collections between two full ones once the caches have synced."""
 BASE_DEPTH = 2
 """Screen stack depth of a top-level view: Textual's default screen, then the view."""
 
@@ -219,6 +221,12 @@ class KmcApp(App[int]):
         if self.session is None or now - self._frozen_at < FREEZE_EVERY:
             return
         if self._frozen_at or self.session.synced():
+            if not self._frozen_at:
+                # Survivors are frozen every FREEZE_EVERY s, so a full collection finds
+                # little to free: run one per FULL_COLLECTION_EVERY young collections, not
+                # Python's default 10 (each still walks the live, unfrozen objects).
+                young, middle, _full = gc.get_threshold()
+                gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
             self._frozen_at = now
             gc.freeze()
 
