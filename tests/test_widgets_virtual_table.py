@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.strip import Strip
 
 from themes import DEFAULT_THEME, THEMES, util_scale
+from widgets.table_cells import fit_cell
 from widgets.table_layout import TableColumn, fit_columns
 from widgets.virtual_table import VirtualTable
 
@@ -216,6 +217,52 @@ def test_fit_shrinks_the_widest_left_aligned_column_down_to_min_width() -> None:
     fitted = fit_columns(columns, 20)  # cannot fit: nothing goes below min_width
     assert [(c.key, c.width) for c in fitted] == [("name", 12), ("ns", 1), ("gpus", 4)]
     assert fit_columns(columns, 200) == columns
+
+
+def test_fit_switches_to_narrow_forms_squeezes_names_and_refills() -> None:
+    short = TableColumn("short", "NAME", 14, 6, priority=6)
+    compact = TableColumn("state", "STATUS", 7, 7, priority=6)
+    columns = [
+        TableColumn("name", "NAME", 36, 0, cut="middle", narrow=short),
+        TableColumn("status", "STATUS", 24, 1, narrow=compact),
+        TableColumn("alloc", "ALLOC", 16, 2, align="right"),
+        TableColumn("util", "UTIL", 4, 3, priority=1, align="right"),
+        TableColumn("taints", "TAINTS", 20, 4, priority=7),
+        TableColumn("age", "AGE", 3, 5, priority=8),
+    ]
+    assert fit_columns(columns, 120) == columns  # room for every full form
+    # a bit short: AGE and TAINTS go (priority 8, 7) before any narrow form (6); AGE comes
+    # back into the room TAINTS left
+    fitted = fit_columns(columns, 90)
+    assert [c.key for c in fitted] == ["name", "status", "alloc", "util", "age"]
+    assert fitted[:2] == columns[:2]
+    # shorter: the narrow forms take their columns' place (key, label and priority kept)
+    fitted = fit_columns(columns, 60)
+    assert [(c.key, c.index, c.width) for c in fitted[:2]] == [("name", 6, 14), ("status", 7, 7)]
+    assert fitted[0].label == "NAME" and fitted[0].priority == 0
+    assert [c.key for c in fitted] == ["name", "status", "alloc", "util", "age"]
+    # TAINTS went before the switch; the room the switch made brings it back
+    fitted = fit_columns(columns, 66)
+    assert [c.key for c in fitted] == ["name", "status", "alloc", "util", "taints"]
+    assert fitted[0].index == 6 and sum(c.width + 1 for c in fitted) == 66
+    # a long name gives up its width above `soft_width` before priority-2 columns go
+    pods = [
+        TableColumn("namespace", "NAMESPACE", 11, 0, priority=2),
+        TableColumn("name", "NAME", 45, 1, cut="middle", soft_width=20, soft_priority=2),
+        TableColumn("node", "NODE", 14, 2, priority=1),
+        TableColumn("age", "AGE", 3, 3, priority=3),
+    ]
+    fitted = fit_columns(pods, 60)
+    assert [(c.key, c.width) for c in fitted] == [("namespace", 11), ("name", 32), ("node", 14)]
+    assert sum(c.width + 1 for c in fitted) == 60
+
+
+def test_fit_cell_cuts_names_in_the_middle() -> None:
+    name = "gke-kmc-demo-a100-pool-2265b1f5-5sl6"
+    assert fit_cell(name, 16, False, middle=True) == "gke-kmc…1f5-5sl6"
+    assert fit_cell(name, 16, False) == "gke-kmc-demo-a1…"
+    assert fit_cell("日本語のノード名前です", 9, False, middle=True) == "日本…です"
+    assert fit_cell("short", 8, True, middle=True) == "   short"
 
 
 async def test_right_alignment_truncation_and_literal_strings() -> None:

@@ -32,22 +32,41 @@ Resolved = tuple[Style, Style | None]  # (colour of the text, colour of "▁" or
 Cell = tuple[str, Style, Style | None]  # (text fitted to its width, style, style of "▁")
 
 
-def fit_cell(text: str, width: int, right: bool) -> str:
-    """`text` in exactly `width` terminal cells: padded, or cut with "…"."""
+def fit_cell(text: str, width: int, right: bool, middle: bool = False) -> str:
+    """`text` in exactly `width` terminal cells: padded, or cut with "…" — at the end, or
+    (`middle`) in the middle, keeping the head and the longer tail (names)."""
     if not text.isprintable():
         text = text.translate(_CONTROL)
     length = len(text) if text.isascii() else cell_len(text)
     if length > width:
         if width <= 0:
             return ""
-        cut = set_cell_size(text, width - 1)
-        if cut.endswith(" ") and not text.startswith(cut):  # a wide character was split
-            cut = cut[:-1]
-        text, length = cut + "…", cell_len(cut) + 1
+        if middle and width >= 5:
+            text, length = _cut_middle(text, width), width
+        else:
+            cut = set_cell_size(text, width - 1)
+            if cut.endswith(" ") and not text.startswith(cut):  # a wide character was split
+                cut = cut[:-1]
+            text, length = cut + "…", cell_len(cut) + 1
     if length < width:
         pad = " " * (width - length)
         return pad + text if right else text + pad
     return text
+
+
+def _cut_middle(text: str, width: int) -> str:
+    """`text` cut to `width` cells with "…" in the middle (the tail gets the odd cell)."""
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    if text.isascii():
+        return text[:head] + "…" + text[len(text) - tail :]
+    start = set_cell_size(text, head).rstrip(" ") if head else ""
+    end = ""
+    for char in reversed(text):
+        if cell_len(char + end) > tail:
+            break
+        end = char + end
+    return set_cell_size(start + "…" + end, width)
 
 
 def resolve_hint(
@@ -119,7 +138,8 @@ def row_cells(
             style, bar = style + cursor, None
         elif bar is not None:
             bar = style + bar
-        cells.append((fit_cell(str(text), column.width, column.align == "right"), style, bar))
+        fitted = fit_cell(str(text), column.width, column.align == "right", column.cut == "middle")
+        cells.append((fitted, style, bar))
     return cells, row_style + cursor if is_cursor else row_style
 
 

@@ -25,11 +25,16 @@ class TableRow(Protocol):
 
 @dataclass(frozen=True)
 class TableColumn:
-    """A column: shows `row.cells[index]` in `width` cells (longer text is cut with "…").
+    """A column: shows `row.cells[index]` in `width` cells (longer text is cut with "…", at
+    the end or — `cut="middle"`, for names — in the middle).
 
     `priority` 0 is never dropped; when the columns do not fit, the highest priority
-    number is dropped first (ties: the rightmost). If even the rest do not fit, the widest
-    left-aligned column shrinks, never below `min_width`.
+    number goes first (ties: the rightmost). A column with a `narrow` form (the same facts
+    in fewer cells: a short name, a compact status) switches to it when columns of the
+    narrow form's `priority` go, before they do. A column with a `soft_width` (a long name)
+    gives up its width above it when columns of its `soft_priority` go, before they do.
+    Columns dropped on the way come back if the room allows in the end. If even the rest do
+    not fit, the widest left-aligned column shrinks, never below `min_width`.
     """
 
     key: str
@@ -39,22 +44,72 @@ class TableColumn:
     priority: int = 0
     align: str = "left"
     min_width: int = 0
+    cut: str = "end"
+    narrow: TableColumn | None = None
+    """Shown in this column's place (with this column's key, label and drop priority) when
+    the width is short; its `priority` says when. Its own `narrow` is ignored."""
+    soft_width: int = 0
+    soft_priority: int = 0
 
 
 def fit_columns(columns: Sequence[TableColumn], width: int) -> list[TableColumn]:
     """The columns shown in `width` cells (each takes its width + 1 space), by the rules
-    of `TableColumn`; a shrunk column comes back with its reduced `width`."""
-    shown = [c if c.width >= 0 else replace(c, width=0) for c in columns]
+    of `TableColumn`; a narrow form comes back in its column's place, a shrunk column with
+    its reduced `width`."""
+    full = [c if c.width >= 0 else replace(c, width=0) for c in columns]
+    shown: dict[int, TableColumn] = dict(enumerate(full))  # position → column shown
 
     def excess() -> int:
-        return sum(c.width + 1 for c in shown) - width
+        return sum(c.width + 1 for c in shown.values()) - width
 
+    dropped: list[int] = []
+    switched: list[int] = []
     while excess() > 0:
-        droppable = [i for i, c in enumerate(shown) if c.priority > 0]
-        if not droppable:
+        # (priority, kind, order among equals, position): squeeze the longest name first,
+        # switch to a narrow form next, drop the rightmost column last
+        moves = [(full[i].priority, 0, i, i) for i in shown if full[i].priority > 0]
+        moves += [
+            (c.narrow.priority, 1, i, i)
+            for i, c in shown.items()
+            if c.narrow is not None and c.narrow.width < c.width
+        ]
+        moves += [
+            (c.soft_priority, 2, c.width - c.soft_width, i)
+            for i, c in shown.items()
+            if c.width > c.soft_width > 0
+        ]
+        if not moves:
             break
-        del shown[max(droppable, key=lambda i: (shown[i].priority, i))]
-    over = excess()
+        _priority, kind, _order, i = max(moves)
+        if kind == 2:
+            column = shown[i]
+            shown[i] = replace(column, width=max(column.soft_width, column.width - excess()))
+        elif kind == 1:
+            narrow = shown[i].narrow
+            assert narrow is not None
+            shown[i] = replace(
+                narrow, key=full[i].key, label=full[i].label, priority=full[i].priority
+            )
+            switched.append(i)
+        else:
+            del shown[i]
+            dropped.append(i)
+    for i in sorted(dropped, key=lambda i: (full[i].priority, i)):  # room left: back they come
+        if excess() + full[i].width + 1 <= 0:
+            shown[i] = full[i]
+    for i in switched:
+        if i in shown and excess() + full[i].width - shown[i].width <= 0:
+            shown[i] = full[i]
+    for i, column in shown.items():  # squeezed names take back what room is left
+        if column.index == full[i].index and column.width < full[i].width and excess() < 0:
+            shown[i] = replace(column, width=min(full[i].width, column.width - excess()))
+    fitted = [shown[i] for i in sorted(shown)]
+    return _shrink(fitted, sum(c.width + 1 for c in fitted) - width)
+
+
+def _shrink(shown: list[TableColumn], over: int) -> list[TableColumn]:
+    """Shrink the widest left-aligned columns by `over` cells in all, none below its
+    `min_width`."""
     while over > 0:
         movable = [
             i for i, c in enumerate(shown) if c.align != "right" and c.width > max(1, c.min_width)
