@@ -3,6 +3,11 @@ and, when given, a telemetry state).
 
 Fed a plain `HeaderData` with `ClusterHeader.data = HeaderData(...)`; every string
 is shown as plain text. The clock ticks once a second; pass `clock=` to pin it.
+
+Both lines fit the width by importance (`widgets.status_line.fit_line`): read-only, the
+GPU allocation and a telemetry or sync problem stay; the title, the clock, the busy count
+and the allocation bar go first; long context and namespace names are cut in the middle,
+messages at a word boundary. `full_lines()` gives both lines in full.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from textual.widget import Widget
 
 from themes import util_scale
 from widgets.gpu_bar import gpu_bar, util_text
+from widgets.status_line import Part, fit_line
 
 
 @dataclass(frozen=True)
@@ -112,54 +118,72 @@ class ClusterHeader(Widget):
         return self.get_component_rich_style(f"cluster-header--{name}", partial=True)
 
     def render(self) -> Text:
-        d = self.data
-        now = (self._clock or datetime.now)().strftime("%H:%M:%S")
-        muted = self._style("muted")
-        top = Text(no_wrap=True, overflow="ellipsis", end="")
-        top.append("kmc ", self._style("title"))
-        top.append("ctx ", muted)
-        top.append(d.context or "-")
-        top.append("  ns ", muted)
-        top.append(d.namespace if d.namespace else "all")
-        if d.read_only:
-            top.append("  read-only", self._style("warn"))
-        right = Text(end="")
-        if d.sync:
-            hint = d.sync_hint if d.sync_hint in ("ok", "warn", "error") else "muted"
-            right.append(d.sync, self._style(hint))
-            right.append("  ")
-        right.append(now, muted)
         width = self.content_region.width or self.size.width
-        room = width - right.cell_len - 1
-        if room >= 12:  # keep sync state and clock visible: shorten the left part instead
-            if top.cell_len > room:
-                top.truncate(room, overflow="ellipsis")
-            top.append(" " * (width - top.cell_len - right.cell_len))
-            top.append_text(right)
+        top = fit_line(self._top_parts(self.data), width)
         if self.has_class("-compact"):
             return top
-        return Text("\n", end="").join([top, self._gpu_line(d)])
+        return Text("\n", end="").join([top, fit_line(self._gpu_parts(self.data), width)])
 
-    def _gpu_line(self, d: HeaderData) -> Text:
+    def full_lines(self) -> list[str]:
+        """Both lines with nothing shortened (plain text)."""
+        lines = [self._top_parts(self.data)]
+        if not self.has_class("-compact"):
+            lines.append(self._gpu_parts(self.data))
+        return ["  ".join(p.full for p in parts) for parts in lines]
+
+    def _labelled(self, label: str, value: str, style: str = "") -> Text:
+        text = Text(label + " ", style=self._style("muted"), end="")
+        text.append(value, style)
+        return text
+
+    def _hinted(self, hint: str | None) -> str:
+        return hint if hint in ("ok", "warn", "error") else "muted"
+
+    def _top_parts(self, d: HeaderData) -> list[Part]:
+        now = (self._clock or datetime.now)().strftime("%H:%M:%S")
+        ctx = d.context or "-"
+        parts = [
+            Part((Text("kmc", self._style("title"), end=""),), importance=5, cut="none", gap=0),
+            Part((self._labelled("ctx", ctx), Text(ctx, end="")), 1, cut="middle", gap=1),
+            Part((self._labelled("ns", d.namespace or "all"),), importance=2, cut="middle"),
+        ]
+        if d.read_only:
+            parts.append(Part((Text("read-only", self._style("warn"), end=""),)))
+        if d.sync:
+            hint = self._hinted(d.sync_hint)
+            sync = Text(d.sync, self._style(hint), end="")
+            parts.append(Part((sync,), 1 if hint in ("warn", "error") else 3, right=True))
+        clock = Text(now, self._style("muted"), end="")
+        parts.append(Part((clock,), importance=4, cut="none", right=True))
+        return parts
+
+    def _gpu_parts(self, d: HeaderData) -> list[Part]:
         scale = util_scale(self.app.current_theme)
-        muted = self._style("muted")
-        line = Text(no_wrap=True, overflow="ellipsis", end="")
-        line.append("GPU alloc ", muted)
-        line.append_text(gpu_bar(d.requested, d.allocatable, 10, scale=scale))
-        line.append("  free ", muted)
-        line.append(str(d.free))
+        numbers = f"{d.requested}/{d.allocatable}"
+        with_bar = self._labelled("GPU alloc", "")
+        with_bar.append_text(gpu_bar(d.requested, d.allocatable, 10, scale=scale))
+        parts = [
+            Part(
+                (with_bar, self._labelled("GPU alloc", numbers), self._labelled("GPU", numbers)),
+                cut="none",
+                gap=0,
+            ),
+            Part((self._labelled("free", str(d.free)),), importance=1, cut="none"),
+        ]
         if d.busy is not None or d.idle is not None:
-            line.append("  busy ", muted)
-            line.append("-" if d.busy is None else str(d.busy))
-            line.append("  idle ", muted)
-            line.append(
-                "-" if d.idle is None else str(d.idle), self._style("warn") if d.idle else ""
-            )
+            busy = "-" if d.busy is None else str(d.busy)
+            parts.append(Part((self._labelled("busy", busy),), importance=4, cut="none"))
+            idle = "-" if d.idle is None else str(d.idle)
+            idle_style = self._style("warn") if d.idle else ""
+            parts.append(Part((self._labelled("idle", idle, idle_style),), 2, cut="none"))
         if d.mean_util is not None:
-            line.append("  util ", muted)
-            line.append_text(util_text(d.mean_util, scale=scale, width=0))
+            util = self._labelled("util", "")
+            util.append_text(util_text(d.mean_util, scale=scale, width=0))
+            parts.append(Part((util,), importance=3, cut="none"))
         if d.telemetry:
-            hint = d.telemetry_hint if d.telemetry_hint in ("ok", "warn", "error") else "muted"
-            line.append("  ")
-            line.append(d.telemetry, self._style(hint))
-        return line
+            hint = self._hinted(d.telemetry_hint)
+            style = self._style(hint)
+            head = d.telemetry.partition(": ")[0].partition(" · ")[0]
+            forms = (Text(d.telemetry, style, end=""), Text(head, style, end=""))
+            parts.append(Part(forms, importance=1 if hint in ("warn", "error") else 5))
+        return parts
