@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console.render import NODES, PODS
-from console.render.base import Column, Row, measure, styles_of, visible_columns
+from console.render.base import Column, Row, measure, narrow_keys, styles_of, visible_columns
 from console.render.fmt import (
     age,
     gpu_bar,
@@ -70,13 +70,17 @@ def test_sparkline() -> None:
 
 
 def test_visible_columns_drop_by_priority() -> None:
-    all_keys = [c.key for c in NODES.columns]
+    all_keys = [c.key for c in NODES.columns if c.key not in narrow_keys(NODES.columns)]
     assert [c.key for c in visible_columns(NODES.columns, 500)] == all_keys
     narrow = visible_columns(NODES.columns, 80)
-    assert {c.key for c in narrow} >= {c.key for c in NODES.columns if c.priority == 0}
+    assert {c.key for c in narrow} >= {"short", "state", "alloc"}  # priority 0, narrow forms
     assert sum(c.min_width + 2 for c in narrow) + 3 <= 80
     tiny = visible_columns(NODES.columns, 10)  # priority 0 columns stay, whatever the width
-    assert [c.key for c in tiny] == [c.key for c in NODES.columns if c.priority == 0]
+    assert [c.key for c in tiny] == ["short", "state", "alloc"]
+    # long names: the narrow form takes NAME's place before anything on-call needs goes
+    measured = visible_columns(NODES.columns, 120, widths={"name": 36, "status": 24, "short": 14})
+    keys = [c.key for c in measured]
+    assert keys[:2] == ["short", "state"] and {"util", "xid", "temp", "free", "gpu"} <= set(keys)
     skipped = visible_columns(
         NODES.columns, 500, skip=[c.key for c in NODES.columns if c.telemetry]
     )

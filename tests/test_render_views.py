@@ -11,6 +11,7 @@ from test_render_support import (
     deployment,
     isvc,
     job,
+    load,
     node,
     pod,
     session,
@@ -18,7 +19,7 @@ from test_render_support import (
 
 from console.metrics import GpuRow, NodeTelemetry, WorkloadTelemetry
 from console.render import JOBS, NODES, PODS, SERVERS, VIEWS
-from console.render.base import Row, RowCache, RowContext, Scope, View
+from console.render.base import Row, RowCache, RowContext, Scope, View, narrow_keys, visible_columns
 from console.render.export import rows_as_dicts
 from console.render.gpus import GPU_COLUMNS, gpu_rows, spark_width
 
@@ -44,7 +45,11 @@ def test_views_are_named() -> None:
     assert list(VIEWS) == ["nodes", "jobs", "servers", "pods"]
     for view in VIEWS.values():
         keys = [c.key for c in view.columns]
-        assert len(set(keys)) == len(keys) and view.columns[-1].key == "age"
+        narrow = narrow_keys(view.columns)
+        shown = [k for k in keys if k not in narrow]
+        assert len(set(keys)) == len(keys) and shown[-1] == "age"
+        assert narrow <= set(keys) and keys[len(shown) :] == [k for k in keys if k in narrow]
+        assert {c.cut for c in view.columns} <= {"end", "middle"}
         assert {c.sort for c in view.columns} <= {"text", "number", "value"}
         assert {c.align for c in view.columns} <= {"left", "right"}
 
@@ -86,10 +91,57 @@ def test_node_alloc_free_status_and_cpu_nodes() -> None:
     assert cells(NODES, rows["gpu-2"])["status"] == "Ready,MemoryPressure"
     assert rows["gpu-2"].hint == "warn"
     assert cells(NODES, rows["gpu-3"])["status"] == "NotReady" and rows["gpu-3"].hint == "bad"
+    # the compact STATUS (its narrow form): a marker for cordoned, `!` + a letter per pressure
+    states = {name: cells(NODES, row)["state"] for name, row in rows.items()}
+    assert states == {
+        "gpu-0": "Ready",
+        "gpu-1": "Ready ⊘",
+        "gpu-2": "Ready !M",
+        "gpu-3": "NotReady",
+    }
     with_cpu = build(NODES, s, show_cpu_nodes=True)
     cpu = with_cpu["cpu-0"]
     assert cpu.hint == "dim" and cells(NODES, cpu)["alloc"] == "" and cpu.styles is None
     assert rows["gpu-0"].sort_values["age"] == rows["gpu-1"].sort_values["age"]
+
+
+def test_node_and_pod_rows_carry_the_short_node_names() -> None:
+    names = ["gke-prod-a100-pool-1a2b3c4d-x7k2", "gke-prod-a100-pool-1a2b3c4d-q9zz"]
+    s = session(*(("nodes", node(n)) for n in names), ("pods", pod("a", node=names[0])))
+    cache = RowCache(NODES.columns)
+    rows = {r.key: r for r in NODES.build(s, RowContext(NOW), cache)}
+    assert [cells(NODES, rows[n])["short"] for n in names] == ["a100-pool-x7k2", "a100-pool-q9zz"]
+    assert cells(NODES, rows[names[0]])["name"] == names[0]  # the full name stays in the row
+    pods = build(PODS, s)
+    assert cells(PODS, pods["ml/a"])["node"] == names[0]
+    assert cells(PODS, pods["ml/a"])["node_short"] == "a100-pool-x7k2"
+    # a node of another pool joins: the names shown change, the rows are built again
+    load(s, ("nodes", node("gke-prod-h100-pool-5e6f7a8b-m3m3")))
+    built = cache.built
+    rows = {r.key: r for r in NODES.build(s, RowContext(NOW), cache)}
+    assert cache.built == built + 1  # only the new node: the others keep their short names
+    load(s, ("nodes", node("ip-10-0-1-1.ec2.internal")))
+    rows = {r.key: r for r in NODES.build(s, RowContext(NOW), cache)}
+    assert cells(NODES, rows[names[0]])["short"] == "gke-prod-a100-pool-x7k2"
+    assert cells(NODES, rows["ip-10-0-1-1.ec2.internal"])["short"] == "ip-10-0-1-1.ec2.internal"
+
+
+def test_at_80_columns_each_view_keeps_what_on_call_needs_first() -> None:
+    needed = {
+        NODES: {"name", "status", "alloc", "free", "util", "xid", "temp"},
+        PODS: {"name", "status", "gpus", "node"},
+        JOBS: {"name", "state", "gpus", "util", "idle"},
+        SERVERS: {"name", "ready", "replicas", "gpus", "util"},
+    }
+    for view, keys in needed.items():
+        widths = {c.key: max(c.min_width, len(c.label)) for c in view.columns}
+        shown = visible_columns(view.columns, 80, widths=widths)
+        narrow_of = {c.narrow: c.key for c in view.columns if c.narrow}
+        by_place = {narrow_of.get(c.key, c.key) for c in shown}
+        assert keys <= by_place, (view.name, sorted(keys - by_place))
+        if view is not NODES:  # the namespace comes next
+            wider = visible_columns(view.columns, 100, widths=widths)
+            assert "namespace" in {c.key for c in wider}
 
 
 def test_node_alloc_while_pods_sync_and_taints() -> None:
@@ -193,6 +245,7 @@ def test_pod_cells_status_and_hints() -> None:
         "node": "gpu-0",
         "workload": "",
         "age": "38h",
+        "node_short": "gpu-0",  # one short node name: nothing to drop
     }
     assert run.hint is None and run.styles is None and run.labels == {"app": "train"}
     assert run.record.name == "run"
@@ -387,5 +440,6 @@ def test_rows_as_dicts_serialize() -> None:
     rows = list(build(NODES, s).values())
     out = rows_as_dicts(NODES, rows)
     assert out[0]["key"] == "gpu-0" and out[0]["alloc"] == "3/8 ▇▇▇▁▁▁▁▁"
-    assert list(out[0])[1:] == [c.key for c in NODES.columns]
+    narrow = narrow_keys(NODES.columns)  # the full forms only
+    assert list(out[0])[1:] == [c.key for c in NODES.columns if c.key not in narrow]
     assert orjson.loads(orjson.dumps(out)) == out

@@ -46,6 +46,18 @@ class Column:
     "value": `Row.sort_values[key]` (AGE: seconds, not "3d")."""
     telemetry: bool = False
     """A GPU telemetry figure: hidden when telemetry is turned off (`--telemetry none`)."""
+    narrow: str = ""
+    """The key of a column with the same facts in fewer cells (a node's distinguishing name,
+    a compact status): a width too small for this column shows that one in its place,
+    when columns of the narrow one's priority go. A column named so is never shown alone."""
+    cut: str = "end"
+    """Where text too long for the width is cut: "end", or "middle" for names (their head
+    and tail tell them apart)."""
+
+
+def narrow_keys(columns: Sequence[Column]) -> set[str]:
+    """The keys of the columns that are another column's narrow form."""
+    return {c.narrow for c in columns if c.narrow}
 
 
 class Row(msgspec.Struct, frozen=True, gc=False):
@@ -123,22 +135,33 @@ def visible_columns(
     skip: Sequence[str] = (),
     widths: Mapping[str, int] | None = None,
 ) -> list[Column]:
-    """The columns that fit `width` (by measured `widths`, else `min_width`), dropping the
-    highest priority numbers first."""
-    chosen = [c for c in columns if c.key not in skip]
+    """The columns that fit `width` (by measured `widths`, else `min_width`): narrow forms
+    take their column's place and columns go, highest priority number first (at a tie the
+    narrow form first, then the rightmost column)."""
+    by_key = {c.key: c for c in columns}
+    hidden = narrow_keys(columns) | set(skip)
+    chosen = [(c, c) for c in columns if c.key not in hidden]  # (shown, its column)
     measured = widths or {}
 
     def need(c: Column) -> int:
         return measured.get(c.key, c.min_width) + 2  # one cell of padding each side
 
-    while len(chosen) > 1:
-        if sum(need(c) for c in chosen) + 3 <= width:  # focus bar and scrollbar
+    while len(chosen) > 1 and sum(need(c) for c, _ in chosen) + 3 > width:  # focus, scrollbar
+        moves = [(full.priority, 0, i) for i, (_, full) in enumerate(chosen) if full.priority]
+        moves += [
+            (by_key[shown.narrow].priority, 1, i)
+            for i, (shown, _) in enumerate(chosen)
+            if shown.narrow in by_key and need(by_key[shown.narrow]) < need(shown)
+        ]
+        if not moves:
             break
-        worst = max(chosen, key=lambda c: (c.priority, columns.index(c)))
-        if worst.priority == 0:
-            break
-        chosen.remove(worst)
-    return chosen
+        _priority, switch, index = max(moves)
+        if switch:
+            shown, full = chosen[index]
+            chosen[index] = (by_key[shown.narrow], full)
+        else:
+            del chosen[index]
+    return [shown for shown, _ in chosen]
 
 
 def measure(columns: Sequence[Column], rows: Sequence[Row], cap: int = 48) -> dict[str, int]:

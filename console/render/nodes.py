@@ -1,5 +1,11 @@
 """The GPU nodes view (`NODES`): one row per GPU node (CPU nodes on request or in a scope),
-from the node record, its GPU usage in the ledger and its telemetry figures."""
+from the node record, its GPU usage in the ledger and its telemetry figures.
+
+Column priorities follow what on-call needs first: at 80 columns a node keeps its name
+(the distinguishing part, `console.render.names`), a compact status (`Ready ⊘ !M`: see
+`node_state`), ALLOC, FREE, UTIL, TEMP and XID; GPU product, memory and pods come with
+the width, then pool, power, sharing, taints and age.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +26,20 @@ from console.render.fmt import (
     util,
     xid,
 )
+from console.render.names import node_short_names
 
 if TYPE_CHECKING:
     from console.cluster.session import ClusterSession
 
 BAR_WIDTH = 8
 """Glyphs of the ALLOC bar."""
+
+
+CORDONED = "⊘"
+"""The compact STATUS marker of a cordoned node (`SchedulingDisabled`)."""
+PRESSURE = "!"
+PRESSURE_LETTERS = {"MemoryPressure": "M", "DiskPressure": "D", "PIDPressure": "P"}
+"""The compact STATUS marker of pressure conditions: `!` and a letter each (`!MD`)."""
 
 
 def node_status(row: cv.NodeRow) -> tuple[str, Hint]:
@@ -41,6 +55,17 @@ def node_status(row: cv.NodeRow) -> tuple[str, Hint]:
     return ",".join(parts), hint
 
 
+def node_state(row: cv.NodeRow) -> str:
+    """The compact STATUS (its narrow form): `Ready`, `NotReady` or `Unknown`, then `⊘` when
+    cordoned and `!` with a letter per pressure condition: `Ready ⊘ !M`."""
+    parts = [row.ready]
+    if row.cordoned:
+        parts.append(CORDONED)
+    if row.pressures:
+        parts.append(PRESSURE + "".join(PRESSURE_LETTERS.get(p, "?") for p in row.pressures))
+    return " ".join(parts)
+
+
 def alloc(used: float, total: float, synced: bool = True) -> tuple[str, Hint]:
     """The ALLOC cell: `   3/8 ▇▇▇▁▁▁▁▁` (`…` for used while pods sync), hint bar:<used %>."""
     numbers = f"{gpus(used) if synced else '…'}/{gpus(total)} "
@@ -48,8 +73,16 @@ def alloc(used: float, total: float, synced: bool = True) -> tuple[str, Hint]:
     return numbers.rjust(8) + bar, hint
 
 
-def node_row(row: cv.NodeRow, record: NodeRecord, figures: Any, synced: bool, now: float) -> Row:
-    """The row of one node (`figures`: its `NodeTelemetry`, or None)."""
+def node_row(
+    row: cv.NodeRow,
+    record: NodeRecord,
+    figures: Any,
+    synced: bool,
+    now: float,
+    short_name: str | None = None,
+) -> Row:
+    """The row of one node (`figures`: its `NodeTelemetry`, or None; `short_name`: its
+    distinguishing part, the full name when None)."""
     status, hint = node_status(row)
     total, used = row.gpus_allocatable, row.gpus_requested
     has_gpus = total > 0 or bool(row.product)
@@ -87,6 +120,8 @@ def node_row(row: cv.NodeRow, record: NodeRecord, figures: Any, synced: bool, no
         (row.sharing, None),
         (",".join(taints), None),
         (age(row.age), None),
+        (short_name or row.name, None),
+        (node_state(row), None),
     )
     styles = tuple(s for _, s in cells)
     return Row(
@@ -111,6 +146,7 @@ def build_nodes(session: ClusterSession, ctx: RowContext, cache: RowCache) -> li
     nodes = informer.items() if include_cpu else informer.by_index("gpu", "gpu")
     telemetry = ctx.telemetry.nodes() if ctx.telemetry is not None else {}
     ledger = session.ledger
+    short = node_short_names(session)
     now = ctx.now
     cache.begin((include_cpu, scope))
     out = []
@@ -120,11 +156,13 @@ def build_nodes(session: ClusterSession, ctx: RowContext, cache: RowCache) -> li
             continue
         usage = ledger.node(name)
         figures = telemetry.get(name)
-        inputs = (node, usage, figures, synced)
+        short_name = short.get(name)
+        inputs = (node, usage, figures, synced, short_name)
         row = cache.get(name, inputs)
         if row is None:
             row = cv.gpu_node_row(node, usage, now)
-            row = cache.put(name, inputs, node_row(row, node, figures, synced, now))
+            built = node_row(row, node, figures, synced, now, short_name)
+            row = cache.put(name, inputs, built)
         else:
             row = cache.with_cell(name, row, AGE_INDEX, age(cv.age_seconds(node.created, now)))
         out.append(row)
@@ -140,25 +178,28 @@ NODES = View(
     "nodes",
     "GPU nodes",
     (
-        Column("name", "NAME", 0, 16),
-        Column("status", "STATUS", 0, 8),
-        Column("pool", "POOL", 5, 10),
-        Column("gpu", "GPU", 3, 10),
+        Column("name", "NAME", 0, 16, narrow="short", cut="middle"),
+        Column("status", "STATUS", 0, 8, narrow="state"),
+        Column("pool", "POOL", 6, 10),
+        Column("gpu", "GPU", 4, 10),
         _right("alloc", "ALLOC", 0, 16),
-        _right("free", "FREE", 2, 4),
+        _right("free", "FREE", 1, 4),
         UTIL,
         _right("max", "MAX", 3, 4, telemetry=True),
-        _right("pods", "GPU PODS", 6, 8),
+        _right("pods", "GPU PODS", 5, 8),
         _right("mem", "MEM", 4, 4, telemetry=True),
-        _right("temp", "TEMP", 4, 4, telemetry=True),
-        _right("power", "POWER", 5, 6, telemetry=True),
+        _right("temp", "TEMP", 2, 4, telemetry=True),
+        _right("power", "POWER", 6, 6, telemetry=True),
         _right("xid", "XID", 1, 3, telemetry=True),
-        Column("sharing", "SHARING", 6, 9),
+        Column("sharing", "SHARING", 5, 9),
         Column("taints", "TAINTS", 7, 10),
-        Column("age", "AGE", 4, 5, sort="value"),
+        Column("age", "AGE", 8, 5, sort="value"),
+        # narrow forms, shown in the place of NAME and STATUS when those do not fit
+        Column("short", "NAME", 6, 8, cut="middle"),
+        Column("state", "STATUS", 6, 5),
     ),
     build_nodes,
     lambda node: ("pods", Scope(f"pods on node {node.name}", node=node.name)),
     lambda _node: "nodes",
 )
-AGE_INDEX = len(NODES.columns) - 1
+AGE_INDEX = [c.key for c in NODES.columns].index("age")

@@ -1,5 +1,9 @@
 """The GPU pods view (`PODS`): pods requesting accelerators, or every pod of a drill-down
-scope (on a node, of a job, of a workload)."""
+scope (on a node, of a job, of a workload).
+
+At 80 columns a pod keeps its name (cut in the middle when long), status, GPUs and node
+(its distinguishing part, `console.render.names`); namespace and READY come next with the
+width, then age, restarts and workload."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from console.render.base import (
     age_key,
 )
 from console.render.fmt import age, gpus
+from console.render.names import node_short_names
 
 if TYPE_CHECKING:
     from console.cluster.session import ClusterSession
@@ -47,8 +52,8 @@ def pod_key(pod: PodRecord) -> str:
     return f"{pod.namespace}/{pod.name}"
 
 
-def pod_row(pod: PodRecord, now: float) -> Row:
-    """The row of one pod."""
+def pod_row(pod: PodRecord, now: float, short_node: str | None = None) -> Row:
+    """The row of one pod (`short_node`: the distinguishing part of its node's name)."""
     row = cv.pod_row(pod, now)
     status = row.status if row.status != "Succeeded" else "Completed"
     cells = (
@@ -61,6 +66,7 @@ def pod_row(pod: PodRecord, now: float) -> Row:
         row.node,
         f"{row.workload[0]}/{row.workload[1]}" if row.workload[1] else "",
         age(row.age),
+        short_node or row.node,
     )
     return Row(
         pod_key(pod),
@@ -86,6 +92,7 @@ def build_pods(session: ClusterSession, ctx: RowContext, cache: RowCache) -> lis
     else:
         source = cv.gpu_pods(session.cache, ctx.namespace)
     namespace = ctx.namespace if not (scope and scope.node) else None
+    short = node_short_names(session)
     cache.begin((ctx.namespace, scope))
     now = ctx.now
     out = []
@@ -93,10 +100,11 @@ def build_pods(session: ClusterSession, ctx: RowContext, cache: RowCache) -> lis
         if namespace and pod.namespace != namespace:
             continue
         key = f"{pod.namespace}/{pod.name}"
-        inputs = (pod,)
+        short_node = short.get(pod.node)
+        inputs = (pod, short_node)
         row = cache.get(key, inputs)
         if row is None:
-            row = cache.put(key, inputs, pod_row(pod, now))
+            row = cache.put(key, inputs, pod_row(pod, now, short_node))
         else:
             row = cache.with_cell(key, row, AGE_INDEX, age(cv.age_seconds(pod.created, now)))
         out.append(row)
@@ -109,17 +117,19 @@ PODS = View(
     "GPU pods",
     (
         NAMESPACE,
-        Column("name", "NAME", 0, 20),
-        Column("ready", "READY", 1, 5),
+        Column("name", "NAME", 0, 20, cut="middle"),
+        Column("ready", "READY", 2, 5),
         Column("status", "STATUS", 0, 9),
         Column("restarts", "RESTARTS", 4, 8, "right", "number"),
         Column("gpus", "GPUS", 1, 4, "right", "number"),
-        Column("node", "NODE", 2, 12),
-        Column("workload", "WORKLOAD", 5, 14),
+        Column("node", "NODE", 1, 12, narrow="node_short", cut="middle"),
+        Column("workload", "WORKLOAD", 5, 14, cut="middle"),
         AGE,
+        # the narrow form, shown in the place of NODE when that does not fit
+        Column("node_short", "NODE", 3, 8, cut="middle"),
     ),
     build_pods,
     lambda pod: ("nodes", Scope(f"node {pod.node}", name=pod.node)) if pod.node else None,
     lambda _pod: "pods",
 )
-AGE_INDEX = len(PODS.columns) - 1
+AGE_INDEX = [c.key for c in PODS.columns].index("age")

@@ -1,6 +1,9 @@
 """The training jobs (`JOBS`) and model servers (`SERVERS`) views, with the mean utilization
 and allocated-but-idle GPU count of each workload's GPUs (`WorkloadTelemetry`, keyed
-`(kind, namespace, name)` like the rows)."""
+`(kind, namespace, name)` like the rows).
+
+At 80 columns a job keeps name, state, GPUs, UTIL and IDLE; a server name, ready,
+replicas, GPUs, UTIL and IDLE; the namespace comes next, then the rest with the width."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from console.render.fmt import age, gpus, idle, util
 if TYPE_CHECKING:
     from console.cluster.session import ClusterSession
 
-IDLE = Column("idle", "IDLE", 2, 4, "right", "number", telemetry=True)
+IDLE = Column("idle", "IDLE", 1, 4, "right", "number", telemetry=True)
 """Allocated GPUs idle for the idle window (`console.metrics.IDLE_UTIL`)."""
 
 
@@ -130,7 +133,7 @@ JOBS = View(
     "Training jobs",
     (
         NAMESPACE,
-        Column("name", "NAME", 0, 18),
+        Column("name", "NAME", 0, 18, cut="middle"),
         Column("kind", "KIND", 3, 10),
         Column("state", "STATE", 0, 9),
         Column("replicas", "REPLICAS", 4, 14),
@@ -230,15 +233,15 @@ SERVERS = View(
     "Model servers",
     (
         NAMESPACE,
-        Column("name", "NAME", 0, 18),
+        Column("name", "NAME", 0, 18, cut="middle"),
         Column("kind", "KIND", 4, 10),
         Column("ready", "READY", 0, 6),
         Column("replicas", "REPLICAS", 1, 8),
         Column("gpus", "GPUS", 1, 4, "right", "number"),
         UTIL,
         IDLE,
-        Column("model", "MODEL", 3, 12),
-        Column("url", "URL", 5, 20),
+        Column("model", "MODEL", 3, 12, cut="middle"),
+        Column("url", "URL", 5, 20, cut="middle"),
         AGE,
     ),
     build_servers,

@@ -20,32 +20,14 @@ from textual.widgets import Footer, Input, Static
 from console.commands import completion_words
 from console.host import Host
 from console.render import VIEWS
-from console.render.base import Column, Row, Scope
+from console.render.base import Row, Scope
 from console.render.pipeline import ViewRequest, ViewResult
+from console.screens.lines import messages_sections, status_parts, table_columns, title_parts
 from widgets.command_bar import CommandBar
 from widgets.header import ClusterHeader
+from widgets.help import HelpScreen
+from widgets.status_line import StatusLine
 from widgets.virtual_table import TableColumn, VirtualTable
-
-
-def table_columns(
-    columns: tuple[Column, ...], widths: dict[str, int] | None, skip: set[str]
-) -> list[TableColumn]:
-    """The table's columns for a view: measured widths (at least the header and the
-    column's minimum), priorities and alignment; `skip` names columns not shown."""
-    measured = widths or {}
-    return [
-        TableColumn(
-            c.key,
-            c.label,
-            max(measured.get(c.key, c.min_width), len(c.label)),
-            index,
-            c.priority,
-            c.align,
-            min(c.min_width, len(c.label)) or 1,
-        )
-        for index, c in enumerate(columns)
-        if c.key not in skip
-    ]
 
 
 class ResourceScreen(Screen[None]):
@@ -66,6 +48,8 @@ class ResourceScreen(Screen[None]):
         Binding("c", "toggle_cpu", "CPU nodes", show=False,
                 tooltip="show or hide CPU-only nodes"),
         Binding("escape", "back", "Back", tooltip="clear the filter, else back"),
+        Binding("m", "messages", "Messages", show=False,
+                tooltip="the title, status and header lines in full, and the legend"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
     ]  # fmt: skip
 
@@ -104,6 +88,7 @@ class ResourceScreen(Screen[None]):
         self._columns: list[TableColumn] = []
         self._widths: dict[str, int] = {}
         self._texts: dict[str, Text] = {}
+        self._literal = False
 
     @property
     def host(self) -> Host:
@@ -125,13 +110,13 @@ class ResourceScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header", clock=self.host.header_clock)
-        yield Static(id="title", markup=False)
+        yield StatusLine(id="title")
         yield Static(id="notes", markup=False)
         self._columns = self._table_columns()
         yield VirtualTable(self._columns)
         yield Static(id="empty", markup=False)
         with Vertical(id="bottom"):
-            yield Static(classes="status-line", id="status", markup=False)
+            yield StatusLine(classes="status-line", id="status")
             yield CommandBar(completion_words(), id="bar")
             yield Footer()
 
@@ -213,14 +198,8 @@ class ResourceScreen(Screen[None]):
         self._update_status(result.literal)
 
     def _update_title(self) -> None:
-        title = Text(self.view.title, end="")
-        if self.scope:
-            title.append(" · " + self.scope.title)
-        if self.view.name == "nodes" and self.show_cpu_nodes:
-            title.append(" (+ CPU nodes)")
-        if self.filter_text:
-            title.append(f"  /{self.filter_text}", "italic")
-        self._show_text("#title", title)
+        parts = title_parts(self.view, self.scope, self.show_cpu_nodes, self.filter_text)
+        self.query_one("#title", StatusLine).set_parts(parts)
 
     def _update_notes(self, result: ViewResult) -> None:
         notes = result.notes
@@ -237,29 +216,35 @@ class ResourceScreen(Screen[None]):
                 message = "no " + ("rows match the filter" if filtered else self.view.title.lower())
             self._show_text("#empty", Text(message))
 
-    def _update_status(self, literal: bool = False) -> None:
-        text = Text(end="")
-        text.append(
-            f"{self.shown}" if self.shown == self.total else f"{self.shown} of {self.total}"
+    def _update_status(self, literal: bool | None = None) -> None:
+        """Row count, the full name of the cursor's row, sort, filter and telemetry trouble
+        (`status_parts`). `literal`: the filter was matched literally (None: as before)."""
+        if literal is not None:
+            self._literal = literal
+        row = self.table.current_row if self.is_mounted else None
+        telemetry = self.host.telemetry.label()
+        parts = status_parts(
+            self.view, self.shown, self.total, row, self.sort, self._literal, telemetry
         )
-        text.append(f" {self.view.name}")
-        key, reverse = self.sort
-        label = next((c.label for c in self.view.columns if c.key == key), key)
-        text.append(f"  sort {label} {'↓' if reverse else '↑'}")
-        if literal:
-            text.append("  (filter is not a valid regex: matched literally)")
-        label, hint = self.host.telemetry.label()
-        if hint in ("warn", "error"):
-            text.append("  · " + label, "bold" if hint == "error" else "")
-        self._show_text("#status", text)
+        self.query_one("#status", StatusLine).set_parts(parts)
+
+    def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
+        """The full name of the row under the cursor goes to the status line."""
+        self._update_status()
 
     def _show_text(self, selector: str, text: Text) -> None:
-        """Update a line only when its text changed; the one-line title and status never
-        change size, so they skip the screen layout an update costs otherwise."""
+        """Update a line only when its text changed (the notes and the empty-table text)."""
         if self._texts.get(selector) != text:
             self._texts[selector] = text
-            fixed = selector in ("#title", "#status")
-            self.query_one(selector, Static).update(text, layout=not fixed)
+            self.query_one(selector, Static).update(text)
+
+    def action_messages(self) -> None:
+        """The lines shortened to fit, in full, and the legend of this view's markers."""
+        title = self.query_one("#title", StatusLine).full_text
+        status = self.query_one("#status", StatusLine).full_text
+        header = self.query_one(ClusterHeader).full_lines()
+        sections = messages_sections(self.view.name, title, status, header)
+        self.app.push_screen(HelpScreen(sections, title=f"{self.view.title} · in full"))
 
     # ------------------------------------------------------------ actions
 
