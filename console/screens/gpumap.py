@@ -31,10 +31,12 @@ from textual.widgets import Footer, Static
 from console.commands import completion_words
 from console.host import Host
 from console.metrics import MapGroup, TelemetryStore, gpu_map
+from console.text import clean_line
 from widgets.command_bar import CommandBar
 from widgets.gpu_bar import util_text
 from widgets.header import ClusterHeader
 from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
+from widgets.status_line import Part, StatusLine
 
 PER_NODE_ABOVE = 2000
 """GPUs above which the map opens with one cell per node."""
@@ -109,7 +111,7 @@ class GpuMapScreen(Screen[None]):
         yield Static(id="title", markup=False)
         yield GpuHeatmap(id="heatmap")
         with Vertical(id="bottom"):
-            yield Static(classes="status-line", id="status", markup=False)
+            yield StatusLine(classes="status-line", id="status")
             yield CommandBar(completion_words(), id="bar")
             yield Footer()
 
@@ -184,38 +186,49 @@ class GpuMapScreen(Screen[None]):
         return node, int(index) if index.isdigit() else None
 
     def _update_status(self) -> None:
-        text = Text(end="")
+        """The cursor's node (in full) and GPU or node figures, XID and telemetry trouble;
+        fitted to the width by importance: the counts go first, the node, GPU, its
+        utilization and an XID stay."""
+        parts: list[Part] = []
         where = self._cursor()
         link = self.kmc.telemetry
+
+        def add(text: str | Text, importance: int = 0, cut: str = "none") -> None:
+            item = Text("· ", end="")
+            item.append_text(text if isinstance(text, Text) else Text(text, end=""))
+            parts.append(Part((item,), importance, cut, gap=1))
+
         if where is None:
-            text.append("no GPU nodes")
+            parts.append(Part.of("no GPU nodes", gap=0))
         else:
             node, index = where
-            text.append(node)
+            parts.append(Part.of(clean_line(node), cut="middle", gap=0))
             figures = link.nodes().get(node)
             if index is None:
                 if figures is not None:
-                    text.append(f" · {figures.gpus} GPUs · mean ")
-                    text.append_text(util_text(figures.mean_util, width=0))
-                    text.append(" · max ")
-                    text.append_text(util_text(figures.max_util, width=0))
-                    text.append(f" · idle {figures.idle_gpus}")
+                    add(f"{figures.gpus} GPUs", 3)
+                    add(Text("mean ", end="") + util_text(figures.mean_util, width=0), 1)
+                    add(Text("max ", end="") + util_text(figures.max_util, width=0), 2)
+                    add(f"idle {figures.idle_gpus}", 2)
                     if figures.last_xid:
-                        text.append(f" · XID {figures.last_xid}")
+                        add(f"XID {figures.last_xid}")
             else:
-                text.append(f" · GPU {index} · util ")
+                add(f"GPU {index}")
                 key = f"{node}/{index}"
                 value = self.heatmap.value_of(key) if key else None
-                text.append_text(util_text(value, width=0))
+                add(Text("util ", end="") + util_text(value, width=0))
                 row = self._gpu_row(node, index)
                 if row is not None:
-                    text.append(" · " + (", ".join(row.pods) if row.pods else "free"))
+                    pods = clean_line(", ".join(row.pods)) if row.pods else "free"
+                    add(pods, 1, "middle")
                     if row.xid:
-                        text.append(f" · XID {row.xid}")
+                        add(f"XID {row.xid}")
         label, hint = link.label()
         if hint in ("warn", "error"):
-            text.append("  · " + label)
-        self.query_one("#status", Static).update(text)
+            label = clean_line(label)
+            forms = (f"· {label}", f"· {label.partition(': ')[0]}")
+            parts.append(Part.of(*forms, importance=1 if hint == "error" else 2))
+        self.query_one("#status", StatusLine).set_parts(parts)
 
     def _gpu_row(self, node: str, index: int) -> Any:
         store = self.kmc.telemetry.store
