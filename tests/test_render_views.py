@@ -58,7 +58,8 @@ def test_views_are_named() -> None:
 
 
 def test_node_alloc_free_status_and_cpu_nodes() -> None:
-    cordoned = node("gpu-1", spec={"unschedulable": True})
+    cordon_taint = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+    cordoned = node("gpu-1", spec={"unschedulable": True}, taints=[cordon_taint])
     pressure = node(
         "gpu-2",
         conditions=[
@@ -87,6 +88,7 @@ def test_node_alloc_free_status_and_cpu_nodes() -> None:
     assert rows["gpu-0"].labels["nvidia.com/gpu.product"] == "NVIDIA-A100-SXM4-80GB"
     assert cells(NODES, rows["gpu-1"])["status"] == "Ready,SchedulingDisabled"
     assert rows["gpu-1"].hint == "warn"
+    assert cells(NODES, rows["gpu-1"])["taints"] == ""  # STATUS says cordoned already
     assert cells(NODES, rows["gpu-1"])["alloc"] == "    0/8 ▁▁▁▁▁▁▁▁"
     assert cells(NODES, rows["gpu-2"])["status"] == "Ready,MemoryPressure"
     assert rows["gpu-2"].hint == "warn"

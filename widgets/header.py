@@ -24,7 +24,7 @@ from textual.widget import Widget
 
 from themes import util_scale
 from widgets.gpu_bar import gpu_bar, util_text
-from widgets.status_line import Part, fit_line
+from widgets.status_line import Part, fit_line, full_text
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class ClusterHeader(Widget):
         lines = [self._top_parts(self.data)]
         if not self.has_class("-compact"):
             lines.append(self._gpu_parts(self.data))
-        return ["  ".join(p.full for p in parts) for parts in lines]
+        return [full_text(parts) for parts in lines]
 
     def _labelled(self, label: str, value: str, style: str = "") -> Text:
         text = Text(label + " ", style=self._style("muted"), end="")

@@ -50,6 +50,15 @@ class Part:
         return self.forms[0].plain if self.forms else ""
 
 
+def full_text(parts: Sequence[Part]) -> str:
+    """The parts in their longest forms, each after its gap (plain text, one line)."""
+    out = ""
+    for part in parts:
+        if part.forms:
+            out += (" " * part.gap if out else "") + part.full
+    return out
+
+
 def cut_words(text: Text, width: int) -> Text | None:
     """`text` cut at the last word boundary that leaves room for "…" in `width` cells, or
     None when not even the first word fits."""
@@ -166,7 +175,7 @@ class StatusLine(Static):
     @property
     def full_text(self) -> str:
         """Every part in its longest form."""
-        return "  ".join(p.full for p in self._parts if p.forms)
+        return full_text(self._parts)
 
     def set_parts(self, parts: Sequence[Part]) -> bool:
         """Show `parts`; False (and no repaint) when they are the ones shown."""

@@ -35,6 +35,10 @@ BAR_WIDTH = 8
 """Glyphs of the ALLOC bar."""
 
 
+EXPECTED_TAINTS = ("nvidia.com/gpu", "node.kubernetes.io/unschedulable")
+"""Taints TAINTS leaves out: GPU nodes are expected to have the GPU one, and STATUS already
+says cordoned."""
+
 CORDONED = "⊘"
 """The compact STATUS marker of a cordoned node (`SchedulingDisabled`)."""
 PRESSURE = "!"
@@ -91,7 +95,7 @@ def node_row(
         alloc_text, alloc_hint = alloc(used, total, synced)
     else:
         alloc_text, hint = "", hint or "dim"
-    taints = [t for t in row.taints if not t.startswith("nvidia.com/gpu")]
+    taints = [t for t in row.taints if not t.startswith(EXPECTED_TAINTS)]
     gauges: tuple[tuple[str, Hint], ...]
     if figures is not None:
         hot = figures.hottest is not None and figures.hottest >= HOT_C
