@@ -65,5 +65,10 @@ def test_node_names_memo_keeps_its_mapping_while_the_names_stay() -> None:
     names = ["gke-c-gpu-pool-1111aaaa-abcd", "gke-c-gpu-pool-1111aaaa-efgh"]
     first = memo.of(names)
     assert memo.of(reversed(names)) is first  # same set: same mapping object
+    # a node joins and the others keep their short names: the same mapping, grown
     grown = memo.of([*names, "gke-c-gpu-pool-1111aaaa-ijkl"])
-    assert grown is not first and grown["gke-c-gpu-pool-1111aaaa-ijkl"] == "gpu-pool-ijkl"
+    assert grown is first and grown["gke-c-gpu-pool-1111aaaa-ijkl"] == "gpu-pool-ijkl"
+    assert memo.of(names) is first and len(first) == 2  # and leaves
+    # a node whose name changes the others' short forms: a new mapping (rows are rebuilt)
+    changed = memo.of([*names, "ip-10-0-1-1.ec2.internal"])
+    assert changed is not first and changed[names[0]] == "gke-c-gpu-pool-abcd"

@@ -89,11 +89,11 @@ def short_names(names: Iterable[str], keep: int = KEEP) -> dict[str, str]:
     suffix = _common_suffix(token_lists, fewest - 1)
     prefix = _common_prefix(token_lists, fewest - 1 - suffix)
     while True:  # the longest common prefix that leaves names that read well
+        while prefix and not all(_starts_with_letter(t[2 * prefix]) for t in token_lists):
+            prefix -= 1
         trimmed = [t[2 * prefix : len(t) - 2 * suffix] for t in token_lists]
         shortest = [_without_generated(t) for t in trimmed]
-        if not prefix or (
-            all(_starts_with_letter(t[0]) for t in trimmed) and min(map(len, shortest)) >= MIN_LEFT
-        ):
+        if not prefix or min(map(len, shortest)) >= MIN_LEFT:
             break
         prefix -= 1
     plain = ["".join(t) for t in trimmed]
@@ -109,19 +109,25 @@ def short_names(names: Iterable[str], keep: int = KEEP) -> dict[str, str]:
 
 class NodeNames:
     """The short names of a cluster's nodes, worked out again only when the set of names
-    changes; the same mapping object while they stay the same."""
+    changes. The mapping stays the same object while the names it holds keep their short
+    forms (nodes that come and go are added and removed in place), so builders can use it
+    as part of their cache context: a new object means rows must be built again."""
 
     def __init__(self) -> None:
         self._names: frozenset[str] = frozenset()
-        self._short: Mapping[str, str] = {}
+        self._short: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def of(self, names: Iterable[str]) -> Mapping[str, str]:
         current = frozenset(names)
         with self._lock:
             if current != self._names:
-                short = short_names(current)
-                if short != self._short:
+                short, old = short_names(current), self._short
+                if all(short.get(name, s) == s for name, s in old.items()):
+                    for gone in self._names - current:
+                        old.pop(gone, None)
+                    old.update(short)  # only new names: the same mapping object
+                else:
                     self._short = short
                 self._names = current
             return self._short

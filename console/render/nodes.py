@@ -152,7 +152,7 @@ def build_nodes(session: ClusterSession, ctx: RowContext, cache: RowCache) -> li
     ledger = session.ledger
     short = node_short_names(session)
     now = ctx.now
-    cache.begin((include_cpu, scope))
+    cache.begin((include_cpu, scope, short))  # the same object while no short name changes
     out = []
     for node in nodes:
         name = node.name
@@ -160,12 +160,11 @@ def build_nodes(session: ClusterSession, ctx: RowContext, cache: RowCache) -> li
             continue
         usage = ledger.node(name)
         figures = telemetry.get(name)
-        short_name = short.get(name)
-        inputs = (node, usage, figures, synced, short_name)
+        inputs = (node, usage, figures, synced)
         row = cache.get(name, inputs)
         if row is None:
             row = cv.gpu_node_row(node, usage, now)
-            built = node_row(row, node, figures, synced, now, short_name)
+            built = node_row(row, node, figures, synced, now, short.get(name))
             row = cache.put(name, inputs, built)
         else:
             row = cache.with_cell(name, row, AGE_INDEX, age(cv.age_seconds(node.created, now)))

@@ -92,19 +92,18 @@ def build_pods(session: ClusterSession, ctx: RowContext, cache: RowCache) -> lis
     else:
         source = cv.gpu_pods(session.cache, ctx.namespace)
     namespace = ctx.namespace if not (scope and scope.node) else None
-    short = node_short_names(session)
-    cache.begin((ctx.namespace, scope))
+    short = node_short_names(session)  # the same object while no short name changes
+    cache.begin((ctx.namespace, scope, short))
     now = ctx.now
     out = []
     for pod in source:
         if namespace and pod.namespace != namespace:
             continue
         key = f"{pod.namespace}/{pod.name}"
-        short_node = short.get(pod.node)
-        inputs = (pod, short_node)
+        inputs = (pod,)
         row = cache.get(key, inputs)
         if row is None:
-            row = cache.put(key, inputs, pod_row(pod, now, short_node))
+            row = cache.put(key, inputs, pod_row(pod, now, short.get(pod.node)))
         else:
             row = cache.with_cell(key, row, AGE_INDEX, age(cv.age_seconds(pod.created, now)))
         out.append(row)
