@@ -30,6 +30,7 @@ from console.commands import run_command as run_registered
 from console.config import Settings
 from console.metrics import TelemetryStatus
 from console.metrics.link import PollerFactory, TelemetryLink
+from console.render.legend import legend
 from console.render.pipeline import RefreshPipeline, ViewRequest, ViewResult
 from console.screens.resource import ResourceScreen
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
@@ -322,8 +323,10 @@ class KmcApp(App[int]):
         title = f"Help · {view}" if view else "Help"
         described = getattr(self.screen, "KEYS_DESCRIBED", None)
         keys = key_rows(self.active_bindings.values(), described)
-        sections = [(f"Keys ({view or 'view'})", keys)]
-        sections.append(("Commands", help_rows(view)))
+        sections = [(f"Keys ({view or 'view'})", keys), ("Commands", help_rows(view))]
+        markers = legend(view)
+        if markers:
+            sections.append(("Legend", markers))
         self.push_screen(HelpScreen(sections, title=title))
 
     def set_namespace(self, name: str) -> None:

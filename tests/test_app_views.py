@@ -270,6 +270,9 @@ async def test_help_lists_the_keys_of_the_view(tiny_sim) -> None:
         keys = {key for _, rows in app.screen.sections for key, _ in rows}
         for key in ("enter", "d", "y", "e", "/", ":", "c", "s", "S", "esc", "?"):
             assert key in keys
+        titles = [title for title, _ in app.screen.sections]
+        assert titles[-1] == "Legend"  # what the compact status markers mean
+        assert "⊘" in {marker for marker, _ in app.screen.sections[-1][1]}
         await pilot.press("escape")
         await command(pilot, "pods")
         await populated(pilot, app, "pods")
