@@ -36,9 +36,9 @@ async def test_one_pod_change_rebuilds_only_its_row(fresh_sim, monkeypatch) -> N
     built: list[str] = []
     real = pods.pod_row
 
-    def counting(pod: Any, now: float) -> Row:
+    def counting(pod: Any, *args: Any) -> Row:
         built.append(f"{pod.namespace}/{pod.name}")
-        return real(pod, now)
+        return real(pod, *args)
 
     monkeypatch.setattr(pods, "pod_row", counting)
     app = make_app(fresh_sim, namespace="default")
