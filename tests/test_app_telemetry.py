@@ -16,6 +16,7 @@ from textual.widgets import Static, TabbedContent
 
 from console.app import KmcApp
 from console.metrics import TelemetryPoller, workload_telemetry
+from console.render.fmt import BLOCKS
 from console.screens.detail import DetailScreen
 from console.screens.gpus import NodeGpus
 from console.screens.resource import ResourceScreen
@@ -31,7 +32,6 @@ from tests.test_app_support import (
     view,
     wait_until,
 )
-from widgets.sparkline import BLOCKS
 
 SIZE = (160, 48)
 XID_NODE_ANNOTATIONS = {"sim.kmc.dev/xid-gpus": "1", "sim.kmc.dev/hot-gpus": "2"}

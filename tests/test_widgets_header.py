@@ -1,17 +1,15 @@
-"""Tests of ClusterHeader, gpu_bar and sparkline_text (plain-text renderers)."""
+"""Tests of ClusterHeader and gpu_bar."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
-from rich.text import Text
 from textual.app import App, ComposeResult
 
 from themes import DEFAULT_THEME, KMC_COLORBLIND, THEMES, util_scale
 from widgets.gpu_bar import gpu_bar, util_text
 from widgets.header import ClusterHeader, HeaderData
-from widgets.sparkline import sparkline_text
 
 FIXED = datetime(2026, 1, 2, 3, 4, 5)
 
@@ -28,16 +26,6 @@ def test_gpu_bar_shape_and_numbers() -> None:
     assert low.spans[0].style != high.spans[0].style
     assert util_text(None).plain.strip() == "-"
     assert util_text(73.4).plain == " 73%"
-
-
-def test_sparkline_text() -> None:
-    line = sparkline_text([0, 50, None, 100, float("nan")], 8)
-    assert isinstance(line, Text)
-    assert line.plain == "   ▁▅·█·"
-    assert sparkline_text([0, 20, 40, 60, 80, 100], 6).plain == "▁▂▄▅▇█"
-    assert sparkline_text([1000, 1000, 0, -5], 3, lo=0, hi=10).plain == "█▁▁"  # tail, clamped
-    assert sparkline_text([], 3).plain == "   "
-    assert sparkline_text([5], 0).plain == ""
 
 
 class HeaderApp(App[None]):

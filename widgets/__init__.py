@@ -10,7 +10,6 @@ from widgets.header import ClusterHeader, HeaderData
 from widgets.heatmap import GpuHeatmap, HeatCell, HeatGroup, HeatRow
 from widgets.help import HelpScreen
 from widgets.log_view import LogView
-from widgets.sparkline import sparkline_text
 from widgets.table_layout import TableColumn, TableRow
 from widgets.virtual_table import VirtualTable
 
@@ -29,7 +28,6 @@ __all__ = [
     "TableRow",
     "VirtualTable",
     "gpu_bar",
-    "sparkline_text",
     "util_style",
     "util_text",
 ]

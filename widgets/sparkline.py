@@ -1,11 +1,9 @@
-"""`sparkline_text`: a one-line sparkline as `rich.text.Text`, for table cells and headers."""
+"""The block glyphs of a value on a scale, for the widgets that draw levels (the heatmap).
+
+The render layer has its own copy (`console.render.fmt`) for plain-text sparkline cells:
+widgets may not import the console, and the render layer may not import widgets."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-
-from rich.style import Style
-from rich.text import Text
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 MISSING = "·"
@@ -17,23 +15,3 @@ def block_for(value: float, lo: float = 0.0, hi: float = 100.0) -> str:
     fraction = 0.0 if span <= 0 else (value - lo) / span
     fraction = min(1.0, max(0.0, fraction))
     return BLOCKS[min(len(BLOCKS) - 1, int(fraction * len(BLOCKS)))]
-
-
-def sparkline_text(
-    values: Sequence[float | None],
-    width: int,
-    lo: float = 0.0,
-    hi: float = 100.0,
-    *,
-    style: Style | str = "",
-    missing: str = MISSING,
-) -> Text:
-    """The last `width` values as block glyphs, right-aligned and left-padded with spaces.
-
-    `None` and NaN show as `missing`. Values are clamped to `lo..hi`.
-    """
-    if width <= 0:
-        return Text("")
-    tail = list(values[-width:]) if values else []
-    glyphs = [missing if v is None or v != v else block_for(float(v), lo, hi) for v in tail]
-    return Text(" " * (width - len(glyphs)) + "".join(glyphs), style=style, end="")
