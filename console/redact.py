@@ -34,11 +34,12 @@ _USERINFO = re.compile(
     r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/\s?#@]*(?:@[^/\s?#@]*)*)@"
 )
 
-# ?name=value / &name=value / ;name=value inside a URL: any name with a secret in it.
-_QUERY = re.compile(
-    r"(?P<head>[?&;](?:[^=&\s#]*?"
-    r"(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|signature|credential)"
-    r"[^=&\s#]*|sig|sas|code|auth|key)=)(?P<value>[^&\s#'\"<>]*)",
+# ?name=value / &name=value / ;name=value inside a URL: a name with a secret in it.
+# The name is tested in a callback (a regex alternation inside it backtracks quadratically).
+_QUERY = re.compile(r"(?P<head>[?&;](?P<name>[^=&\s#?;]{1,100})=)(?P<value>[^&\s#'\"<>]*)")
+_QUERY_NAME = re.compile(
+    r"token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|signature|credential"
+    r"|^(?:sig|sas|code|auth|key)$",
     re.IGNORECASE,
 )
 
@@ -75,6 +76,12 @@ def _value(match: re.Match[str]) -> str:
     return match.group("head") + (MASK if match.group("value") else "")
 
 
+def _query_value(match: re.Match[str]) -> str:
+    if not _QUERY_NAME.search(match.group("name")):
+        return match.group(0)
+    return _value(match)
+
+
 def redact(text: object) -> str:
     """`text` (any object, as `str()`) with every credential replaced by `***`."""
     try:
@@ -84,7 +91,7 @@ def redact(text: object) -> str:
     if not out:
         return out
     out = _USERINFO.sub(_userinfo, out)
-    out = _QUERY.sub(_value, out)
+    out = _QUERY.sub(_query_value, out)
     out = _QUOTED.sub(_value, out)
     out = _SCHEME.sub(_value, out)
     return _PAIR.sub(_value, out)

@@ -87,3 +87,23 @@ def test_never_raises_on_hostile_objects() -> None:
     assert redact(Hostile()) == "<unprintable>"
     assert redact(ValueError("https://a:b@c/")) == "https://a:***@c/"
     assert redact("\x00" * 10 + "://@" * 1000)  # long, odd input: no error, no blow-up
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "?" + "token" * 20000,
+        "&" * 50000,
+        '"token": ' * 20000,
+        "'x" * 50000,
+        "https://" + "a:" * 50000,
+    ],
+)
+def test_long_adversarial_input_stays_linear(text: str) -> None:
+    # Linear regexes redact 100 kB in milliseconds; a backtracking one needs seconds to
+    # minutes, so this budget catches the regression without timing anything tight.
+    import time
+
+    started = time.process_time()
+    redact(text)
+    assert time.process_time() - started < 2.0
