@@ -89,21 +89,18 @@ def test_never_raises_on_hostile_objects() -> None:
     assert redact("\x00" * 10 + "://@" * 1000)  # long, odd input: no error, no blow-up
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     "text",
     [
-        "?" + "token" * 20000,
-        "&" * 50000,
-        '"token": ' * 20000,
-        "'x" * 50000,
-        "https://" + "a:" * 50000,
+        "?" + "token" * 200_000,
+        "&" * 500_000,
+        '"token": ' * 200_000,
+        "'x" * 500_000,
+        "https://" + "a:" * 500_000,
     ],
 )
-def test_long_adversarial_input_stays_linear(text: str) -> None:
-    # Linear regexes redact 100 kB in milliseconds; a backtracking one needs seconds to
-    # minutes, so this budget catches the regression without timing anything tight.
-    import time
-
-    started = time.process_time()
-    redact(text)
-    assert time.process_time() - started < 2.0
+def test_megabyte_of_adversarial_input_finishes(text: str) -> None:
+    # Linear patterns take milliseconds on 1 MB; a backtracking one takes many minutes and
+    # trips the timeout (a deadline, not a timing assertion).
+    assert len(redact(text)) > 0
