@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
@@ -115,7 +116,7 @@ def test_malformed_items_are_skipped_and_counted() -> None:
 
 def test_bad_quantity_does_not_crash() -> None:
     pod = decode_pod(pod_json(gpus="lots"))
-    assert pod is not None and pod.gpu_request == {}
+    assert pod is not None and pod.gpu_request == {"nvidia.com/gpu": 0.0} and pod.gpus == 0
 
 
 def test_pending_pod_reason_and_wait() -> None:
@@ -338,3 +339,41 @@ def test_watch_lines() -> None:
     assert decode_watch_line(kind, orjson.dumps(expired)).status.code == 410
     bad = decode_watch_line(kind, orjson.dumps({"type": "ADDED", "object": {"metadata": []}}))
     assert bad.record is None
+
+
+@pytest.mark.parametrize(
+    "value", ["1e999", "NaN", "-1", "99999999999Ei", "12Qi", ".", "²", "9" * 400]
+)
+def test_absurd_gpu_quantities_count_as_zero_and_are_marked_invalid(value: str) -> None:
+    pod = decode_pod(pod_json(gpus=value))
+    assert pod is not None and pod.gpu_request == {"nvidia.com/gpu": 0.0} and pod.gpus == 0
+    assert pod.invalid == ("nvidia.com/gpu",)  # still a GPU pod, shown as invalid
+    node_data = node_json()
+    node_data["status"]["allocatable"]["nvidia.com/gpu"] = value
+    node = KINDS["nodes"].decode_item(orjson.dumps(node_data))
+    assert node is not None and node.gpu_allocatable == {"nvidia.com/gpu": 0.0}
+    assert node.invalid == ("nvidia.com/gpu",) and node.gpu_capacity == {"nvidia.com/gpu": 8.0}
+
+
+def test_quantities_as_json_numbers_beyond_a_float() -> None:
+    raw = b'{"limits": {"nvidia.com/gpu": ' + b"9" * 400 + b"}}"
+    decoded = msgspec.json.decode(raw, type=wire.Resources)  # msgspec keeps it as an int
+    invalid: list[str] = []
+    assert gpu.gpu_quantities(decoded.limits, invalid) == {"nvidia.com/gpu": 0.0}
+    assert invalid == ["nvidia.com/gpu"]
+    with pytest.raises(ValueError):
+        gpu.parse_quantity(10**400)
+
+
+def test_valid_quantities_are_not_invalid() -> None:
+    pod = decode_pod(pod_json(gpus="2"))
+    assert pod.gpu_request == {"nvidia.com/gpu": 2.0} and pod.invalid == ()
+    assert gpu.parse_quantity("500m") == 0.5 and gpu.parse_quantity("1e3") == 1000.0
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("8", 8), ("²", 0), ("9" * 5000, 0), ("-1", 0), ("", 0)]
+)
+def test_gpu_count_label(text: str, count: int) -> None:
+    node = KINDS["nodes"].decode_item(orjson.dumps(node_json(**{"nvidia.com/gpu.count": text})))
+    assert node is not None and node.gpu_count == count

@@ -141,3 +141,33 @@ def test_batch_keys_agree_with_natural_key(seed: int) -> None:
 
 def test_row_texts() -> None:
     assert row_texts(Row("k", ("a", "b", "c")), [2, 0]) == ["c", "a"]
+
+
+def test_natural_key_never_raises_on_long_digit_runs_and_odd_types() -> None:
+    from console.render.sort import natural_key
+
+    long_run = "img-" + "9" * 5000
+    assert natural_key(long_run) > natural_key("img-" + "9" * 4999) > natural_key("img-10")
+    for odd in (None, 10**5000, float("nan"), float("inf"), b"x", (1, 2), object()):
+        assert isinstance(natural_key(odd), str)
+
+
+def test_sort_rows_with_hostile_cells_and_mixed_values() -> None:
+    from console.render.base import Column, Row
+    from console.render.sort import sort_rows
+
+    texts = ["9" * 5000, "1e999", "-5", "x", "", "NaN", "\u202e9"]
+    rows = [
+        Row(str(i), (t,), sort_values={"v": v})
+        for i, (t, v) in enumerate(
+            zip(texts, [1, "a", None, float("nan"), 2.5, 10**5000, (1,)], strict=True)
+        )
+    ]
+    for column in (
+        Column("t", "T", 0, 3),
+        Column("t", "T", 0, 3, sort="number"),
+        Column("v", "V", 0, 3, sort="value"),
+    ):
+        for reverse in (False, True):
+            ordered = sort_rows(rows, column, 0, reverse)
+            assert sorted(r.key for r in ordered) == sorted(r.key for r in rows)

@@ -445,3 +445,32 @@ def test_rows_as_dicts_serialize() -> None:
     narrow = narrow_keys(NODES.columns)  # the full forms only
     assert list(out[0])[1:] == [c.key for c in NODES.columns if c.key not in narrow]
     assert orjson.loads(orjson.dumps(out)) == out
+
+
+def test_long_cluster_text_is_capped_in_cells_and_kept_in_the_record() -> None:
+    from test_cluster_records import node_json
+    from test_render_support import decode
+
+    from console.render.base import CELL_MAX
+
+    pool = "p" * 10_000
+    big = decode("nodes", node_json("gpu-long", **{"cloud.google.com/gke-nodepool": pool}))
+    rows = build(NODES, session(("nodes", big)))
+    cell = cells(NODES, rows["gpu-long"])["pool"]
+    assert len(cell) == CELL_MAX and cell.endswith("…")
+    assert rows["gpu-long"].record.pool == pool  # the detail view shows it in full
+
+
+def test_invalid_quantities_show_as_invalid() -> None:
+    from test_cluster_records import node_json
+    from test_render_support import decode
+
+    data = node_json("gpu-bad")
+    data["status"]["allocatable"]["nvidia.com/gpu"] = "1e999"
+    bad_node = decode("nodes", data)
+    bad_pod = pod("bad", node="gpu-bad", gpus="99999999999Ei")  # type: ignore[arg-type]
+    s = session(("nodes", bad_node), ("pods", bad_pod))
+    row = build(NODES, s)["gpu-bad"]
+    assert cells(NODES, row)["alloc"] == "invalid" and styles(NODES, row)["alloc"] == "bad"
+    pod_row = build(PODS, s)["ml/bad"]
+    assert cells(PODS, pod_row)["gpus"] == "invalid" and pod_row.hint == "bad"

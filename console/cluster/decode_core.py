@@ -85,8 +85,9 @@ def _containers(pod: wire.Pod) -> tuple[ContainerRecord, ...]:
 def node_record(node: wire.Node, pool_label: str | None = None) -> NodeRecord:
     """Map a wire Node; `pool_label` is the configured node-pool label (settings)."""
     labels = clean_labels(node.metadata.labels)
-    allocatable = gpu.gpu_quantities(node.status.allocatable)
-    capacity = gpu.gpu_quantities(node.status.capacity)
+    invalid: list[str] = []
+    allocatable = gpu.gpu_quantities(node.status.allocatable, invalid)
+    capacity = gpu.gpu_quantities(node.status.capacity, invalid)
     conditions = conds(node.status.conditions)
     ready = next((c.status == "True" for c in conditions if c.type == "Ready"), None)
     pressures = tuple(
@@ -94,10 +95,7 @@ def node_record(node: wire.Node, pool_label: str | None = None) -> NodeRecord:
         for c in conditions
         if c.status == "True" and c.type in ("MemoryPressure", "DiskPressure", "PIDPressure")
     )
-    try:
-        count = int(labels.get("nvidia.com/gpu.count", "0"))
-    except ValueError:
-        count = 0
+    count = gpu.label_int(labels.get("nvidia.com/gpu.count", ""))
     info = node.status.node_info
     return NodeRecord(
         name=line(node.metadata.name),
@@ -119,6 +117,7 @@ def node_record(node: wire.Node, pool_label: str | None = None) -> NodeRecord:
         kubelet_version=line(info.kubelet_version),
         os_image=line(info.os_image),
         created=parse_time(node.metadata.creation_timestamp),
+        invalid=tuple(sorted({line(name) for name in invalid})),
     )
 
 
@@ -132,7 +131,8 @@ def pod_record(pod: wire.Pod) -> PodRecord:
     created = parse_time(meta.creation_timestamp)
     waiting = next((c.reason for c in app if c.state == "waiting" and c.reason), "")
     workload = _workload_of(meta, owner)
-    request = gpu.effective_request(pod.spec)
+    invalid: list[str] = []
+    request = gpu.effective_request(pod.spec, invalid)
     return PodRecord(
         namespace=iline(meta.namespace),
         name=line(meta.name),
@@ -161,6 +161,9 @@ def pod_record(pod: wire.Pod) -> PodRecord:
         started=parse_time(status.start_time),
         deleting=parse_time(meta.deletion_timestamp),
         pod_ip=line(status.pod_ip),
+        invalid=share(("invalid", *invalid), tuple(sorted({iline(n) for n in invalid})))
+        if invalid
+        else (),
     )
 
 

@@ -7,6 +7,7 @@ containers incl. sidecars) + overhead).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 
@@ -50,48 +51,75 @@ def is_gpu_resource(name: str) -> bool:
     return known
 
 
+MAX_QUANTITY = 1_000_000.0
+"""More of one accelerator resource than any node or pod can hold: a larger value is a typo
+or a tenant's garbage (`99999999999Ei`), shown as invalid rather than summed."""
+
+
 def parse_quantity(value: str | float) -> float:
-    """A Kubernetes quantity ("8", "500m", "16Gi", "1e3") as a number; ValueError if malformed."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    text = str(value).strip()
-    if text.isdigit():
-        return float(text)
-    match = _QUANTITY.match(text)
-    if match is None:
-        raise ValueError(f"bad quantity {value!r}")
-    return float(match.group(1)) * _SUFFIX[match.group(2) or ""]
+    """A Kubernetes quantity ("8", "500m", "16Gi", "1e3") as a finite number; ValueError if
+    malformed, not finite (`1e999`, `NaN`) or beyond a float (a 400-digit integer)."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            text = str(value).strip()
+            if text.isascii() and text.isdigit():
+                number = float(text)
+            else:
+                match = _QUANTITY.match(text)
+                if match is None:
+                    raise ValueError(f"bad quantity {text[:40]!r}")
+                number = float(match.group(1)) * _SUFFIX[match.group(2) or ""]
+    except OverflowError:
+        raise ValueError("quantity out of range") from None
+    if not math.isfinite(number):
+        raise ValueError("quantity not finite")
+    return number
 
 
-def gpu_quantities(quantities: Mapping[str, str | int | float]) -> dict[str, float]:
-    """The accelerator entries of a resource map, parsed (malformed values count as 0)."""
+def gpu_quantities(
+    quantities: Mapping[str, str | int | float], invalid: list[str] | None = None
+) -> dict[str, float]:
+    """The accelerator entries of a resource map, parsed. A malformed, non-finite, negative
+    or absurd (> `MAX_QUANTITY`) value counts as 0 and its resource name is appended to
+    `invalid` (when given), so the row can say so."""
     out: dict[str, float] = {}
     for name, value in quantities.items():
         if is_gpu_resource(name):
             try:
-                out[name] = parse_quantity(value)
+                number = parse_quantity(value)
             except ValueError:
+                number = -1.0
+            if 0.0 <= number <= MAX_QUANTITY:
+                out[name] = number
+            else:
                 out[name] = 0.0
+                if invalid is not None:
+                    invalid.append(name)
     return out
 
 
-def _container_request(container: wire.Container) -> dict[str, float]:
+def _container_request(
+    container: wire.Container, invalid: list[str] | None = None
+) -> dict[str, float]:
     # A GPU limit without a request implies request == limit (extended resources must match).
-    out = gpu_quantities(container.resources.limits)
-    out.update(gpu_quantities(container.resources.requests))
+    out = gpu_quantities(container.resources.limits, invalid)
+    out.update(gpu_quantities(container.resources.requests, invalid))
     return out
 
 
-def effective_request(spec: wire.PodSpec) -> dict[str, float]:
-    """The scheduler's view of the pod's accelerator request, per resource name (§7)."""
+def effective_request(spec: wire.PodSpec, invalid: list[str] | None = None) -> dict[str, float]:
+    """The scheduler's view of the pod's accelerator request, per resource name (§7); the
+    names of invalid quantities are appended to `invalid` (see `gpu_quantities`)."""
     app: dict[str, float] = {}
     init_max: dict[str, float] = {}
     sidecars: dict[str, float] = {}
     for container in spec.containers:
-        for name, value in _container_request(container).items():
+        for name, value in _container_request(container, invalid).items():
             app[name] = app.get(name, 0.0) + value
     for container in spec.init_containers:
-        request = _container_request(container)
+        request = _container_request(container, invalid)
         if container.restart_policy == "Always":
             # A sidecar runs alongside later init containers and the app containers.
             for name, value in request.items():
@@ -103,9 +131,12 @@ def effective_request(spec: wire.PodSpec) -> dict[str, float]:
     for name, value in sidecars.items():
         app[name] = app.get(name, 0.0) + value
     result = {name: max(app.get(name, 0.0), init_max.get(name, 0.0)) for name in app | init_max}
-    for name, value in gpu_quantities(spec.overhead).items():
+    for name, value in gpu_quantities(spec.overhead, invalid).items():
         result[name] = result.get(name, 0.0) + value
-    return {name: value for name, value in result.items() if value > 0}
+    # an invalid request stays (as 0) so the pod still shows among the GPU pods
+    return {
+        name: value for name, value in result.items() if value > 0 or (invalid and name in invalid)
+    }
 
 
 def template_request(template: wire.Template) -> dict[str, float]:
@@ -134,6 +165,15 @@ def gpu_product(labels: Mapping[str, str]) -> str:
     return product.removesuffix("-SHARED")
 
 
+def label_int(text: str, default: int = 0, limit: int = 1_000_000) -> int:
+    """A small non-negative integer from a label value (`gpu.count`, `gpu.replicas`), else
+    `default`: no `int()` of a tenant's 5,000-digit or `²` value."""
+    if text.isascii() and text.isdigit() and len(text) <= 7:
+        number = int(text)
+        return number if number <= limit else default
+    return default
+
+
 def sharing_mode(labels: Mapping[str, str], resources: Iterable[str]) -> str:
     """'exclusive', 'time-slicing ×4', 'mps ×2', or 'MIG 1g.10gb,3g.40gb' (mixed) / 'MIG' (single)."""
     mig = sorted(name.removeprefix(MIG_PREFIX) for name in resources if name.startswith(MIG_PREFIX))
@@ -144,10 +184,7 @@ def sharing_mode(labels: Mapping[str, str], resources: Iterable[str]) -> str:
     ):
         return "MIG " + labels["nvidia.com/gpu.product"].rsplit("-MIG-", 1)[1]
     strategy = labels.get("nvidia.com/gpu.sharing-strategy", "none")
-    try:
-        replicas = int(labels.get("nvidia.com/gpu.replicas", "1"))
-    except ValueError:
-        replicas = 1
+    replicas = label_int(labels.get("nvidia.com/gpu.replicas", ""), 1)
     if strategy in ("time-slicing", "mps") and replicas > 1:
         return f"{strategy} ×{replicas}"
     if replicas > 1:

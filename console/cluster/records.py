@@ -54,6 +54,9 @@ class NodeRecord(msgspec.Struct, frozen=True, gc=False):
     kubelet_version: str
     os_image: str
     created: float
+    invalid: tuple[str, ...] = ()
+    """GPU resources whose capacity or allocatable was malformed, not finite, negative or
+    absurd: counted as 0 and shown as invalid."""
 
     @property
     def key(self) -> Key:
@@ -101,6 +104,9 @@ class PodRecord(msgspec.Struct, frozen=True, gc=False):
     started: float
     deleting: float  # deletionTimestamp, 0.0 if not terminating
     pod_ip: str
+    invalid: tuple[str, ...] = ()
+    """GPU resources whose request, limit or overhead was malformed, not finite, negative or
+    absurd: counted as 0 and shown as invalid."""
 
     @property
     def key(self) -> Key:

@@ -80,6 +80,25 @@ class Row(msgspec.Struct, frozen=True, gc=False):
     order is (AGE: `age_key`): a changed value means a changed row."""
 
 
+CELL_MAX = 256
+"""The most characters a cell holds: longer cluster text (a 10,000-character image name or
+label) is cut with `…` where rows are built; detail views show it in full. Longer than any
+Kubernetes name (253), so names are never cut here."""
+
+
+def capped(cells: tuple[str, ...]) -> tuple[str, ...]:
+    """`cells`, each cut to `CELL_MAX` characters (the same tuple when none is longer)."""
+    if max(map(len, cells), default=0) <= CELL_MAX:
+        return cells
+    return tuple(c if len(c) <= CELL_MAX else c[: CELL_MAX - 1] + "…" for c in cells)
+
+
+def capped_row(row: Row) -> Row:
+    """`row` with its cells `capped` (the same object when none is too long)."""
+    cells = capped(row.cells)
+    return row if cells is row.cells else msgspec.structs.replace(row, cells=cells)
+
+
 def styles_of(styles: Sequence[Hint]) -> tuple[Hint, ...] | None:
     """`styles` as a tuple, or None when no cell has a hint."""
     return tuple(styles) if any(s is not None for s in styles) else None
@@ -218,9 +237,10 @@ class RowCache:
         return None
 
     def put(self, key: str, inputs: tuple[Any, ...], row: Row) -> Row:
-        """Remember the row just built for `key` from `inputs`."""
+        """Remember the row just built for `key` from `inputs` (its cells `capped`)."""
         self.built += 1
         self._seen.add(key)
+        row = capped_row(row)
         self._store(key, inputs, row)
         return row
 
@@ -238,6 +258,8 @@ class RowCache:
         same_sorts = sort_values is None or sort_values == row.sort_values
         if row.cells[index] == value and same_sorts:
             return row
+        if len(value) > CELL_MAX:
+            value = capped((value,))[0]
         cells = (*row.cells[:index], value, *row.cells[index + 1 :])
         updated = msgspec.structs.replace(row, cells=cells)
         if not same_sorts:

@@ -18,6 +18,9 @@ FULL = "▇"
 EMPTY = "▁"
 """The filled and empty glyphs of a GPU bar."""
 
+INVALID = "invalid"
+"""The cell of a quantity the cluster sent malformed, not finite, negative or absurd."""
+
 BLOCKS = "▁▂▃▄▅▆▇█"
 MISSING = "·"
 """Sparkline glyphs, low to high, and the one for a missing sample."""
@@ -45,7 +48,10 @@ def age(seconds: float | None) -> str:
 
 
 def gpus(value: float) -> str:
-    """A GPU count: whole numbers without a fraction, else one decimal."""
+    """A GPU count: whole numbers without a fraction, else one decimal; `invalid` for a
+    value no count can have (not finite, negative, absurd)."""
+    if not 0.0 <= value <= 1e15:  # NaN fails both comparisons
+        return INVALID if value != 0.0 else "0"
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 

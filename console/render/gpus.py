@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from console.metrics.model import GpuRow
-from console.render.base import EMPTY, Column, Hint, Row, styles_of
+from console.render.base import EMPTY, Column, Hint, Row, capped, styles_of
 from console.render.fmt import HOT_C, pct, short_uuid, sparkline, temp, util, util_hint
 
 
@@ -68,7 +68,7 @@ def gpu_row(r: GpuRow, spark: int) -> Row:
     )
     return Row(
         str(r.index),
-        tuple(c for c, _ in cells),
+        capped(tuple(c for c, _ in cells)),
         hint,
         styles_of([s for _, s in cells]),
         EMPTY,

@@ -16,6 +16,7 @@ from console.cluster.records import NodeRecord
 from console.render.base import UTIL, Column, Hint, Row, RowCache, RowContext, Scope, View, age_key
 from console.render.fmt import (
     HOT_C,
+    INVALID,
     age,
     gpu_bar,
     gpus,
@@ -91,7 +92,10 @@ def node_row(
     total, used = row.gpus_allocatable, row.gpus_requested
     has_gpus = total > 0 or bool(row.product)
     alloc_hint: Hint = None
-    if has_gpus:
+    if record.invalid:  # a malformed or absurd quantity (counted as 0): say so, in full
+        alloc_text, alloc_hint = INVALID, "bad"
+        hint = hint or "warn"
+    elif has_gpus:
         alloc_text, alloc_hint = alloc(used, total, synced)
     else:
         alloc_text, hint = "", hint or "dim"

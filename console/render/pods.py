@@ -23,7 +23,7 @@ from console.render.base import (
     View,
     age_key,
 )
-from console.render.fmt import age, gpus
+from console.render.fmt import INVALID, age, gpus
 from console.render.names import node_short_names
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def pod_row(pod: PodRecord, now: float, short_node: str | None = None) -> Row:
         row.ready,
         status,
         str(row.restarts),
-        gpus(row.gpus) if row.gpu_request else "",
+        INVALID if pod.invalid else gpus(row.gpus) if row.gpu_request else "",
         row.node,
         f"{row.workload[0]}/{row.workload[1]}" if row.workload[1] else "",
         age(row.age),
@@ -71,7 +71,7 @@ def pod_row(pod: PodRecord, now: float, short_node: str | None = None) -> Row:
     return Row(
         pod_key(pod),
         cells,
-        pod_hint(row),
+        "bad" if pod.invalid else pod_hint(row),
         None,
         pod.labels,
         pod,
