@@ -1,15 +1,22 @@
 """Who may do what in the simulated cluster: TLS material, bearer-token users, RBAC, kubeconfig.
 
-Two users come built in: `admin` (everything) and `viewer` (read-only, like the built-in
-`view` ClusterRole: get/list/watch, pods/log, no secrets). Tokens can be revoked at runtime.
+Three users come built in: `admin` (everything), `viewer` (read-only, like the built-in
+`view` ClusterRole: get/list/watch, pods/log, no secrets) and `team` (like the `edit`
+ClusterRole bound by a RoleBinding in each of the team's namespaces only: a cluster-wide
+list, nodes and namespaces are forbidden). Tokens are random per run, never derived from
+the seed (the kubeconfig is the only way to learn them); they can be revoked at runtime.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
-import hashlib
 import ipaddress
+import os
+import secrets
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,15 +31,21 @@ READ_VERBS = frozenset({"get", "list", "watch"})
 
 @dataclass(frozen=True)
 class Rule:
+    """One RBAC rule. `namespaces` None: bound cluster-wide (a ClusterRoleBinding); a set:
+    bound by a RoleBinding in each of those namespaces, so it allows nothing at the cluster
+    scope (a list across all namespaces, nodes, namespaces themselves)."""
+
     verbs: frozenset[str]
     groups: frozenset[str] = frozenset({"*"})
     resources: frozenset[str] = frozenset({"*"})
+    namespaces: frozenset[str] | None = None
 
-    def allows(self, verb: str, group: str, resource: str) -> bool:
+    def allows(self, verb: str, group: str, resource: str, namespace: str | None = None) -> bool:
         return (
             ("*" in self.verbs or verb in self.verbs)
             and ("*" in self.groups or group in self.groups)
             and ("*" in self.resources or resource in self.resources)
+            and (self.namespaces is None or namespace in self.namespaces)
         )
 
 
@@ -43,9 +56,9 @@ class User:
     rules: list[Rule]
     groups: list[str] = field(default_factory=lambda: ["system:authenticated"])
 
-    def can(self, verb: str, group: str, resource: str) -> bool:
-        """`resource` may carry a subresource: `pods/log`."""
-        return any(rule.allows(verb, group, resource) for rule in self.rules)
+    def can(self, verb: str, group: str, resource: str, namespace: str | None = None) -> bool:
+        """`resource` may carry a subresource: `pods/log`; `namespace` None: cluster scope."""
+        return any(rule.allows(verb, group, resource, namespace) for rule in self.rules)
 
 
 ADMIN_RULES = [Rule(frozenset({"*"}))]
@@ -54,24 +67,34 @@ VIEWER_RULES = [
     Rule(READ_VERBS, frozenset({"*"}), frozenset({"*"})),
 ]
 VIEWER_DENIED = frozenset({"secrets"})
+TEAM_NAMESPACES = {"demo": ("ml-research", "serving")}
+"""The namespaces the `team` user's Role is bound in, per preset (default: `ml`)."""
 
 
-def _token(seed: int, who: str) -> str:
-    return hashlib.sha256(f"kmc-sim/{seed}/{who}".encode()).hexdigest()[:40]
+def team_namespaces(preset: str) -> tuple[str, ...]:
+    """Where the preset's team works: namespaces that hold its jobs, servers and pods."""
+    return TEAM_NAMESPACES.get(preset, ("ml",))
+
+
+def team_rules(namespaces: Iterable[str]) -> list[Rule]:
+    """Like the `edit` ClusterRole bound by a RoleBinding in each of `namespaces`."""
+    return [Rule(frozenset({"*"}), namespaces=frozenset(namespaces))]
+
+
+def new_token() -> str:
+    """A bearer token that nobody can derive: random per run, whatever the seed."""
+    return secrets.token_urlsafe(32)
 
 
 class Authenticator:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, team_namespaces: Iterable[str] = ("ml",)) -> None:
         self.users: dict[str, User] = {}
+        self.team_namespaces = tuple(team_namespaces)
         self.add(
-            User(
-                "admin",
-                _token(seed, "admin"),
-                ADMIN_RULES,
-                ["system:masters", "system:authenticated"],
-            )
+            User("admin", new_token(), ADMIN_RULES, ["system:masters", "system:authenticated"])
         )
-        self.add(User("viewer", _token(seed, "viewer"), VIEWER_RULES))
+        self.add(User("viewer", new_token(), VIEWER_RULES))
+        self.add(User("team", new_token(), team_rules(self.team_namespaces)))
 
     def add(self, user: User) -> None:
         self.users[user.token] = user
@@ -90,12 +113,19 @@ class Authenticator:
                 del self.users[token]
 
     def authorize(
-        self, user: User, verb: str, group: str, resource: str, subresource: str = ""
+        self,
+        user: User,
+        verb: str,
+        group: str,
+        resource: str,
+        subresource: str = "",
+        namespace: str | None = None,
     ) -> bool:
+        """May `user` do `verb` on `resource` in `namespace` (None or "": the cluster scope)?"""
         if user.name != "admin" and resource in VIEWER_DENIED:
             return False
         full = f"{resource}/{subresource}" if subresource else resource
-        return user.can(verb, group, full)
+        return user.can(verb, group, full, namespace or None)
 
 
 @dataclass(frozen=True)
@@ -162,11 +192,12 @@ def make_tls(host: str = "127.0.0.1") -> TlsMaterial:
 CLUSTER_NAME = "kmc-sim"
 ADMIN_CONTEXT = "kmc-sim"
 VIEWER_CONTEXT = "kmc-sim-viewer"
+TEAM_CONTEXT = "kmc-sim-team"
 
 
 def kubeconfig(server: str, ca_pem: bytes, auth: Authenticator) -> dict:
     ca_data = base64.b64encode(ca_pem).decode()
-    admin, viewer = auth.by_name("admin"), auth.by_name("viewer")
+    admin, viewer, team = auth.by_name("admin"), auth.by_name("viewer"), auth.by_name("team")
     return {
         "apiVersion": "v1",
         "kind": "Config",
@@ -179,12 +210,21 @@ def kubeconfig(server: str, ca_pem: bytes, auth: Authenticator) -> dict:
         "users": [
             {"name": "kmc-sim-admin", "user": {"token": admin.token}},
             {"name": "kmc-sim-viewer", "user": {"token": viewer.token}},
+            {"name": "kmc-sim-team", "user": {"token": team.token}},
         ],
         "contexts": [
             {"name": ADMIN_CONTEXT, "context": {"cluster": CLUSTER_NAME, "user": "kmc-sim-admin"}},
             {
                 "name": VIEWER_CONTEXT,
                 "context": {"cluster": CLUSTER_NAME, "user": "kmc-sim-viewer"},
+            },
+            {
+                "name": TEAM_CONTEXT,
+                "context": {
+                    "cluster": CLUSTER_NAME,
+                    "user": "kmc-sim-team",
+                    "namespace": auth.team_namespaces[0],
+                },
             },
         ],
         "current-context": ADMIN_CONTEXT,
@@ -193,6 +233,18 @@ def kubeconfig(server: str, ca_pem: bytes, auth: Authenticator) -> dict:
 
 
 def write_kubeconfig(path: Path, config: dict) -> None:
+    """Write atomically and private from the first byte: a temporary file created 0600 in
+    the same directory (mkstemp), then renamed over `path`. No reader ever sees a partial
+    file, and the tokens are never readable by others, whatever the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    path.chmod(0o600)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(yaml.safe_dump(config, sort_keys=False))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

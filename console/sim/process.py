@@ -181,7 +181,8 @@ def serve_command(
             f"Simulated GPU cluster ({preset}, seed {seed}) serving at {s.server_url}", flush=True
         )
         print(
-            f"  kubeconfig: {s.kubeconfig_path}  (contexts: kmc-sim = admin, kmc-sim-viewer = read-only)"
+            f"  kubeconfig: {s.kubeconfig_path}  (contexts: kmc-sim = admin, kmc-sim-viewer = read-only, "
+            "kmc-sim-team = its team's namespaces only)"
         )
         print(f"  try:        kubectl --kubeconfig {s.kubeconfig_path} get nodes")
         if s.metrics_url:

@@ -147,7 +147,8 @@ class ApiServer(ObjectHandlers, WatchStreams):
     # ----- authorization --------------------------------------------------------------------
     def require(self, user: User, verb: str, target: Target) -> None:
         rt = target.rt
-        if self.auth.authorize(user, verb, rt.group, rt.plural, target.subresource or ""):
+        sub = target.subresource or ""
+        if self.auth.authorize(user, verb, rt.group, rt.plural, sub, target.namespace):
             return
         resource = f"{rt.plural}/{target.subresource}" if target.subresource else rt.plural
         what = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
@@ -178,6 +179,7 @@ class ApiServer(ObjectHandlers, WatchStreams):
                 attrs.get("group", ""),
                 resource,
                 attrs.get("subresource", ""),
+                attrs.get("namespace"),
             )
         elif (body.get("spec") or {}).get("nonResourceAttributes"):
             allowed = True
