@@ -106,6 +106,10 @@ COMMANDS: tuple[Command, ...] = (
         "cpu", "show or hide CPU-only nodes", lambda host, _arg: host.toggle_cpu_nodes(),
         ("cpunodes",), views=("nodes",),
     ),
+    Command(
+        "logs", "logs of the selected pod, job or server, or of NAME (-p: previous container)",
+        lambda host, arg: host.open_logs(arg), ("log", "lo"), "[pod|job/NAME|server/NAME] [-p]",
+    ),
     Command("help", "keys and commands of this view", _help, ("?",)),
     Command("q", "quit", lambda host, _arg: host.exit(0), ("quit", "q!", "exit")),
 )  # fmt: skip

@@ -52,6 +52,8 @@ class Settings:
     prometheus_url: str | None = None
     dcgm_label_mode: str = "auto"
     mlflow_tracking_uri: str | None = None
+    log_line_cap: int = 50_000
+    """Lines a log screen keeps (older ones are dropped with a marker): bounds its memory."""
     no_color: bool = False
     config_file: Path | None = None
 
@@ -111,6 +113,14 @@ def _coerce(key: str, value: object, source: str) -> object:
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         raise fail("true or false")
+    if key == "log_line_cap":
+        try:
+            lines = int(str(value).replace("_", ""))
+        except ValueError:
+            raise fail("a whole number of lines") from None
+        if isinstance(value, bool) or not 1_000 <= lines <= 5_000_000:
+            raise fail("between 1000 and 5000000 lines")
+        return lines
     if key == "refresh_seconds":
         try:
             number = float(value)  # type: ignore[arg-type]

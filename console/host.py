@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from console.config import Settings
     from console.metrics.link import TelemetryLink
     from console.render.pipeline import RefreshPipeline, ViewRequest
+    from console.tracking.link import TrackingLink
     from widgets.header import HeaderData
 
 
@@ -25,6 +26,7 @@ class Host(Protocol):
     settings: Settings
     session: ClusterSession | None
     telemetry: TelemetryLink
+    tracking: TrackingLink
     pipeline: RefreshPipeline | None
     namespace: str | None
     context: str
@@ -61,5 +63,8 @@ class Host(Protocol):
     def contexts(self) -> tuple[list[str], str | None]: ...
 
     def toggle_cpu_nodes(self) -> None: ...
+
+    def open_logs(self, spec: str = "", previous: bool = False) -> None:
+        """The log screen of `spec` (`:logs` argument), else of the visible view's row."""
 
     def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None: ...

@@ -1,25 +1,74 @@
-"""`LogView`: a log pane on Textual's `Log` (renders only visible lines, bounded memory).
+"""`LogView`: a log pane that draws only the visible lines (Textual's Line API).
 
-Lines are shown as plain text, never as markup (Textual's `Log` also replaces escape
-characters when rendering); callers strip control sequences. `f` toggles follow
-(auto-scroll to the newest line); `LogView.FollowChanged` reports the new state.
+It holds plain rows (anything with `source`, `ts`, `text`, `level`, `json` attributes, e.g.
+a NamedTuple) — at most `max_lines`, older ones dropped with a marker line on top — and
+per source a short label and colour for the prefix. Options: wrap, JSON pretty-printing,
+timestamps, the source prefix, a search pattern whose matches are highlighted. Jumps:
+next / previous match, next / previous error line, end. The cost of a frame is the
+screen's height, not the number of lines; wrapped or pretty layouts are computed once per
+change of width or option. Text is never parsed as markup (callers clean control
+characters; the widget draws each line as plain `Text`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import ClassVar
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Protocol
 
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import Log
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 
-class LogView(Log):
-    """A bounded, follow/pause log pane."""
+class LogRow(Protocol):
+    source: int
+    ts: int
+    text: str
+    level: str
+    json: bool
+
+
+LEVEL_STYLES = {
+    "error": Style(color="red", bold=True),
+    "warn": Style(color="yellow"),
+    "debug": Style(dim=True),
+    "marker": Style(color="cyan", italic=True),
+}
+PREFIX_COLOURS = (
+    "cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
+    "bright_magenta", "bright_green", "bright_yellow", "bright_blue", "red",
+)  # fmt: skip
+_MATCH = Style(reverse=True)
+_CURRENT = Style(reverse=True, bold=True, underline=True)
+_MARKER = Style(color="black", bgcolor="yellow")
+_GONE = Style(dim=True, strike=True)
+
+
+def _stamp(ts: int) -> str:
+    if not ts:
+        return " " * 23
+    sec, ns = divmod(ts, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns // 1_000_000:03d}"
+
+
+class LogView(ScrollView, can_focus=True):
+    """A bounded log pane that draws only what is visible."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "toggle_follow", "Follow"),
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -27,16 +76,17 @@ class LogView(Log):
         height: 1fr;
         background: $surface;
         color: $foreground;
+        overflow: auto auto;
     }
     """
 
-    class FollowChanged(Message):
-        """Follow was switched on or off (`follow`)."""
+    class Scrolled(Message):
+        """The user moved away from the end (`at_end` False) or back to it."""
 
-        def __init__(self, log_view: LogView, follow: bool) -> None:
+        def __init__(self, log_view: LogView, at_end: bool) -> None:
             super().__init__()
             self.log_view = log_view
-            self.follow = follow
+            self.at_end = at_end
 
         @property
         def control(self) -> LogView:
@@ -45,41 +95,302 @@ class LogView(Log):
     def __init__(
         self,
         *,
-        max_lines: int = 10_000,
-        follow: bool = True,
+        max_lines: int = 50_000,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(
-            highlight=False,
-            max_lines=max_lines,
-            auto_scroll=follow,
-            name=name,
-            id=id,
-            classes=classes,
-        )
+        super().__init__(name=name, id=id, classes=classes)
+        self.max_lines = max_lines
+        self.rows: list[Any] = []
+        self.base = 0
+        """Absolute number of the first row in `rows` (rows dropped so far)."""
+        self.dropped = 0
+        self.dropped_note = ""
+        self.labels: list[tuple[str, str]] = []
+        self.gone: set[int] = set()
+        self.show_prefix = False
+        self.show_timestamps = False
+        self.wrap = False
+        self.pretty = False
+        self.follow = True
+        self.search: re.Pattern[str] | None = None
+        self.current: int | None = None
+        """Absolute number of the row the last jump landed on."""
+        self._width = 0
+        self._layout: list[tuple[int, int]] | None = None  # (absolute row, piece) per line
+        self._layout_width = 0
+        self._pieces: LRUCache[tuple[int, int], list[tuple[Text, int]]] = LRUCache(4096)
+        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        self._version = 0
+
+    # ------------------------------------------------------------ data
+
+    def set_sources(self, labels: Sequence[tuple[str, str]], gone: set[int] | None = None) -> None:
+        """Per source index: `(label, colour)` of its prefix; `gone` sources are struck out."""
+        self.labels = list(labels)
+        self.gone = set(gone or ())
+        self._changed()
+
+    def append(self, rows: Sequence[Any], dropped: int = 0) -> None:
+        """Add rows at the end (dropping the oldest beyond `max_lines`)."""
+        if not rows and not dropped:
+            return
+        self.rows.extend(rows)
+        self.dropped += dropped
+        excess = len(self.rows) - self.max_lines
+        if excess > 0:
+            del self.rows[:excess]
+            self.base += excess
+            self.dropped += excess
+        prefix = self._prefix_width()
+        widest = max((len(r.text) for r in rows), default=0) + prefix
+        if self._layout is not None:
+            if excess > 0:
+                first = self.base
+                keep = 0
+                while keep < len(self._layout) and self._layout[keep][0] < first:
+                    keep += 1
+                del self._layout[:keep]
+            start = len(self.rows) - len(rows)
+            self._extend_layout(range(start, len(self.rows)))
+        self._width = max(self._width, widest)
+        self._resize()
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def replace(self, rows: Sequence[Any], dropped: int = 0) -> None:
+        """Show exactly `rows` (after a filter change or a resume)."""
+        self.rows = list(rows)[-self.max_lines :]
+        self.dropped = dropped + max(0, len(rows) - self.max_lines)
+        self.base = 0
+        self.current = None
+        prefix = self._prefix_width()
+        self._width = max((len(r.text) for r in self.rows), default=0) + prefix
+        self._changed()
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def clear(self) -> None:
+        self.replace([])
 
     @property
-    def follow(self) -> bool:
-        """Whether new lines scroll the view to the end."""
-        return self.auto_scroll
+    def line_count(self) -> int:
+        """Display lines (wrapped / pretty lines count each), including the dropped marker."""
+        marker = 1 if self.dropped else 0
+        return marker + (len(self._layout) if self._layout is not None else len(self.rows))
 
-    def set_follow(self, follow: bool) -> None:
-        """Switch follow on (jumping to the end) or off; posts `FollowChanged` on change."""
-        if follow == self.auto_scroll:
-            return
-        self.auto_scroll = follow
-        if follow:
-            self.scroll_end(animate=False, immediate=True)
-        self.post_message(self.FollowChanged(self, follow))
+    def configure(self, **options: Any) -> None:
+        """Set `wrap`, `pretty`, `show_prefix`, `show_timestamps` or `search` and redraw."""
+        for key, value in options.items():
+            setattr(self, key, value)
+        self._changed()
 
-    def action_toggle_follow(self) -> None:
-        self.set_follow(not self.auto_scroll)
+    # ------------------------------------------------------------ jumps
 
-    def write_lines(  # type: ignore[override]
-        self, lines: Iterable[str], scroll_end: bool | None = None
-    ) -> LogView:
-        """Append lines as plain text (no markup); follows the end when `follow` is on."""
-        super().write_lines(lines, scroll_end=scroll_end)
-        return self
+    def jump(self, predicate: Callable[[Any], bool], forward: bool = True) -> bool:
+        """Move to the next (or previous) row after the current one for which `predicate`
+        holds; stops following. False when there is none."""
+        if not self.rows:
+            return False
+        start = self._anchor()
+        indices = range(start + 1, len(self.rows)) if forward else range(start - 1, -1, -1)
+        for i in indices:
+            if predicate(self.rows[i]):
+                self.current = self.base + i
+                self.follow = False
+                self._show_row(i)
+                return True
+        return False
+
+    def jump_match(self, forward: bool = True) -> bool:
+        pattern = self.search
+        if pattern is None:
+            return False
+        return self.jump(lambda row: pattern.search(row.text) is not None, forward)
+
+    def jump_error(self, forward: bool = True) -> bool:
+        return self.jump(lambda row: row.level == "error", forward)
+
+    def jump_end(self) -> None:
+        self.follow = True
+        self.current = None
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def _anchor(self) -> int:
+        if self.current is not None and self.current >= self.base:
+            return self.current - self.base
+        top = int(self.scroll_offset.y) - (1 if self.dropped else 0)
+        if self._layout is not None and 0 <= top < len(self._layout):
+            return self._layout[top][0] - self.base - 1
+        return max(-1, min(top, len(self.rows)) - 1)
+
+    def _show_row(self, index: int) -> None:
+        line = index
+        if self._layout is not None:
+            absolute = self.base + index
+            line = next((n for n, (a, _) in enumerate(self._layout) if a == absolute), 0)
+        line += 1 if self.dropped else 0
+        target = max(0, line - self.scrollable_content_region.height // 3)
+        self.scroll_to(y=target, animate=False, immediate=True)
+        self.refresh()
+
+    def _on_mouse_scroll_up(self, event: Any) -> None:
+        if self.follow:
+            self.follow = False
+            self.post_message(self.Scrolled(self, False))
+
+    def action_scroll_up(self) -> None:
+        self._leave_end()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._leave_end()
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self._leave_end()
+        super().action_scroll_home()
+
+    def _leave_end(self) -> None:
+        if self.follow:
+            self.follow = False
+            self.post_message(self.Scrolled(self, False))
+
+    # ------------------------------------------------------------ layout
+
+    def _prefix_width(self) -> int:
+        width = 24 if self.show_timestamps else 0
+        if self.show_prefix and self.labels:
+            width += max(len(label) for label, _ in self.labels) + 1
+        return width
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._pieces.clear()
+        self._strips.clear()
+        self._layout = None
+        if self.wrap or self.pretty:
+            self._layout = []
+            self._layout_width = self._text_width()
+            self._extend_layout(range(len(self.rows)))
+        self._width = (
+            max((len(r.text) for r in self.rows[-2000:]), default=0) + self._prefix_width()
+        )
+        self._resize()
+        self.refresh()
+
+    def _text_width(self) -> int:
+        return max(10, self.scrollable_content_region.width or self.size.width or 80)
+
+    def _extend_layout(self, indices: range) -> None:
+        assert self._layout is not None
+        for i in indices:
+            absolute = self.base + i
+            count = len(self._row_pieces(absolute, self.rows[i]))
+            self._layout.extend((absolute, p) for p in range(count))
+
+    def _resize(self) -> None:
+        width = self._layout_width if self._layout is not None and self.wrap else self._width
+        self.virtual_size = Size(width, self.line_count)
+
+    def on_resize(self) -> None:
+        if self._layout is not None and self.wrap and self._text_width() != self._layout_width:
+            self._changed()
+        else:
+            self._strips.clear()
+
+    # ------------------------------------------------------------ drawing
+
+    def _head(self, row: Any) -> Text:
+        head = Text(no_wrap=True)
+        if self.show_prefix and self.labels and 0 <= row.source < len(self.labels):
+            label, colour = self.labels[row.source]
+            width = max(len(name) for name, _ in self.labels)
+            style = _GONE if row.source in self.gone else Style(color=colour, bold=True)
+            head.append(label.ljust(width), style)
+            head.append(" ")
+        if self.show_timestamps:
+            head.append(_stamp(row.ts), Style(dim=True))
+            head.append(" ")
+        return head
+
+    def _body(self, row: Any, absolute: int) -> list[Text]:
+        texts = [row.text]
+        if self.pretty and row.json:
+            try:
+                texts = json.dumps(json.loads(row.text), indent=2).splitlines()
+            except ValueError:
+                texts = [row.text]
+        style = LEVEL_STYLES.get(row.level)
+        out = []
+        for text in texts:
+            body = Text(text, style=style or "", no_wrap=True)
+            if self.search is not None:
+                hit = _CURRENT if absolute == self.current else _MATCH
+                for m in self.search.finditer(text):
+                    if m.end() > m.start():
+                        body.stylize(hit, m.start(), m.end())
+            out.append(body)
+        return out
+
+    def _row_pieces(self, absolute: int, row: Any) -> list[tuple[Text, int]]:
+        """The display lines of one row: `(text, cell width)` each."""
+        key = (absolute, self._version)
+        cached = self._pieces.get(key)
+        if cached is not None:
+            return cached
+        head = self._head(row)
+        pieces: list[tuple[Text, int]] = []
+        indent = Text(" " * head.cell_len)
+        for n, body in enumerate(self._body(row, absolute)):
+            line = (head if n == 0 else indent).copy()
+            line.append_text(body)
+            if self.wrap:
+                width = self._layout_width or self._text_width()
+                plain = line.plain
+                if len(plain) <= width:
+                    pieces.append((line, cell_len(plain)))
+                    continue
+                for start in range(0, len(plain), width):
+                    piece = line[start : start + width]
+                    pieces.append((piece, cell_len(piece.plain)))
+            else:
+                pieces.append((line, cell_len(line.plain)))
+        self._pieces[key] = pieces
+        return pieces
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        line = scroll_y + y
+        width = self.scrollable_content_region.width
+        rich_style = self.rich_style
+        if self.dropped:
+            if line == 0:
+                note = f"… {self.dropped:,} older lines dropped {self.dropped_note}".rstrip()
+                text = Text(note, style=_MARKER, no_wrap=True)
+                strip = Strip(text.render(self.app.console), text.cell_len)
+                return strip.crop_extend(scroll_x, scroll_x + width, rich_style)
+            line -= 1
+        if self._layout is not None:
+            if line >= len(self._layout):
+                return Strip.blank(width, rich_style)
+            absolute, piece = self._layout[line]
+        else:
+            if line >= len(self.rows):
+                return Strip.blank(width, rich_style)
+            absolute, piece = self.base + line, 0
+        key = (absolute, piece, self._version)
+        strip = self._strips.get(key)
+        if strip is None or absolute == self.current:
+            index = absolute - self.base
+            if not 0 <= index < len(self.rows):
+                return Strip.blank(width, rich_style)
+            pieces = self._row_pieces(absolute, self.rows[index])
+            if piece >= len(pieces):
+                return Strip.blank(width, rich_style)
+            text, cells = pieces[piece]
+            strip = Strip(text.render(self.app.console), cells)
+            self._strips[key] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, rich_style).apply_style(rich_style)

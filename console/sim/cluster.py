@@ -160,7 +160,7 @@ class SimCluster:
         ssl_ctx.load_cert_chain(cert_dir / "tls.crt", cert_dir / "tls.key")
         self.api = ApiServer(self.ctx, self.auth, self.fault_state, f"{self.host}:{self.port}")
         self.api.subresources = Subresources(
-            self.api, PodLogs(self.ctx).handle, evict, self.telemetry
+            self.api, PodLogs(self.ctx, self.fault_state).handle, evict, self.telemetry
         )
         self.api.admin_routes = {
             "fault": self._admin_fault,
@@ -294,6 +294,10 @@ class FaultControl:
         """Forget watch history: resuming from any earlier resourceVersion gets 410 Expired."""
         self._on_loop(self.sim.store.expire_history)
 
+    def drop_log_streams(self) -> None:
+        """Cut every open pods/log follow stream mid-chunk."""
+        self.sim.fault_state.drop_log_streams()
+
     def throttle(self, count: int = 1, retry_after: int = 1) -> None:
         self.sim.fault_state.throttle_count, self.sim.fault_state.retry_after_seconds = (
             count,
@@ -320,7 +324,9 @@ class FaultControl:
         action = body.get("action")
         if action == "drop-watches":
             return {"dropped": self.drop_watches()}
-        if action == "expire-watches":
+        if action == "drop-log-streams":
+            self.drop_log_streams()
+        elif action == "expire-watches":
             self.expire_watches()
         elif action == "throttle":
             self.throttle(int(body.get("count", 1)), int(body.get("retryAfter", 1)))

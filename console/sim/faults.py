@@ -16,6 +16,7 @@ class Faults:
     error_count: int = 0  # how many requests get it; -1 = until cleared
     throttle_count: int = 0  # requests answered 429; -1 = until cleared
     retry_after_seconds: int = 1
+    log_stream_drops: int = 0  # bumped to cut every open pods/log follow stream
     # paths exempt from injected faults (the admin endpoint must keep working)
     exempt_prefix: str = "/_sim/"
 
@@ -32,6 +33,10 @@ class Faults:
                 self.error_count -= 1
             return self.error_code, 0
         return None
+
+    def drop_log_streams(self) -> None:
+        """Cut every open follow stream of pods/log (they notice within a poll, 0.5 s)."""
+        self.log_stream_drops += 1
 
     def clear(self) -> None:
         self.latency_seconds = 0.0

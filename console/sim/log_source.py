@@ -72,7 +72,9 @@ class LogSource:
     ``rank``: override the values guessed from the pod name (``<job>-master-0`` is rank 0,
     ``<job>-worker-N`` rank N+1). ``hung_at``: training only, when its collective hangs (the
     GPU's ``hung`` profile): step lines stop there and the NCCL watchdog crashes the process
-    600 s later (that is then ``natural_end_at``).
+    600 s later (that is then ``natural_end_at``). ``rate``: steady lines per second instead of
+    the kind's own pace (a line every few seconds up to tens of thousands a second for load
+    tests; the pod annotation ``sim.kmc.dev/log-rate``).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class LogSource:
         world_size: int | None = None,
         rank: int | None = None,
         hung_at: float | None = None,
+        rate: float | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown log kind {kind!r}; known: {', '.join(KINDS)}")
@@ -109,11 +112,14 @@ class LogSource:
         self._startup_ns = [self.start_ns + off for off, _, _ in timed]
         self._startup_lines: list[Line] = [(level, body) for _, level, body in timed]
         self._steady_base_ns = self._startup_ns[-1] + 500_000_000
-        rate = STEADY_INTERVAL_S[kind]
-        if rate is None:
+        self.rate = rate
+        interval = STEADY_INTERVAL_S[kind]
+        if rate is not None and rate > 0:
+            self._interval_ns = max(1, int(_NS / rate))
+        elif interval is None:
             self._interval_ns = 0
         else:
-            lo, hi = rate
+            lo, hi = interval
             self._interval_ns = int((lo + (hi - lo) * unit(self.key, 1)) * _NS)
         self._jitter_ns = max(1, int(self._interval_ns * 0.8))
         self._steady_cap: int | None = None  # steady lines before the natural end, if any
@@ -295,4 +301,5 @@ class LogSource:
             crashed=True,
             world_size=self.ctx.world_size,
             rank=self.ctx.rank,
+            rate=self.rate,
         )

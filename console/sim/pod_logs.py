@@ -2,7 +2,11 @@
 
 Which log a container writes comes from the pod annotation `sim.kmc.dev/log-kind`, else from
 what the pod is (training operator labels, a KServe predictor, the DCGM exporter, ...).
-Its timing comes from the container status the kubelet controller keeps.
+Its timing comes from the container status the kubelet controller keeps; its pace from
+`sim.kmc.dev/log-rate` when set (lines per second: `"2000"` for every container, or
+`"main=2000,sidecar=0.2"` per container), else the kind's own. The `drop_log_streams` fault
+(`Faults.log_stream_drops`) cuts every open follow stream mid-chunk, as a restarting
+kube-apiserver or a flaky load balancer does.
 """
 
 from __future__ import annotations
@@ -15,11 +19,32 @@ from aiohttp import web
 
 from .clock import parse_rfc3339
 from .errors import ApiError, bad_request
+from .faults import Faults
 from .log_source import LogRequestError, LogSource
 from .logs import follow_log, read_log
 from .runtime import SimContext
 
 FOLLOW_POLL_SECONDS = 0.5
+LOG_RATE = "sim.kmc.dev/log-rate"
+MAX_LOG_RATE = 1_000_000.0
+
+
+def log_rate(pod: dict[str, Any], container: str) -> float | None:
+    """Lines per second from `sim.kmc.dev/log-rate` for `container`, or None (kind's pace)."""
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    value = str(annotations.get(LOG_RATE) or "").strip()
+    if not value:
+        return None
+    chosen = None
+    for part in value.split(","):
+        name, sep, number = part.strip().rpartition("=")
+        if not sep or name.strip() == container:
+            chosen = number
+    try:
+        rate = float(chosen) if chosen is not None else None
+    except ValueError:
+        return None
+    return min(rate, MAX_LOG_RATE) if rate and rate > 0 else None
 
 
 def log_kind(pod: dict[str, Any], container: str) -> str:
@@ -48,8 +73,9 @@ def _time(value: str | None) -> float | None:
 
 
 class PodLogs:
-    def __init__(self, ctx: SimContext) -> None:
+    def __init__(self, ctx: SimContext, faults: Faults | None = None) -> None:
         self.ctx = ctx
+        self.faults = faults
 
     def source(self, pod: dict[str, Any], container: str, previous: bool) -> LogSource:
         meta = pod["metadata"]
@@ -79,6 +105,7 @@ class PodLogs:
             namespace=meta.get("namespace", "default"),
             finished_at=_time(terminated.get("finishedAt")),
             crashed=True if terminated and terminated.get("exitCode") not in (None, 0) else None,
+            rate=log_rate(pod, container),
         )
         # In CrashLoopBackOff the newest instance is the one that died: the kubelet serves its log.
         if previous or (not running and not terminated):
@@ -126,6 +153,7 @@ class PodLogs:
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
         response.enable_chunked_encoding()
         await response.prepare(request)
+        drops = self.faults.log_stream_drops if self.faults else 0
         with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
             await response.write(first.encode())
             if budget is not None:
@@ -142,6 +170,10 @@ class PodLogs:
                 if not chunk.text and source.is_finished(now):
                     break
                 await asyncio.sleep(FOLLOW_POLL_SECONDS)
+                if self.faults and self.faults.log_stream_drops != drops:
+                    if request.transport is not None:  # cut mid-stream: no final chunk
+                        request.transport.close()
+                    return response
             await response.write_eof()
         return response
 

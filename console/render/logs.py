@@ -1,0 +1,227 @@
+"""Log lines for the log screens, TUI-free: one line's record, its classification (error /
+warn / debug, JSON level), the `/` filter, search, short pod labels, and the bounded buffer
+a log screen keeps (`LogBuffer`: retained lines, per-pod counts, the filtered view).
+
+Lines arrive already cleaned (`console.text.clean`) from `console.cluster.logs`; nothing
+here parses markup or touches a terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import orjson
+
+ERROR, WARN, INFO, DEBUG = "error", "warn", "info", "debug"
+
+DEFAULT_LINE_CAP = 50_000
+"""Lines a log screen retains by default (settings: `log_line_cap`)."""
+
+_CLASSIFY_CHARS = 2_000  # classify on the head of a line: a 1 MB line costs no more
+
+_LEVEL_RE = re.compile(
+    r"(?P<error>Traceback \(most recent call last\)|NCCL WARN|NCCL error|ncclSystemError"
+    r"|ncclInternalError|ncclUnhandledCudaError|CUDA out of memory|OutOfMemoryError"
+    r"|CUDA error|\b(?:ERROR|FATAL|CRITICAL|PANIC|Fatal Python error)\b|\[E[ \]]"
+    r"|^E\d{4} |level=(?:error|fatal|panic)|exit(?:ed)?(?: with)? (?:code|status)[ :=]*[1-9]"
+    r"|exitcode *: *-?[1-9]|^\w*(?:Error|Exception): |Killed|Segmentation fault|core dumped)"
+    r"|(?P<warn>\bWARN(?:ING)?\b|\[W[ \]]|^W\d{4} |level=warn(?:ing)?|Warning:)"
+    r"|(?P<debug>\bDEBUG\b|\bTRACE\b|^D\d{4} |level=(?:debug|trace))"
+)
+_JSON_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel")
+_JSON_LEVELS = {
+    "error": ERROR, "err": ERROR, "fatal": ERROR, "critical": ERROR, "crit": ERROR,
+    "panic": ERROR, "alert": ERROR, "emergency": ERROR, "emerg": ERROR, "dpanic": ERROR,
+    "warn": WARN, "warning": WARN, "info": INFO, "notice": INFO, "debug": DEBUG,
+    "trace": DEBUG,
+}  # fmt: skip
+
+
+class LogLine(NamedTuple):
+    """One log line: `source` indexes the screen's sources (pods), `ts` is the kubelet's
+    timestamp in ns (0 when unknown), `text` the cleaned line, `level` its class
+    (`error`, `warn`, `info`, `debug` or ""), `json` whether it is a JSON object."""
+
+    source: int
+    ts: int
+    text: str
+    level: str = ""
+    json: bool = False
+
+
+def classify(text: str) -> tuple[str, bool]:
+    """`(level, is_json)` of a cleaned line: a JSON object's own level field, else what the
+    line says (tracebacks, NCCL failures, CUDA OOM, ERROR/FATAL, non-zero exits → error)."""
+    head = text[:_CLASSIFY_CHARS]
+    if head.startswith("{") and text.rstrip().endswith("}"):
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            for key in _JSON_LEVEL_KEYS:
+                value = data.get(key)
+                if isinstance(value, str) and value.casefold() in _JSON_LEVELS:
+                    return _JSON_LEVELS[value.casefold()], True
+            level, _ = _classify_text(head)
+            return level, True
+    return _classify_text(head)
+
+
+def _classify_text(head: str) -> tuple[str, bool]:
+    m = _LEVEL_RE.search(head)
+    if m is None:
+        return "", False
+    return (ERROR if m.group("error") else WARN if m.group("warn") else DEBUG), False
+
+
+def make_line(source: int, ts: int, text: str) -> LogLine:
+    level, is_json = classify(text)
+    return LogLine(source, ts, text, level, is_json)
+
+
+def pretty_json(text: str) -> list[str]:
+    """A JSON object line as indented lines; the line itself when it is not JSON."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return [text]
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode().splitlines()
+
+
+# ------------------------------------------------------------------------ filter and search
+
+
+@dataclass(frozen=True)
+class LineFilter:
+    """A `/` filter: a regex (smart case: case-insensitive unless it has a capital), `!`
+    in front inverts. `matches` takes a line's text."""
+
+    text: str
+    pattern: re.Pattern[str] | None
+    invert: bool = False
+
+    def matches(self, line: str) -> bool:
+        if self.pattern is None:
+            return True
+        return (self.pattern.search(line) is None) == self.invert
+
+
+def compile_pattern(text: str) -> re.Pattern[str]:
+    """Compile a user regex with smart case; `ValueError` with a one-line message if bad."""
+    flags = 0 if any(ch.isupper() for ch in text) else re.IGNORECASE
+    try:
+        return re.compile(text, flags)
+    except re.error as exc:
+        raise ValueError(f"bad regex {text!r}: {exc}") from None
+
+
+def parse_line_filter(text: str) -> LineFilter:
+    """`"nccl"` → lines matching /nccl/i; `"!health"` → lines not matching; "" → everything."""
+    text = text.strip()
+    invert = text.startswith("!")
+    body = text[1:].strip() if invert else text
+    if not body:
+        return LineFilter(text, None)
+    return LineFilter(text, compile_pattern(body), invert)
+
+
+def match_spans(pattern: re.Pattern[str] | None, text: str) -> list[tuple[int, int]]:
+    """Non-empty `(start, end)` spans of `pattern` in `text` (search highlighting)."""
+    if pattern is None:
+        return []
+    return [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
+
+
+# ------------------------------------------------------------------------ sources (pods)
+
+_ROLE_RE = re.compile(r"-(master|worker|launcher|chief|ps|evaluator|predictor)-(\d+)$")
+_ROLE_SHORT = {
+    "master": "m", "worker": "w", "launcher": "l", "chief": "c", "ps": "ps", "evaluator": "e",
+}  # fmt: skip
+
+
+def short_label(pod: str, siblings: Sequence[str] = ()) -> str:
+    """A short prefix for a pod among its job's pods: `llama-ft-worker-3` → `w3`,
+    `llama-ft-master-0` → `m0`; other pods (model server replicas) → the shortest tail of
+    dash-separated parts that tells it apart from `siblings`."""
+    m = _ROLE_RE.search(pod)
+    if m and m.group(1) in _ROLE_SHORT:
+        return f"{_ROLE_SHORT[m.group(1)]}{m.group(2)}"
+    parts = pod.split("-")
+    others = [s for s in siblings if s != pod]
+    for n in range(1, len(parts) + 1):
+        tail = "-".join(parts[-n:])
+        if not any(s.endswith("-" + tail) or s == tail for s in others):
+            return tail
+    return pod
+
+
+@dataclass
+class SourceStats:
+    """What the merged view's pod list shows for one pod (counts of every line received)."""
+
+    name: str
+    container: str
+    label: str
+    lines: int = 0
+    errors: int = 0
+    gone: bool = False
+    state: str = "connecting"  # connecting | live | reconnecting | ended | error | gone
+    message: str = ""
+
+
+# ------------------------------------------------------------------------ the buffer
+
+
+@dataclass
+class LogBuffer:
+    """The lines one log screen retains: at most `cap` (older lines are dropped and
+    counted), per-source counts, and the lines that pass the filter and the pod subset."""
+
+    cap: int = DEFAULT_LINE_CAP
+    lines: list[LogLine] = field(default_factory=list)
+    sources: list[SourceStats] = field(default_factory=list)
+    dropped: int = 0
+    line_filter: LineFilter = field(default_factory=lambda: LineFilter("", None))
+    hidden_sources: set[int] = field(default_factory=set)
+
+    def add_source(self, stats: SourceStats) -> int:
+        self.sources.append(stats)
+        return len(self.sources) - 1
+
+    def passes(self, line: LogLine) -> bool:
+        return line.source not in self.hidden_sources and self.line_filter.matches(line.text)
+
+    def add(self, batch: Iterable[LogLine], dropped_upstream: int = 0) -> list[LogLine]:
+        """Retain `batch` (counting it per source); returns the lines of it that pass."""
+        new = list(batch)
+        for line in new:
+            stats = self.sources[line.source]
+            stats.lines += 1
+            if line.level == ERROR:
+                stats.errors += 1
+        self.lines.extend(new)
+        self.dropped += dropped_upstream
+        excess = len(self.lines) - self.cap
+        if excess > 0:
+            del self.lines[:excess]
+            self.dropped += excess
+        if self.line_filter.pattern is None and not self.hidden_sources:
+            return new[-self.cap :]
+        return [line for line in new[-self.cap :] if self.passes(line)]
+
+    def shown(self) -> list[LogLine]:
+        """Every retained line that passes the filter and the pod subset."""
+        if self.line_filter.pattern is None and not self.hidden_sources:
+            return list(self.lines)
+        return [line for line in self.lines if self.passes(line)]
+
+    def clear(self) -> None:
+        self.lines.clear()
+        self.dropped = 0
+        for stats in self.sources:
+            stats.lines = stats.errors = 0
