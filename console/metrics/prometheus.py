@@ -13,7 +13,9 @@ Queries group by every label-name variant at once (`Hostname` and `hostname`, `p
 `pod_name`, ...): a `by` label a series lacks is simply absent, so one query serves
 every exporter version. The URL is given (`--prometheus-url`, `PROMETHEUS_URL`,
 settings) or discovered: a Prometheus Service in the usual namespaces, reached through
-the API server's service proxy with the kubeconfig's credentials and CA.
+the API server's service proxy with the kubeconfig's credentials and CA. The cluster's
+credentials go only to a URL with the API server's scheme, host and port; the URL is
+shown and reported redacted (`console.redact`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from console.metrics.model import (
 )
 from console.metrics.parse import FIELDS, Assembler
 from console.metrics.source import SourceError
+from console.redact import redact
 from console.text import clean_line
 
 NAMESPACES = ("monitoring", "prometheus", "kube-prometheus-stack", "observability", "default")
@@ -57,26 +60,28 @@ _SKIP = (
 
 
 class _KubeAuth(requests.auth.AuthBase):
-    """The kubeconfig's credentials on every request (tokens refresh through the client)."""
+    """The kubeconfig's credentials on every request (tokens refresh through the connection:
+    an exec plugin runs single-flight, never on the TUI's terminal)."""
 
     def __init__(self, connection: Connection) -> None:
-        self.configuration = connection.configuration
+        self.connection = connection
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        conf = self.configuration
-        for setting in conf.auth_settings().values():
-            if setting.get("in") == "header" and setting.get("value"):
-                request.headers[setting["key"]] = setting["value"]
-        if conf.username or conf.password:
-            request.headers["Authorization"] = conf.get_basic_auth_token()
+        if not self.connection.same_origin(request.url or ""):
+            return request  # a redirect elsewhere: the cluster's credentials stay home
+        try:
+            request.headers.update(self.connection.auth_headers())
+        except ClusterError as exc:
+            raise requests.RequestException(str(exc)) from None
         return request
 
 
 def _session(url: str, connection: Connection | None) -> tuple[requests.Session, Any]:
-    """A session for `url`; with the cluster's CA and client certificate when it is the
-    API server's proxy. Returns (session, auth)."""
+    """A session for `url`; with the cluster's CA, client certificate and credentials only
+    when `url` has the API server's scheme, host and port (its service proxy): a string
+    prefix would also match `https://api.example.com.attacker.net`. Returns (session, auth)."""
     session = requests.Session()
-    if connection is None or not url.startswith(connection.server):
+    if connection is None or not connection.same_origin(url):
         return session, None
     conf = connection.configuration
     session.verify = (conf.ssl_ca_cert or True) if conf.verify_ssl else False
@@ -126,6 +131,10 @@ def _rank(name: str) -> int | None:
 
 
 def _reason(exc: BaseException, url: str) -> str:
+    return redact(_unredacted_reason(exc, redact(url)))
+
+
+def _unredacted_reason(exc: BaseException, url: str) -> str:
     text = clean_line(exc)
     if isinstance(exc, requests.ConnectionError):
         match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
@@ -159,7 +168,7 @@ class PrometheusSource:
         timeout: float = 15.0,
     ) -> None:
         self.url = url.rstrip("/")
-        self.where = self.url
+        self.where = redact(self.url)
         self.names = label_names(label_mode)
         self.interval = max(1.0, interval)
         self.idle_samples = idle_samples
@@ -238,6 +247,8 @@ class PrometheusSource:
             KeyError,
         ) as exc:
             raise SourceError(_reason(exc, self.url)) from None
+        except ClusterError as exc:  # the cluster's credentials could not be had
+            raise SourceError(f"Prometheus at {self.where}: {exc}") from None
         return result if isinstance(result, list) else []
 
     def refresh(self, focus: frozenset[str] = frozenset()) -> Frame:
@@ -251,7 +262,7 @@ class PrometheusSource:
                 if name in labels and name not in self._host_labels:
                     self._host_labels = (*self._host_labels, name)
         if not util.gpus:
-            raise SourceError(f"Prometheus at {self.url} has no DCGM_FI_DEV_GPU_UTIL series")
+            raise SourceError(f"Prometheus at {self.where} has no DCGM_FI_DEV_GPU_UTIL series")
         frame = Frame(readings={}, full=False, nodes={}, idle=set())
         for reading in util.result():
             frame.readings.setdefault(reading.node, []).append(reading)
