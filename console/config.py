@@ -51,6 +51,10 @@ class Settings:
     telemetry_source: str = "auto"
     prometheus_url: str | None = None
     dcgm_label_mode: str = "auto"
+    dcgm_exporter_namespaces: str = "gpu-operator,nvidia-gpu-operator,dcgm-exporter"
+    """Namespaces whose DaemonSet-owned pods are trusted as DCGM exporters (comma-separated,
+    or a TOML list): the GPU Operator's (`nvidia-gpu-operator` on OpenShift) and the
+    standalone chart's usual one. An exporter-labelled pod elsewhere is ignored and flagged."""
     mlflow_tracking_uri: str | None = None
     log_line_cap: int = 50_000
     """Lines a log screen keeps (older ones are dropped with a marker): bounds its memory."""
@@ -129,8 +133,17 @@ def _coerce(key: str, value: object, source: str) -> object:
         if isinstance(value, bool) or number != number:
             raise fail("a number of seconds")
         return max(MIN_REFRESH_SECONDS, number)
+    if key == "dcgm_exporter_namespaces" and isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise fail("a list of namespace names")
+        value = ",".join(value)
     if not isinstance(value, str):
         raise fail("a string")
+    if key == "dcgm_exporter_namespaces":
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        if not names:
+            raise fail("at least one namespace")
+        return ",".join(names)
     choices = {"telemetry_source": TELEMETRY_SOURCES, "dcgm_label_mode": DCGM_LABEL_MODES}.get(key)
     if choices and value not in choices:
         raise fail("one of " + "|".join(choices))
@@ -169,14 +182,12 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     path: Path | None = None,
     current_context: str | None = None,
-    switch_to: str | None = None,
 ) -> Settings:
     """Resolve settings. `cli` holds only options the user gave (None values are ignored).
 
-    The per-context section is chosen by `switch_to` (the context `:ctx` switches to),
-    else the context from the CLI, the environment (`KMC_CONTEXT`), the file's top-level
-    `context`, else `current_context` (the kubeconfig's current-context, when the caller
-    knows it).
+    The per-context section is chosen by the context from the CLI, the environment
+    (`KMC_CONTEXT`), the file's top-level `context`, else `current_context` (the
+    kubeconfig's current-context, when the caller knows it).
     """
     env = os.environ if environ is None else environ
     file_path = path if path is not None else config_path(env)
@@ -194,7 +205,7 @@ def load_settings(
                 return layer[key]
         return None
 
-    context = switch_to or first("context") or current_context
+    context = first("context") or current_context
     merged: dict[str, object] = dict(file_layer)
     contexts = table.get("contexts", {})
     if not isinstance(contexts, dict):

@@ -11,6 +11,15 @@ one lookup per exporter instead of a walk of every pod. Each is read at
 credentials, at most `workers` at a time, and parsed on the worker thread. A GPU
 belongs to the node its exporter pod runs on.
 
+Trust: any tenant can create a pod with the exporter's labels and serve made-up numbers
+(or garbage) from it. An exporter is trusted only when its pod is owned by a DaemonSet in
+one of the GPU operator's namespaces (`Settings.dcgm_exporter_namespaces`); other labelled
+pods are never scraped and are named in a note of the telemetry status. When a node has
+more than one trusted exporter, the first (by the namespaces' order, then name) is read and
+the node is flagged in a note rather than one silently winning. Each exporter is parsed on
+its own: its parse errors become that node's failure reason and its dropped samples (not
+finite, malformed) a note, while the others keep reporting.
+
 Cost grows with the cluster: every refresh reads every exporter (~40 KB per 8-GPU
 node). See `benchmarks/telemetry.py`; at thousands of nodes prefer Prometheus.
 """
@@ -26,6 +35,7 @@ from typing import Any
 
 from console.cluster.cache import Changes, ClusterCache
 from console.cluster.connection import ClusterError, Connection
+from console.config import Settings
 from console.metrics.model import Frame, GpuReading, label_names
 from console.metrics.parse import PARSERS, ParseError
 from console.metrics.source import SourceError
@@ -33,6 +43,10 @@ from console.text import clean_line
 
 EXPORTER_LABELS = (("app", "nvidia-dcgm-exporter"), ("app.kubernetes.io/name", "dcgm-exporter"))
 EXPORTER_PORT = 9400
+OPERATOR_NAMESPACES = ("gpu-operator", "nvidia-gpu-operator", "dcgm-exporter")
+"""The default of `Settings.dcgm_exporter_namespaces`."""
+NOTE_NAMES = 3
+"""Pods named in one note; the rest are counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +55,27 @@ class Exporter:
     pod: str
     node: str
     running: bool = True
+    owner_kind: str = "DaemonSet"
+    """The kind of the pod's controller (only a DaemonSet's pod can be trusted)."""
 
     @property
     def path(self) -> str:
         return f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}:{EXPORTER_PORT}/proxy/metrics"
+
+    @property
+    def name(self) -> str:
+        return f"{self.namespace}/{self.pod}"
+
+    def trusted(self, namespaces: tuple[str, ...]) -> bool:
+        """Owned by a DaemonSet in one of the GPU operator's `namespaces`."""
+        return self.owner_kind == "DaemonSet" and self.namespace in namespaces
+
+
+def exporter_namespaces(settings: Settings) -> tuple[str, ...]:
+    """The trusted exporter namespaces of `settings` (comma-separated there)."""
+    value = getattr(settings, "dcgm_exporter_namespaces", "") or ""
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    return names or OPERATOR_NAMESPACES
 
 
 def is_exporter(labels: dict[str, str]) -> bool:
@@ -54,7 +85,34 @@ def is_exporter(labels: dict[str, str]) -> bool:
 def _exporter(pod: Any) -> Exporter | None:
     if pod is None or not pod.node or not is_exporter(pod.labels):
         return None
-    return Exporter(pod.namespace, pod.name, pod.node, pod.phase == "Running")
+    owner = getattr(pod, "owner_kind", "")
+    return Exporter(pod.namespace, pod.name, pod.node, pod.phase == "Running", owner)
+
+
+def _listed_exporter(item: Any) -> Exporter | None:
+    """An exporter from one raw pod of a labelled list (None: not bound, or not a pod)."""
+    if not isinstance(item, dict):
+        return None
+    meta, spec = item.get("metadata") or {}, item.get("spec") or {}
+    node = clean_line(spec.get("nodeName") or "")
+    if not node or not isinstance(meta, dict):
+        return None
+    owners = [o for o in meta.get("ownerReferences") or [] if isinstance(o, dict)]
+    owner = next((o for o in owners if o.get("controller")), owners[0] if owners else {})
+    running = (item.get("status") or {}).get("phase") == "Running"
+    return Exporter(
+        clean_line(meta.get("namespace", "")),
+        clean_line(meta.get("name", "")),
+        node,
+        running,
+        clean_line(owner.get("kind", "")),
+    )
+
+
+def _names(exporters: list[Exporter]) -> str:
+    shown = ", ".join(e.name for e in exporters[:NOTE_NAMES])
+    more = len(exporters) - NOTE_NAMES
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 class ExporterPods:
@@ -135,8 +193,10 @@ class DcgmSource:
         workers: int = 16,
         timeout: float = 10.0,
         list_every: float = 30.0,
+        namespaces: tuple[str, ...] = OPERATOR_NAMESPACES,
     ) -> None:
         self.connection = connection
+        self.namespaces = tuple(namespaces) or OPERATOR_NAMESPACES
         self.cache = cache if cache is not None and "pods" in cache else None
         self._from_cache = ExporterPods(self.cache) if self.cache is not None else None
         self.names = label_names(label_mode)
@@ -165,16 +225,28 @@ class DcgmSource:
             found: dict[tuple[str, str], Exporter] = {}
             for key, value in EXPORTER_LABELS:
                 body = self.connection.get("/api/v1/pods", {"labelSelector": f"{key}={value}"})
-                for item in json.loads(body).get("items", []):
-                    meta, spec = item.get("metadata", {}), item.get("spec", {})
-                    node = clean_line(spec.get("nodeName") or "")
-                    if node:
-                        running = (item.get("status") or {}).get("phase") == "Running"
-                        ns, name = clean_line(meta.get("namespace", "")), clean_line(meta["name"])
-                        found[(ns, name)] = Exporter(ns, name, node, running)
+                listed = json.loads(body)
+                items = listed.get("items") if isinstance(listed, dict) else None
+                for item in items if isinstance(items, list) else []:
+                    exporter = _listed_exporter(item)
+                    if exporter is not None:
+                        found[(exporter.namespace, exporter.pod)] = exporter
                 self._list_requests += 1
             self._listed, self._listed_at = list(found.values()), time.monotonic()
         return self._listed
+
+    def _split(self, exporters: list[Exporter]) -> tuple[list[Exporter], list[Exporter]]:
+        """(trusted, untrusted) exporters; the trusted ones in the namespaces' order, then by
+        name (the first on a node is the one read)."""
+        rank = {ns: i for i, ns in enumerate(self.namespaces)}
+        trusted = sorted(
+            (e for e in exporters if e.trusted(self.namespaces)),
+            key=lambda e: (rank.get(e.namespace, len(rank)), e.pod),
+        )
+        untrusted = sorted(
+            (e for e in exporters if not e.trusted(self.namespaces)), key=lambda e: e.name
+        )
+        return trusted, untrusted
 
     def _gpu_nodes(self) -> list[str]:
         if self.cache is None or "nodes" not in self.cache:
@@ -185,13 +257,15 @@ class DcgmSource:
 
     def _scrape_all(
         self, exporters: list[Exporter]
-    ) -> list[tuple[list[GpuReading] | None, str, int]]:
+    ) -> list[tuple[list[GpuReading] | None, str, int, int]]:
         """Every exporter's scrape, in order, by the pool's workers pulling from one list.
 
         One task per worker, not one per exporter: at 10,000 exporters, per-exporter futures
         (each with its lock, condition and work item) were the bulk of what the cycle
         collector walked."""
-        results: list[tuple[list[GpuReading] | None, str, int]] = [(None, "", 0)] * len(exporters)
+        results: list[tuple[list[GpuReading] | None, str, int, int]] = [(None, "", 0, 0)] * len(
+            exporters
+        )
         indexes = iter(range(len(exporters)))
         lock = threading.Lock()
 
@@ -208,17 +282,23 @@ class DcgmSource:
             future.result()
         return results
 
-    def _scrape(self, exporter: Exporter) -> tuple[list[GpuReading] | None, str, int]:
-        """(readings or None, failure reason, bytes read)."""
+    def _scrape(self, exporter: Exporter) -> tuple[list[GpuReading] | None, str, int, int]:
+        """(readings or None, failure reason, bytes read, samples dropped). Whatever one
+        exporter serves fails only that exporter."""
         try:
             body = self.connection.get(exporter.path, timeout=self.timeout)
         except ClusterError as exc:
-            return None, f"exporter {exporter.pod}: {exc}", 0
+            return None, f"exporter {exporter.pod}: {exc}", 0, 0
+        dropped: list[int] = []
         try:
             text = body.decode("utf-8", "replace")
-            return self.parse(text, self.names, exporter.node), "", len(body)
+            readings = self.parse(text, self.names, exporter.node, dropped)
+            return readings, "", len(body), dropped[0] if dropped else 0
         except ParseError as exc:
-            return None, f"exporter {exporter.pod}: {exc}", len(body)
+            return None, f"exporter {exporter.pod}: {exc}", len(body), 0
+        except Exception as exc:  # a parser bug on hostile text must not fail the others
+            reason = f"{type(exc).__name__}: {clean_line(exc)[:120]}"
+            return None, f"exporter {exporter.pod}: unparsable output ({reason})", len(body), 0
 
     def refresh(self, focus: frozenset[str] = frozenset()) -> Frame:
         self._list_requests = 0
@@ -227,20 +307,41 @@ class DcgmSource:
         except (ClusterError, ValueError, KeyError) as exc:
             raise SourceError(f"cannot list DCGM exporter pods: {clean_line(exc)}") from None
         frame = Frame(readings={}, full=True, requests=self._list_requests)
-        by_node = {e.node: e for e in exporters if e.running}
-        for e in exporters:
+        trusted, untrusted = self._split(exporters)
+        if untrusted:
+            frame.notes.append(
+                f"ignored {len(untrusted)} exporter-labelled pod(s) not owned by a DaemonSet "
+                f"in {','.join(self.namespaces)}: {_names(untrusted)}"
+            )
+        by_node: dict[str, Exporter] = {}
+        doubles: dict[str, list[Exporter]] = {}
+        for e in trusted:
+            if not e.running:
+                continue
+            if e.node in by_node:
+                doubles.setdefault(e.node, [by_node[e.node]]).append(e)
+            else:
+                by_node[e.node] = e
+        for node, found in sorted(doubles.items()):
+            frame.notes.append(
+                f"node {node} has {len(found)} DCGM exporters ({_names(found)}); "
+                f"reading {found[0].name}"
+            )
+        for e in trusted:
             if not e.running and e.node not in by_node:
                 frame.failed[e.node] = f"exporter {e.pod} is not running"
         for node in self._gpu_nodes():
             if node not in by_node and node not in frame.failed:
                 frame.failed[node] = "no DCGM exporter pod on this node"
         if not by_node:
+            hint = f" ({frame.notes[0]})" if untrusted else ""
             raise SourceError(
                 "no DCGM exporter pods found (app=nvidia-dcgm-exporter or "
-                "app.kubernetes.io/name=dcgm-exporter)"
+                f"app.kubernetes.io/name=dcgm-exporter, owned by a DaemonSet in "
+                f"{','.join(self.namespaces)}){hint}"
             )
         results = self._scrape_all(list(by_node.values()))
-        for (node, _exporter), (readings, reason, size) in zip(
+        for (node, exporter), (readings, reason, size, dropped) in zip(
             by_node.items(), results, strict=True
         ):
             frame.requests += 1
@@ -249,6 +350,11 @@ class DcgmSource:
                 frame.failed[node] = reason
             else:
                 frame.readings[node] = readings
+            if dropped:
+                frame.notes.append(
+                    f"exporter {exporter.name}: dropped {dropped} sample(s) "
+                    "(not finite or malformed)"
+                )
         self.where = f"{len(by_node)} exporters via the API server"
         if not frame.readings:
             first = next(iter(frame.failed.values()), "no data")

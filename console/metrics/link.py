@@ -14,6 +14,7 @@ context changes. A failing source never raises here: its status says why.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,6 +34,7 @@ from console.metrics.model import (
 )
 from console.metrics.poller import TelemetryPoller
 from console.metrics.store import TelemetryStore
+from console.redact import redact
 
 START_WAIT = 15.0
 """Seconds to wait for the pod list before starting the direct scrape anyway."""
@@ -107,10 +109,18 @@ class TelemetryLink:
     # ------------------------------------------------------------ reads (UI thread)
 
     def status(self) -> TelemetryStatus:
+        """The poller's status, with credentials redacted from where it reads and why it
+        fails (every screen shows telemetry through here)."""
         if self.poller is None:
             state = OFF if not self.enabled else STARTING
             return TelemetryStatus(self.settings.telemetry_source, state)
-        return self.poller.status()
+        status = self.poller.status()
+        return dataclasses.replace(
+            status,
+            where=redact(status.where),
+            error=redact(status.error),
+            notes=tuple(redact(note) for note in status.notes),
+        )
 
     def has_data(self) -> bool:
         return self.status().state in (LIVE, DEGRADED)
@@ -160,5 +170,7 @@ def status_label(status: TelemetryStatus, period: float = 2.0) -> tuple[str, str
     late = age is not None and age > 3 * period + 5
     text = f"{status.source} {f'{age:.0f}s old' if late else 'live'}"
     if status.state == DEGRADED:
-        return f"{text} · {status.error}", "warn"
+        return f"{text} · {status.error}{status.notes_text()}", "warn"
+    if status.notes:  # an untrusted or second exporter, dropped samples: worth a look
+        return text + status.notes_text(), "warn"
     return text, "warn" if late else "ok"

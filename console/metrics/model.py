@@ -205,6 +205,10 @@ class TelemetryStatus:
     refresh_seconds: float = 0.0  # wall time of the last refresh
     queries: int = 0  # HTTP requests in the last refresh
     bytes: int = 0  # response bytes in the last refresh
+    notes: tuple[str, ...] = ()
+    """What the source distrusted or dropped this refresh (one line each): an exporter-
+    labelled pod outside the GPU operator's DaemonSets, a second exporter on a node, an
+    exporter's malformed or non-finite samples."""
 
     def age(self, now: float | None = None) -> float | None:
         if not self.last_sample:
@@ -223,7 +227,14 @@ class TelemetryStatus:
         text = f"{self.source} · {age:.0f}s ago" if age is not None else self.source
         if self.state == DEGRADED:
             text += f" · {self.error}"
-        return text
+        return text + self.notes_text()
+
+    def notes_text(self) -> str:
+        """` · <first note>` (and `(+N more)`), or '' without notes."""
+        if not self.notes:
+            return ""
+        more = f" (+{len(self.notes) - 1} more)" if len(self.notes) > 1 else ""
+        return f" · {self.notes[0]}{more}"
 
 
 @dataclass(slots=True)
@@ -250,3 +261,4 @@ class Frame:
     failed: dict[str, str] = field(default_factory=dict)  # node → why it has no data
     requests: int = 0
     bytes: int = 0
+    notes: list[str] = field(default_factory=list)  # see `TelemetryStatus.notes`

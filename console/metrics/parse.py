@@ -11,7 +11,10 @@ because the reference parser builds a Sample object for every line of every fami
 Both assemble samples the same way (`Assembler`): a GPU is (node, `gpu` label); the
 node is the exporter pod's node when known (direct scrape), else the host label; the
 pod holding it comes from the pod/namespace labels (one line per pod on a time-shared
-GPU). Every string is cleaned with `console.text.clean_line`.
+GPU). Every string is cleaned with `console.text.clean_line`. A tenant or a broken exporter
+cannot fail the parse with one bad sample: non-finite values (`+Inf`, `NaN`), values that
+are not numbers and `gpu` labels that are not indexes (`gpu="²"`) are dropped and counted
+(`Assembler.dropped`, returned by `parse_counted`).
 """
 
 from __future__ import annotations
@@ -50,23 +53,41 @@ def _unescape(value: str) -> str:
     return _UNESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
 
 
+def gpu_index(label: str) -> int | None:
+    """A `gpu` label as a GPU index, or None when it is not one (`²`, `٣`, 5,000 digits,
+    empty): only ASCII digits, and few of them, reach `int()`."""
+    if 0 < len(label) <= 6 and label.isascii() and label.isdigit():
+        return int(label)
+    return None
+
+
 class Assembler:
-    """Collects samples into one `GpuReading` per GPU."""
+    """Collects samples into one `GpuReading` per GPU.
+
+    Samples that cannot be a GPU's figure are dropped and counted in `dropped`: a value that
+    is not finite (`+Inf`, `NaN`) or not a number, or a `gpu` label that is not an index
+    (`gpu="²"`). A sample without a `gpu` label is not per-GPU and is skipped silently."""
 
     def __init__(self, names: LabelNames = LABEL_MODES["auto"], node: str | None = None) -> None:
         self.names = names
         self.node = clean_line(node) if node else None
         self.gpus: dict[tuple[str, int], GpuReading] = {}
+        self.dropped = 0
 
     def reading(self, labels: Mapping[str, str]) -> GpuReading | None:
-        """The reading the sample with `labels` belongs to (None: not a per-GPU sample)."""
+        """The reading the sample with `labels` belongs to (None: not a per-GPU sample, or
+        a malformed one, counted in `dropped`)."""
         gpu = labels.get("gpu", "")
-        if not gpu.isdigit():
+        if not gpu:
+            return None
+        index = gpu_index(gpu)
+        if index is None:
+            self.dropped += 1
             return None
         host = self.node or clean_line(pick(labels, self.names.host))
         if not host:
             return None
-        key = (host, int(gpu))
+        key = (host, index)
         reading = self.gpus.get(key)
         if reading is None:
             reading = GpuReading(
@@ -86,17 +107,25 @@ class Assembler:
 
     def add(self, labels: Mapping[str, str], attr: str, value: float) -> None:
         reading = self.reading(labels)
-        if reading is not None and not math.isnan(value):
+        if reading is None:
+            return
+        if math.isfinite(value):
             setattr(reading, attr, value)
+        else:
+            self.dropped += 1
 
     def result(self) -> list[GpuReading]:
         return [self.gpus[k] for k in sorted(self.gpus)]
 
 
 def parse_reference(
-    text: str, names: LabelNames = LABEL_MODES["auto"], node: str | None = None
+    text: str,
+    names: LabelNames = LABEL_MODES["auto"],
+    node: str | None = None,
+    dropped: list[int] | None = None,
 ) -> list[GpuReading]:
-    """Parse with `prometheus_client`'s maintained text parser."""
+    """Parse with `prometheus_client`'s maintained text parser (samples dropped appended to
+    `dropped` when given)."""
     from prometheus_client.parser import text_string_to_metric_families
 
     out = Assembler(names, node)
@@ -108,17 +137,22 @@ def parse_reference(
                     out.add(sample.labels, attr, float(sample.value))
     except (ValueError, TypeError, IndexError) as exc:
         raise ParseError(f"unparsable exporter output: {clean_line(exc)[:120]}") from None
-    return _checked(out, text)
+    return _checked(out, text, dropped)
 
 
 def parse_fast(
-    text: str, names: LabelNames = LABEL_MODES["auto"], node: str | None = None
+    text: str,
+    names: LabelNames = LABEL_MODES["auto"],
+    node: str | None = None,
+    dropped: list[int] | None = None,
 ) -> list[GpuReading]:
-    """Parse only the families in `FIELDS`; same result as `parse_reference` on valid text."""
+    """Parse only the families in `FIELDS`; same result as `parse_reference` on valid text
+    (samples dropped appended to `dropped` when given)."""
     out = Assembler(names, node)
     readings: dict[str, GpuReading | None] = {}  # label text → its GPU (None: not a GPU)
     missing = GpuReading("", -1)
-    isnan = math.isnan
+    malformed: set[str] = set()  # label texts whose `gpu` label is not an index
+    isfinite = math.isfinite
     for name, attr in FIELDS.items():
         skip = len(name) + 1
         for line in _family_lines(text, name):
@@ -129,17 +163,25 @@ def parse_fast(
             reading = readings.get(label_text, missing)
             if reading is missing:
                 labels = _labels(label_text)
+                before = out.dropped
                 reading = out.reading(labels) if labels else None
                 readings[label_text] = reading
+                if out.dropped != before:
+                    malformed.add(label_text)
+            elif label_text in malformed:
+                out.dropped += 1  # each sample of a malformed label set counts
             if reading is None:
                 continue
             try:
                 value = float(line[close + 1 :].split(None, 1)[0])
             except (ValueError, IndexError):
+                out.dropped += 1
                 continue
-            if not isnan(value):
+            if isfinite(value):
                 setattr(reading, attr, value)
-    return _checked(out, text)
+            else:
+                out.dropped += 1
+    return _checked(out, text, dropped)
 
 
 def _family_lines(text: str, name: str) -> Iterable[str]:
@@ -161,7 +203,9 @@ def _labels(text: str) -> dict[str, str] | None:
     return labels or None
 
 
-def _checked(out: Assembler, text: str) -> list[GpuReading]:
+def _checked(out: Assembler, text: str, dropped: list[int] | None) -> list[GpuReading]:
+    if dropped is not None:
+        dropped.append(out.dropped)
     result = out.result()
     if not result:
         if not text.strip():
@@ -171,3 +215,12 @@ def _checked(out: Assembler, text: str) -> list[GpuReading]:
 
 
 PARSERS = {"fast": parse_fast, "reference": parse_reference}
+
+
+def parse_counted(
+    parser: str, text: str, names: LabelNames = LABEL_MODES["auto"], node: str | None = None
+) -> tuple[list[GpuReading], int]:
+    """(readings, samples dropped) with the parser named `parser` ("fast" | "reference")."""
+    dropped: list[int] = []
+    readings = PARSERS[parser](text, names, node, dropped)
+    return readings, dropped[0] if dropped else 0

@@ -180,6 +180,7 @@ class TelemetryPoller:
                 refresh_seconds=elapsed,
                 queries=frame.requests,
                 bytes=frame.bytes,
+                notes=tuple(frame.notes),
             )
         else:
             self.store.apply(Frame(readings={}))  # a gap: no stale values shown as live
@@ -221,10 +222,15 @@ class TelemetryPoller:
         )
 
     def _make_dcgm(self) -> Source:
-        from console.metrics.dcgm import DcgmSource
+        from console.metrics.dcgm import DcgmSource, exporter_namespaces
 
         assert self.connection is not None
-        return DcgmSource(self.connection, self.cache, self.settings.dcgm_label_mode)
+        return DcgmSource(
+            self.connection,
+            self.cache,
+            self.settings.dcgm_label_mode,
+            namespaces=exporter_namespaces(self.settings),
+        )
 
     def _select(self) -> tuple[Source | None, Frame | None, str]:
         """(source, its first frame or None, why nothing works)."""

@@ -35,9 +35,27 @@ DEFAULT_IDLE_SAMPLES = 12
 
 
 def _byte(value: float | None) -> int:
-    if value is None or value != value:
+    if value is None or not math.isfinite(value):
         return NO_SAMPLE
     return min(100, max(0, round(value)))
+
+
+def _finite(value: float | None) -> float | None:
+    """`value`, or None when it is missing or not finite (a source's `+Inf` or `NaN`)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _percent(ratio: float | None) -> float | None:
+    """A 0..1 ratio as a percentage (None when missing or not finite)."""
+    value = _finite(ratio)
+    return None if value is None else 100.0 * value
+
+
+def _xid(value: float | None) -> int:
+    """An XID figure as an int (0: none); not finite or absurd → 0, never an OverflowError."""
+    if value is None or not math.isfinite(value) or not 0 < value < 2**31:
+        return 0
+    return int(value)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -114,7 +132,7 @@ class TelemetryStore:
                 for r in readings:
                     s = slot_of[(r.node, r.index)]
                     pods[s] = r.pods
-                    if r.util is None:
+                    if r.util is None or not math.isfinite(r.util):
                         continue
                     util[s] = r.util
                     util_hist[s * size + col] = _byte(r.util)
@@ -165,25 +183,29 @@ class TelemetryStore:
         given = frame.nodes or {}
         out: dict[str, NodeTelemetry] = {}
         for node, readings in frame.readings.items():
-            utils = [r.util for r in readings if r.util is not None]
+            utils = [u for r in readings if (u := _finite(r.util)) is not None]
             full = readings if frame.full else frame.detail.get(node, [])
             g = given.get(node)
             if frame.full or g is None:
-                used = [r.fb_used for r in full if r.fb_used is not None and r.fb_free is not None]
-                total = sum(used) + sum(
-                    r.fb_free for r in full if r.fb_used is not None and r.fb_free is not None
-                )
-                mem_pct = 100.0 * sum(used) / total if total > 0 else None
-                temps = [r.temp for r in full if r.temp is not None]
-                powers = [r.power for r in full if r.power is not None]
+                fb = [
+                    (u, f)
+                    for r in full
+                    if (u := _finite(r.fb_used)) is not None
+                    and (f := _finite(r.fb_free)) is not None
+                ]
+                used_sum = sum(u for u, _ in fb)
+                total = used_sum + sum(f for _, f in fb)
+                mem_pct = 100.0 * used_sum / total if total > 0 and math.isfinite(total) else None
+                temps = [t for r in full if (t := _finite(r.temp)) is not None]
+                powers = [p for r in full if (p := _finite(r.power)) is not None]
                 hottest = max(temps) if temps else None
                 power = sum(powers) if powers else None
             else:
                 mem_pct, hottest, power = g.mem_pct, g.hottest, g.power
             if frame.full:
-                xids = {r.index: int(r.xid) for r in readings if r.xid}
+                xids = {r.index: x for r in readings if (x := _xid(r.xid))}
             else:
-                xids = {i: v for (n, i), v in frame.xid.items() if n == node and v}
+                xids = {i: x for (n, i), v in frame.xid.items() if n == node and (x := _xid(v))}
             slots = self._by_node.get(node, [])
             out[node] = NodeTelemetry(
                 node=node,
@@ -263,8 +285,9 @@ class TelemetryStore:
                 s = self._slot.get((r.node, r.index))
                 if s is None:
                     continue
-                used, free = r.fb_used, r.fb_free
-                util = r.util if r.util is not None else self.util((r.node, r.index))
+                used, free = _finite(r.fb_used), _finite(r.fb_free)
+                util = _finite(r.util)
+                util = util if util is not None else self.util((r.node, r.index))
                 rows.append(
                     GpuRow(
                         node=r.node,
@@ -273,18 +296,18 @@ class TelemetryStore:
                         model=r.model,
                         util=util,
                         util_history=self._hist(self._util_hist, s),
-                        mem_pct=r.mem_pct,
+                        mem_pct=_finite(r.mem_pct),
                         mem_history=self._hist(self._mem_hist, s),
                         mem_used_mib=used,
                         mem_total_mib=used + free
                         if used is not None and free is not None
                         else None,
-                        temp=r.temp,
-                        power=r.power,
-                        sm_clock=r.sm_clock,
-                        xid=int(r.xid or 0),
-                        gr_active=None if r.gr_active is None else 100.0 * r.gr_active,
-                        tensor_active=None if r.tensor_active is None else 100.0 * r.tensor_active,
+                        temp=_finite(r.temp),
+                        power=_finite(r.power),
+                        sm_clock=_finite(r.sm_clock),
+                        xid=_xid(r.xid),
+                        gr_active=_percent(r.gr_active),
+                        tensor_active=_percent(r.tensor_active),
                         pods=tuple(f"{ns}/{p}" for ns, p in (r.pods or self._pods[s])),
                         idle=s in self._idle,
                     )
