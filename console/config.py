@@ -182,12 +182,14 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     path: Path | None = None,
     current_context: str | None = None,
+    switch_to: str | None = None,
 ) -> Settings:
     """Resolve settings. `cli` holds only options the user gave (None values are ignored).
 
-    The per-context section is chosen by the context from the CLI, the environment
-    (`KMC_CONTEXT`), the file's top-level `context`, else `current_context` (the
-    kubeconfig's current-context, when the caller knows it).
+    The per-context section is chosen by `switch_to` (the context `:ctx` switches to),
+    else the context from the CLI, the environment (`KMC_CONTEXT`), the file's top-level
+    `context`, else `current_context` (the kubeconfig's current-context, when the caller
+    knows it).
     """
     env = os.environ if environ is None else environ
     file_path = path if path is not None else config_path(env)
@@ -205,7 +207,7 @@ def load_settings(
                 return layer[key]
         return None
 
-    context = first("context") or current_context
+    context = switch_to or first("context") or current_context
     merged: dict[str, object] = dict(file_layer)
     contexts = table.get("contexts", {})
     if not isinstance(contexts, dict):
