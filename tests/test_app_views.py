@@ -3,7 +3,7 @@ filter, sort, drill-down and back, detail / YAML / events, help, palette, `:ns`,
 
 from __future__ import annotations
 
-from textual.widgets import Log, Static, TabbedContent
+from textual.widgets import Static, TabbedContent
 
 from console.cluster.connection import connect
 from console.commands import KmcCommands, parse_command
@@ -21,6 +21,7 @@ from tests.test_app_support import (
     wait_until,
 )
 from widgets.help import HelpScreen
+from widgets.text_view import TextView
 
 SIZE = (160, 48)
 GPU = {"nvidia.com/gpu": "1"}
@@ -231,13 +232,13 @@ async def test_detail_describe_yaml_events(tiny_sim) -> None:
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
         screen = app.screen
-        body = str(screen.query_one("#describe-body", Static).render())
+        body = screen.query_one("#describe-body", TextView).text
         assert node in body and "Pool" in body
         await pilot.press("y")
         assert screen.query_one(TabbedContent).active == "yaml"
         await wait_until(pilot, lambda: screen.yaml_text is not None)
-        log = screen.query_one("#yaml-log", Log)
-        assert "kind: Node" in screen.yaml_text and log.line_count > 10
+        yaml_view = screen.query_one("#yaml-body", TextView)
+        assert "kind: Node" in screen.yaml_text and len(yaml_view.lines) > 10
         assert "managedFields" not in screen.yaml_text
         await pilot.press("e")
         assert screen.query_one(TabbedContent).active == "events"

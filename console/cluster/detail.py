@@ -1,15 +1,18 @@
 """Detail panes: a `describe`-like summary, the object's YAML, its events.
 
-`describe` works from cached records (no I/O). `object_yaml` fetches the one object
-raw with GET and dumps it with `yaml.safe_dump`, cleaning every string; Secrets are
-never fetched. `events_for` reads the events cache (index by involved object uid) or,
-without one, asks the API with a field selector.
+`describe` works from cached records (no I/O); the annotations, which slim records do
+not keep, come from the fetched object and are printed like `kubectl describe` does
+(long and multi-line values folded under their key). `fetch_object` GETs the one object
+raw, cleaning every string (Secrets are never fetched); `object_yaml` dumps it with
+`yaml.safe_dump`. `events_for` reads the events cache (index by involved object uid)
+or, without one, asks the API with a field selector.
 """
 
 from __future__ import annotations
 
+import textwrap
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -22,6 +25,9 @@ from console.cluster.kinds import KINDS, Kind
 from console.text import clean
 
 REFUSED_KINDS = frozenset({"secrets", "Secret"})
+MAX_ANNOTATION_LEN = 140  # kubectl describe's maxAnnotationLen: longer values are folded
+SKIPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
+LABEL_WIDTH = 16  # the width of "Key:" before the value in describe's lines
 
 
 def _age(seconds: float) -> str:
@@ -58,8 +64,53 @@ def _gpus(request: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in sorted(request.items()))
 
 
-def describe(record: Any, cache: ClusterCache | None = None, now: float | None = None) -> str:
-    """A readable multi-line summary of a record (node, pod, job, server, event, namespace)."""
+def annotation_lines(annotations: Mapping[str, str]) -> list[str]:
+    """`Annotations:` as `kubectl describe` prints it: sorted, one `key: value` per line;
+    a value that is long or spans lines goes under its key, indented, folded at
+    `MAX_ANNOTATION_LEN` (shown in full, never cut). kubectl's last-applied copy is left out."""
+    indent = " " * LABEL_WIDTH
+    keys = sorted(k for k in annotations if k not in SKIPPED_ANNOTATIONS)
+    if not keys:
+        return [f"{'Annotations:':<{LABEL_WIDTH}}<none>"]
+    out: list[str] = []
+    for key in keys:
+        value = str(annotations[key]).removesuffix("\n")
+        head = f"{'Annotations:' if not out else '':<{LABEL_WIDTH}}"
+        if len(key) + len(value) + 2 <= MAX_ANNOTATION_LEN and "\n" not in value:
+            out.append(f"{head}{key}: {value}")
+            continue
+        out.append(f"{head}{key}:")
+        for part in value.split("\n"):
+            folded = textwrap.wrap(
+                part, MAX_ANNOTATION_LEN - 2, drop_whitespace=False, break_on_hyphens=False
+            )
+            out.extend(f"{indent}  {piece}" for piece in folded or [""])
+    return out
+
+
+def describe(
+    record: Any,
+    cache: ClusterCache | None = None,
+    now: float | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> str:
+    """A readable multi-line summary of a record (node, pod, job, server, event, namespace).
+    With `annotations` (from the fetched object) an `Annotations:` section follows the
+    labels (or the summary's first block)."""
+    text = _describe(record, cache, now)
+    if annotations is None:
+        return text
+    lines = text.split("\n")
+    at = next((i + 1 for i, line in enumerate(lines) if line.startswith("Labels:")), None)
+    if at is None:
+        at = next(
+            (i for i, line in enumerate(lines) if line in ("Conditions:", "Containers:")),
+            len(lines),
+        )
+    return "\n".join(lines[:at] + annotation_lines(annotations) + lines[at:])
+
+
+def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str:
     now = time.time() if now is None else now
     if isinstance(record, r.NodeRecord):
         lines = _lines(
@@ -188,16 +239,35 @@ def _clean_tree(value: Any) -> Any:
     return value
 
 
-def object_yaml(connection: Connection, kind: str | Kind, namespace: str, name: str) -> str:
-    """GET one object and return it as YAML (managedFields dropped). Never Secrets."""
+def fetch_object(connection: Connection, kind: str | Kind, namespace: str, name: str) -> Any:
+    """GET one object, every string cleaned, managedFields dropped. Never Secrets."""
     name_of_kind = kind.name if isinstance(kind, Kind) else kind
     if name_of_kind in REFUSED_KINDS:
         raise PermissionError("kmc never fetches Secrets")
     spec = kind if isinstance(kind, Kind) else KINDS[kind]
     body = orjson.loads(connection.get(spec.path(namespace or None, name)))
-    if isinstance(body, dict):
-        body.get("metadata", {}).pop("managedFields", None)
-    return yaml.safe_dump(_clean_tree(body), sort_keys=False, allow_unicode=True, width=120)
+    if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
+        body["metadata"].pop("managedFields", None)
+    return _clean_tree(body)
+
+
+def as_yaml(body: Any) -> str:
+    """A fetched object as YAML, in the API's field order."""
+    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=120)
+
+
+def annotations_of(body: Any) -> dict[str, str]:
+    """`metadata.annotations` of a fetched object (empty when absent or malformed)."""
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    found = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else clean(v) for k, v in found.items()}
+
+
+def object_yaml(connection: Connection, kind: str | Kind, namespace: str, name: str) -> str:
+    """GET one object and return it as YAML (managedFields dropped). Never Secrets."""
+    return as_yaml(fetch_object(connection, kind, namespace, name))
 
 
 def events_for(
