@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import kubernetes
 import pytest
-from textual.widgets import Static
 
 from console.screens.detail import DetailScreen
 from tests.kube import api_client
@@ -108,7 +107,7 @@ async def test_hostile_strings_in_views_and_detail(hostile_sim) -> None:
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
         detail = app.screen
-        body = str(detail.query_one("#describe-body", Static).render())
+        body = detail.query_one("#describe-body").text
         assert "[link=http://e]x[/link]" in body and "[@click=app.quit]" in body
         assert "\x1b" not in body
         await pilot.press("y")
@@ -135,6 +134,6 @@ async def test_hostile_strings_in_views_and_detail(hostile_sim) -> None:
         assert len(column(app, "name")) == 1
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
-        body = str(app.screen.query_one("#describe-body", Static).render())
+        body = app.screen.query_one("#describe-body").text
         assert "evil=[/x] [@click=app.quit] [link=http://e]x[/link]" in body
         _assert_safe(app)

@@ -71,6 +71,8 @@ def _prepare(view: str, then: tuple[str, ...] = (), telemetry: bool = False):
         await redrawn(pilot, app)
         if then:
             await pilot.press(*then)
+            # a detail screen's summary gains the annotations once the object is fetched
+            await wait_until(pilot, lambda: getattr(app.screen, "yaml_text", "") is not None)
         await pilot.pause(0.3)
         if telemetry:
             await redrawn(pilot, app)
