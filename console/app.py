@@ -13,8 +13,8 @@ redraw; a slow tick refreshes headers and detail screens. The app implements
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-import signal
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -33,6 +33,7 @@ from console.metrics.link import PollerFactory, TelemetryLink
 from console.render.legend import legend
 from console.render.pipeline import RefreshPipeline, ViewRequest, ViewResult
 from console.screens.resource import ResourceScreen
+from console.shutdown import ExitGuard
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
 from widgets.help import HelpScreen
@@ -43,6 +44,8 @@ FULL_COLLECTION_EVERY = 100
 """Second-generation collections between two full ones once the caches have synced."""
 BASE_DEPTH = 2
 """Screen stack depth of a top-level view: Textual's default screen, then the view."""
+STOP_WAIT = 1.0
+"""Seconds the app waits for the session and telemetry threads when it stops them."""
 
 
 class ViewRefreshed(Message):
@@ -84,6 +87,7 @@ class KmcApp(App[int]):
         initial_view: str = "nodes",
         handle_signals: bool = False,
         telemetry_factory: PollerFactory | None = None,
+        exit_guard: ExitGuard | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -96,6 +100,10 @@ class KmcApp(App[int]):
         self.header_clock = header_clock
         self.initial_view = initial_view
         self.handle_signals = handle_signals
+        self.exit_guard = exit_guard or (ExitGuard() if handle_signals else None)
+        """The hard exit deadline: on SIGHUP, SIGTERM, a lost terminal or `q`, the process is
+        gone within its deadline whatever the cluster is doing (None in tests)."""
+        self._exit_loop: asyncio.AbstractEventLoop | None = None
         self.namespace: str | None = (
             None if settings.all_namespaces or not settings.namespace else settings.namespace
         )
@@ -121,26 +129,24 @@ class KmcApp(App[int]):
             self._start_session(self.connection)
         self.push_screen(self._view_screen(self.initial_view))
         self.set_interval(max(1.0, self.settings.refresh_seconds), self._tick)
-        if self.handle_signals:
-            self._signals(install=True)
+        if self.exit_guard is not None:
+            self._exit_loop = asyncio.get_running_loop()
+            self.exit_guard.install(self._exit_requested)
 
-    def _signals(self, install: bool) -> None:
-        """Exit cleanly on SIGHUP (the SSH session is gone) and SIGTERM."""
-        try:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGHUP, signal.SIGTERM):
-                if install:
-                    loop.add_signal_handler(
-                        sig, self.exit, None, 129 if sig == signal.SIGHUP else 143
-                    )
-                else:
-                    loop.remove_signal_handler(sig)
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass  # not the main thread, or no such signals on this platform
+    def _exit_requested(self, code: int) -> None:
+        """SIGHUP (the SSH session is gone), SIGTERM or a lost terminal, on any thread: exit
+        through the event loop; the guard's deadline holds should the loop not get there."""
+        loop = self._exit_loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(self.exit, None, code)
+
+    def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
+        if self.exit_guard is not None:
+            self.exit_guard.arm(return_code)
+        super().exit(result, return_code, message)
 
     async def on_unmount(self) -> None:
-        if self.handle_signals:
-            self._signals(install=False)
         await self._stop_session()
 
     # ------------------------------------------------------------ session lifecycle
@@ -166,9 +172,12 @@ class KmcApp(App[int]):
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             pipeline.stop(timeout=0)
-        await asyncio.to_thread(self.telemetry.detach)
+        # In parallel and bounded: a server that stopped answering must not hold the exit
+        # or a context switch (what is still running then is a daemon thread told to stop).
+        stops = [asyncio.ensure_future(asyncio.to_thread(self.telemetry.detach))]
         if session is not None:
-            await asyncio.to_thread(session.stop)
+            stops.append(asyncio.ensure_future(asyncio.to_thread(session.stop)))
+        await asyncio.wait(stops, timeout=STOP_WAIT + 0.25)
 
     def _cluster_changed(self) -> None:
         """Informer thread: mark the pipeline dirty and return."""

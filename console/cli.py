@@ -9,13 +9,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from console import __version__
 from console.config import TELEMETRY_SOURCES
 from console.sim import PRESETS
+
+if TYPE_CHECKING:
+    from console.shutdown import ExitGuard
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -132,16 +135,24 @@ def main(ctx: click.Context, **given: Any) -> None:
         ctx.exit(run_console(options))
 
 
-def run_console(options: ConsoleOptions) -> int:
-    """Resolve settings, connect, run the app; one-line errors on stderr with exit code 1."""
+def run_console(options: ConsoleOptions, guard: ExitGuard | None = None) -> int:
+    """Resolve settings, connect, run the app; one-line errors on stderr with exit code 1.
+
+    `guard` (made here when not given) is the process's hard exit deadline: from the first
+    quit, hang-up or SIGTERM the process is gone within it, whatever the cluster does."""
+    from console.shutdown import ExitGuard
+
+    if guard is None:
+        guard = ExitGuard()
+        guard.install(None)  # until the app runs, a hang-up or SIGTERM ends us at once
     try:
-        return _run(options)
+        return _run(options, guard)
     except _Fail as exc:
         click.echo(f"kmc: {exc}", err=True)
         return 1
 
 
-def _run(options: ConsoleOptions) -> int:
+def _run(options: ConsoleOptions, guard: ExitGuard) -> int:
     from console.config import ConfigError, load_settings
 
     try:
@@ -162,7 +173,7 @@ def _run(options: ConsoleOptions) -> int:
             raise _Fail(str(exc)) from None
     from console.app import KmcApp
 
-    app = KmcApp(settings, connection, handle_signals=True)
+    app = KmcApp(settings, connection, handle_signals=True, exit_guard=guard)
     app.run()
     return app.return_code or 0
 
@@ -194,14 +205,18 @@ def demo(
     Quitting the console stops the simulator; so does a crash or a hang-up. GPU telemetry
     comes straight from the simulated DCGM exporters (through the API server's pod proxy).
     """
+    from console.shutdown import ExitGuard
     from console.sim.process import start_process
 
+    guard = ExitGuard()
+    guard.install(None)  # a hang-up while the simulator starts: both gone at once
     click.echo(f"kmc: starting the simulated cluster (preset {preset}, seed {seed})…", err=True)
     try:
         sim = start_process(preset=preset, seed=seed)
     except (RuntimeError, OSError, ValueError) as exc:
         click.echo(f"kmc: the simulated cluster did not start: {exc}", err=True)
         ctx.exit(1)
+    guard.add_cleanup(lambda: sim.stop(timeout=0.3))  # no orphan simulator, ever
     try:
         parent: ConsoleOptions = ctx.obj or ConsoleOptions()
         options = ConsoleOptions(telemetry_source="dcgm").given(**parent.layer())
@@ -212,7 +227,7 @@ def demo(
             read_only=read_only,
             telemetry_source=telemetry_source,
         )
-        code = run_console(options)
+        code = run_console(options, guard)
     finally:
         sim.stop()
     ctx.exit(code)

@@ -157,16 +157,22 @@ class ClusterCache:
             informer.start()
         return self
 
-    def stop(self) -> None:
-        """Stop every thread (blocking briefly); idempotent."""
+    def stop(self, timeout: float = 1.0, interrupt: Callable[[], None] | None = None) -> None:
+        """Stop every thread in parallel: signal them all, cut their requests (`interrupt`,
+        e.g. the connection's `abort`: a request waiting for headers hears no signal), then
+        wait at most `timeout` s in all. Threads still running then are daemons that end on
+        their next check. Idempotent."""
         self._stopping.set()
         self._dirty.set()
         for informer in self.informers.values():
-            informer._stop.set()  # signal all first, so they wind down in parallel
+            informer.halt()
+        if interrupt is not None:
+            interrupt()
+        deadline = time.monotonic() + timeout
         for informer in self.informers.values():
-            informer.stop()
+            informer.join(max(0.0, deadline - time.monotonic()))
         if self._notifier.is_alive():
-            self._notifier.join(2.0)
+            self._notifier.join(max(0.0, deadline - time.monotonic()))
 
     def subscribe(self, callback: Callable[[Changes], None]) -> Callable[[], None]:
         """Register `callback(changes)`, called from the notifier thread; returns unsubscribe."""

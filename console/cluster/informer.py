@@ -175,6 +175,11 @@ class Informer:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        self.halt()
+        self.join(timeout)
+
+    def halt(self) -> None:
+        """Ask the thread to stop and cut its watch stream; returns at once."""
         self._stop.set()
         response = self._response
         if response is not None:
@@ -182,6 +187,9 @@ class Informer:
                 response.shutdown()
             except (ValueError, RuntimeError, OSError):
                 pass
+
+    def join(self, timeout: float) -> None:
+        """Wait at most `timeout` s for the thread to end (after `halt`), then say stopped."""
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._set_state(STOPPED)

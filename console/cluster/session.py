@@ -83,8 +83,9 @@ class ClusterSession:
         self.cache.start()
         return self
 
-    def stop(self) -> None:
-        self.cache.stop()
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop within about `timeout` s whatever the server does: requests in flight are cut."""
+        self.cache.stop(timeout, interrupt=getattr(self.connection, "abort", None))
         self.connection.close()
 
     # ------------------------------------------------------------ reads (any thread)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,16 +43,19 @@ class SimProcess:
     def pid(self) -> int:
         return self.process.pid
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
+        """SIGTERM, then SIGKILL if it is still there after `timeout` s; idempotent."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(1.0)
         if self._tmp:
-            self._tmp.cleanup()
+            with contextlib.suppress(OSError):
+                self._tmp.cleanup()
 
     def __enter__(self) -> SimProcess:
         return self
@@ -143,6 +147,28 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="announce readiness as one JSON line")
 
 
+STOP_DEADLINE = 2.0
+"""Seconds a stopping (or orphaned) simulator has to shut down cleanly before it is ended."""
+
+
+def _exit_deadline(sim: Any, parent: int) -> None:
+    """Once the simulator is asked to stop, or its parent is gone, it is gone within
+    `STOP_DEADLINE` s: a graceful shutdown stuck on a client that stopped reading must not
+    leave an orphan serving on a port (this thread does not depend on the event loop)."""
+    while True:
+        stopping = sim._stopping is not None and sim._stopping.is_set()
+        if stopping or os.getppid() != parent:
+            break
+        time.sleep(0.2)
+    if not stopping and sim.loop is not None and sim._stopping is not None:
+        with contextlib.suppress(RuntimeError):
+            sim.loop.call_soon_threadsafe(sim._stopping.set)
+    time.sleep(STOP_DEADLINE)
+    with contextlib.suppress(OSError):
+        sim._tmp.cleanup()
+    os._exit(0)
+
+
 def default_kubeconfig_path() -> Path:
     state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
     return state / "kmc" / "sim-kubeconfig"
@@ -163,6 +189,9 @@ def serve_command(
     sim = SimCluster(
         preset, seed, port, speed=speed, kubeconfig_out=path, metrics_port=metrics_port or 0
     )
+    threading.Thread(
+        target=_exit_deadline, args=(sim, os.getppid()), name="sim-exit-deadline", daemon=True
+    ).start()
 
     def announce(s: SimCluster) -> None:
         info = {
