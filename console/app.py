@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -27,13 +29,14 @@ from textual.message import Message
 
 from console.commands import KmcCommands, help_rows
 from console.commands import run_command as run_registered
-from console.config import Settings
+from console.config import ConfigError, Settings, load_settings
 from console.metrics import TelemetryStatus
 from console.metrics.link import PollerFactory, TelemetryLink
 from console.render.legend import legend
 from console.render.pipeline import RefreshPipeline, ViewRequest, ViewResult
 from console.screens.resource import ResourceScreen
 from console.shutdown import ExitGuard
+from console.text import clean_line
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
 from widgets.help import HelpScreen
@@ -87,6 +90,7 @@ class KmcApp(App[int]):
         initial_view: str = "nodes",
         handle_signals: bool = False,
         telemetry_factory: PollerFactory | None = None,
+        cli_layer: Mapping[str, object] | None = None,
         exit_guard: ExitGuard | None = None,
     ) -> None:
         super().__init__()
@@ -94,8 +98,12 @@ class KmcApp(App[int]):
         self.connection = connection
         self.session: Any = None
         self.pipeline: RefreshPipeline | None = None
-        self._session_factory = session_factory or _default_session_factory(settings)
-        self._connect = connect or _default_connect(settings)
+        self._session_factory = session_factory or self._new_session
+        self._connect: Callable[[str, Settings], Any] = (
+            (lambda name, _settings: connect(name)) if connect else self._new_connection
+        )
+        self._cli_layer = dict(cli_layer or {})
+        """What the command line said: it still beats a context's section after `:ctx`."""
         self.now: Callable[[], float] = now or time.time
         self.header_clock = header_clock
         self.initial_view = initial_view
@@ -128,7 +136,7 @@ class KmcApp(App[int]):
         if self.connection is not None:
             self._start_session(self.connection)
         self.push_screen(self._view_screen(self.initial_view))
-        self.set_interval(max(1.0, self.settings.refresh_seconds), self._tick)
+        self._tick_timer = self.set_interval(max(1.0, self.settings.refresh_seconds), self._tick)
         if self.exit_guard is not None:
             self._exit_loop = asyncio.get_running_loop()
             self.exit_guard.install(self._exit_requested)
@@ -152,6 +160,11 @@ class KmcApp(App[int]):
     # ------------------------------------------------------------ session lifecycle
 
     def _start_session(self, connection: Any) -> None:
+        if hasattr(connection, "read_only"):
+            connection.read_only = self.settings.read_only  # the one gate for writes
+        hand = getattr(connection, "use_suspender", None)
+        if hand is not None:
+            hand(self.run_with_terminal)
         self.session = self._session_factory(connection, self._cluster_changed).start()
         self.pipeline = RefreshPipeline(
             self.session,
@@ -279,7 +292,7 @@ class KmcApp(App[int]):
         session = self.session
         if session is None:
             return HeaderData(
-                self.context,
+                clean_line(self.context),
                 self.namespace,
                 sync="connecting…",
                 sync_hint="warn",
@@ -290,7 +303,7 @@ class KmcApp(App[int]):
         figures = self.telemetry.header()
         label, label_hint = self.telemetry.label()
         return HeaderData(
-            context=self.context or "in-cluster",
+            context=clean_line(self.context) or "in-cluster",
             namespace=self.namespace,
             allocatable=round(usage.total_allocatable),
             requested=round(usage.total_requested),
@@ -376,44 +389,87 @@ class KmcApp(App[int]):
         self.run_worker(self.switch_context(name), exclusive=True, group="ctx")
 
     async def switch_context(self, name: str) -> None:
-        """Connect to `name` (in a thread); on success replace the session and reset views."""
-        self.notify(f"connecting to {name}…", markup=False, timeout=2)
+        """Resolve `name`'s settings and connect (in threads); on success replace the session,
+        the telemetry link and every setting of the old context, and reset the views."""
+        shown = clean_line(name)
+        self.notify(f"connecting to {shown}…", markup=False, timeout=2)
         try:
-            connection = await asyncio.to_thread(self._connect, name)
+            settings = await asyncio.to_thread(self._settings_for, name)
+            connection = await asyncio.to_thread(self._connect, name, settings)
         except Exception as exc:
-            self.notify(f"cannot switch to {name}: {exc}", severity="error", markup=False)
+            self.notify(f"cannot switch to {shown}: {exc}", severity="error", markup=False)
             return
         await self._stop_session()
-        self.connection = connection
+        old, self.connection = self.connection, connection
+        if old is not None and old is not connection and hasattr(old, "close"):
+            await asyncio.to_thread(old.close)
+        self._apply_settings(settings)
         self.context = getattr(connection, "context", name) or name
         self._start_session(connection)
         view = getattr(self.screen_stack[BASE_DEPTH - 1], "view_name", "") or "nodes"
         await self.show_view(view)
 
-    def open_logs(self, spec: str = "", previous: bool = False) -> None:
-        from console.screens.logs_open import open_logs, request_for_spec
+    def _settings_for(self, name: str) -> Settings:
+        """The settings of context `name`: its `[contexts."name"]` section under the
+        environment and the command line, as at start-up. Settings that were not read from a
+        file (tests, embedding) only change their context."""
+        if self.settings.config_file is None:
+            return dataclasses.replace(self.settings, context=name)
+        layer = {"kubeconfig": self.settings.kubeconfig, **self._cli_layer}
+        try:
+            return load_settings(layer, path=self.settings.config_file, switch_to=name)
+        except ConfigError as exc:
+            raise ConfigError(f"settings of {clean_line(name)}: {exc}") from None
 
-        open_logs(self, request_for_spec(self, f"{spec} -p" if previous else spec))
+    def _apply_settings(self, settings: Settings) -> None:
+        """Make `settings` the app's (between two sessions): namespace, refresh, theme, and
+        what the next session and telemetry link are built with."""
+        refresh_changed = settings.refresh_seconds != self.settings.refresh_seconds
+        self.settings = settings
+        self.telemetry.settings = settings
+        self.namespace = (
+            None if settings.all_namespaces or not settings.namespace else settings.namespace
+        )
+        if refresh_changed and getattr(self, "_tick_timer", None) is not None:
+            self._tick_timer.stop()
+            self._tick_timer = self.set_interval(max(1.0, settings.refresh_seconds), self._tick)
+        if settings.theme != self.theme and settings.theme in self.available_themes:
+            self.theme = settings.theme
+
+    def run_with_terminal(self, function: Callable[[], Any]) -> Any:
+        """Run `function` with the terminal handed back to it (`App.suspend`), from any
+        thread, and return its result: how a credential plugin that needs the user (an
+        MFA prompt) gets the terminal while the TUI is up. Raises when the app cannot
+        suspend (not running, or no terminal to hand over)."""
+        if self._thread_id == threading.get_ident():
+            return self._suspended(function)
+        return self.call_from_thread(self._suspended, function)
+
+    def _suspended(self, function: Callable[[], Any]) -> Any:
+        with self.suspend():
+            return function()
+
+    def _new_session(self, connection: Any, on_change: Callable[[], None]) -> Any:
+        from console.cluster.session import ClusterSession
+
+        return ClusterSession(
+            connection, on_change=on_change, pool_label=self.settings.node_pool_label
+        )
+
+    def _new_connection(self, context: str, settings: Settings) -> Any:
+        """Connect to `context` (a worker thread): an exec plugin that needs the user gets
+        the terminal through `run_with_terminal`."""
+        from console.cluster.connection import connect as cluster_connect
+
+        return cluster_connect(
+            settings.kubeconfig,
+            context,
+            probe=True,
+            read_only=settings.read_only,
+            suspender=self.run_with_terminal,
+        )
 
     def toggle_cpu_nodes(self) -> None:
         screen = self.screen
         if isinstance(screen, ResourceScreen):
             screen.action_toggle_cpu()
-
-
-def _default_session_factory(settings: Settings) -> Callable[[Any, Callable[[], None]], Any]:
-    def factory(connection: Any, on_change: Callable[[], None]) -> Any:
-        from console.cluster.session import ClusterSession
-
-        return ClusterSession(connection, on_change=on_change, pool_label=settings.node_pool_label)
-
-    return factory
-
-
-def _default_connect(settings: Settings) -> Callable[[str], Any]:
-    def connect(context: str) -> Any:
-        from console.cluster.connection import connect as cluster_connect
-
-        return cluster_connect(settings.kubeconfig, context, probe=True)
-
-    return connect
