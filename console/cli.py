@@ -173,7 +173,9 @@ def _run(options: ConsoleOptions, guard: ExitGuard) -> int:
             raise _Fail(str(exc)) from None
     from console.app import KmcApp
 
-    app = KmcApp(settings, connection, handle_signals=True, exit_guard=guard)
+    app = KmcApp(
+        settings, connection, handle_signals=True, cli_layer=options.layer(), exit_guard=guard
+    )
     app.run()
     return app.return_code or 0
 
