@@ -13,10 +13,9 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
-from textual.markup import escape
 
 from console.host import Host
-from console.text import clean
+from console.text import clean_line
 
 Handler = Callable[[Host, str], Awaitable[None] | None]
 Choices = Callable[[Host], Iterable[tuple[str, str]]]
@@ -168,8 +167,9 @@ def palette_entries(host: Host, view: str = "") -> Iterator[PaletteEntry]:
             yield PaletteEntry(command.usage.split(" [")[0], command.help, _runner(host, command))
             continue
         for arg, text in command.choices(host):
+            # Context and namespace names are untrusted: shown cleaned, run as given.
             yield PaletteEntry(
-                clean(f":{command.name} {arg}"), clean(text), _runner(host, command, arg)
+                clean_line(f":{command.name} {arg}"), clean_line(text), _runner(host, command, arg)
             )
 
 
@@ -200,13 +200,19 @@ class KmcCommands(Provider):
 
     async def discover(self) -> Hits:
         for entry in self._entries():
-            # Textual parses a hit's help as markup: names from the cluster are escaped.
             yield DiscoveryHit(
-                Content(entry.text), entry.run, text=entry.text, help=escape(entry.help)
+                Content(entry.text), entry.run, text=entry.text, help=_plain(entry.help)
             )
 
     async def search(self, query: str) -> Hits:
         for entry in self._entries():
             score, display = _highlight(self, query, entry.text)
             if score > 0:
-                yield Hit(score, display, entry.run, text=entry.text, help=escape(entry.help))
+                yield Hit(score, display, entry.run, text=entry.text, help=_plain(entry.help))
+
+
+def _plain(text: str) -> Any:
+    """A hit's help as `Content`: the palette hands a Content through `Content.from_markup`
+    untouched, where a str would be parsed as markup (`[@click=app.quit]` in a context name
+    would become a live action, `[/x]` an error)."""
+    return Content(text)

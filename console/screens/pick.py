@@ -1,6 +1,7 @@
 """`PickScreen`: a small modal list to choose a context or a namespace (`:ctx`, `:ns`).
 
-Enter picks, Esc cancels (dismisses with None). Choices are shown as plain text.
+Enter picks, Esc cancels (dismisses with None). Choices (kubeconfig context names,
+namespaces) are untrusted: shown cleaned and as plain text, returned as given.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+from console.text import clean_line
 
 
 class PickScreen(ModalScreen[str | None]):
@@ -37,11 +40,11 @@ class PickScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         options = [
-            Option(Text(("● " if c == self.current else "  ") + c), id=str(i))
+            Option(Text(("● " if c == self.current else "  ") + clean_line(c)), id=str(i))
             for i, c in enumerate(self.choices)
         ]
         option_list = OptionList(*options)
-        option_list.border_title = Text(self.pick_title)
+        option_list.border_title = Text(clean_line(self.pick_title))
         if self.current in self.choices:
             option_list.highlighted = self.choices.index(self.current)
         yield option_list
