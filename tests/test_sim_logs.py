@@ -73,7 +73,7 @@ def test_format_and_parse_timestamp() -> None:
         parse_timestamp("yesterday")
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "hostile"])
 def test_no_control_characters(kind: str) -> None:
     for restarts in (0, 2):
         src = _src(kind, restarts=restarts)
@@ -310,3 +310,44 @@ def test_hung_training_goes_quiet_then_the_watchdog_fires() -> None:
     assert any("Watchdog caught collective operation timeout" in ln for ln in lines)
     steps = [ln for ln in lines if STEP_RE.search(ln)]
     assert parse_timestamp(TS_RE.match(steps[-1]).group(1) + "Z") < hung_at  # type: ignore[union-attr]
+
+
+def test_log_rate_overrides_the_kind_pace() -> None:
+    slow = _src("generic")
+    fast = _src("generic", rate=5000.0)
+    window = T0 + 600, T0 + 610
+    assert len(list(fast.window(*window))) == pytest.approx(50_000, rel=0.001)
+    assert len(list(slow.window(*window))) <= 3
+    assert _src("generic", restarts=1, rate=5000.0).previous().rate == 5000.0
+    stamps = [ts for ts, _ in fast.window(T0 + 600, T0 + 601)]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+
+
+def test_log_rate_annotation() -> None:
+    from console.sim.pod_logs import log_rate
+
+    def pod(value: str) -> dict:
+        return {"metadata": {"annotations": {"sim.kmc.dev/log-rate": value}}}
+
+    assert log_rate(pod("2000"), "main") == 2000.0
+    assert log_rate(pod("main=2000,sidecar=0.5"), "sidecar") == 0.5
+    assert log_rate(pod("main=2000"), "other") is None
+    assert log_rate(pod("fast"), "main") is None
+    assert log_rate(pod("-3"), "main") is None
+    assert log_rate({"metadata": {}}, "main") is None
+
+
+def test_json_kind_writes_json_objects_with_levels() -> None:
+    import json
+
+    text = _full(_src("json"), T0 + 600)
+    steady = [line for line in text.splitlines() if line.startswith("{")]
+    assert len(steady) > 100
+    levels = {json.loads(line)["level"] for line in steady}
+    assert levels == {"info", "warn", "debug", "error"}
+
+
+def test_hostile_kind_writes_escapes_and_markup() -> None:
+    text = _full(_src("hostile"), T0 + 600)
+    assert "\x1b]52;" in text and "\x1b[2J" in text and "[@click=app.quit]" in text
+    assert max(len(line) for line in text.splitlines()) >= 200_000

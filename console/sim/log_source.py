@@ -24,7 +24,14 @@ from console.sim.log_startup import startup
 from console.sim.log_steady import STEADY_INTERVAL_S, steady, training_slots, training_step
 
 LogKind = Literal[
-    "training", "training-failed", "serving", "dcgm-exporter", "device-plugin", "generic"
+    "training",
+    "training-failed",
+    "serving",
+    "dcgm-exporter",
+    "device-plugin",
+    "generic",
+    "json",
+    "hostile",
 ]
 KINDS: tuple[str, ...] = (
     "training",
@@ -33,7 +40,11 @@ KINDS: tuple[str, ...] = (
     "dcgm-exporter",
     "device-plugin",
     "generic",
+    "json",
+    "hostile",
 )
+"""``json``: a structured logger (one JSON object a line, a ``level`` field). ``hostile``: a
+tenant's log that tries to attack the terminal (escape sequences, markup, huge lines)."""
 EndMode = Literal["crashed", "completed", "terminated"]
 
 _NS = 1_000_000_000

@@ -18,6 +18,8 @@ STEADY_INTERVAL_S: dict[str, tuple[float, float] | None] = {
     "training-failed": (1.5, 3.0),
     "serving": (0.15, 0.5),
     "generic": (5.0, 15.0),
+    "json": (0.5, 2.0),
+    "hostile": (0.3, 0.8),
     "dcgm-exporter": None,
     "device-plugin": None,
 }
@@ -77,6 +79,10 @@ def steady(kind: str, ctx: Ctx, slot: int) -> Line:
         )
     if kind == "serving":
         return _serving_line(ctx, slot)
+    if kind == "json":
+        return _json_line(ctx, slot)
+    if kind == "hostile":
+        return None, HOSTILE_LINES[slot % len(HOSTILE_LINES)]
     r = mix(ctx.key ^ (slot * GOLDEN & M64))
     choice = r % 10
     if choice < 5:
@@ -118,3 +124,35 @@ def _serving_line(ctx: Ctx, slot: int) -> Line:
     if choice == 19 and (r >> 50) % 4 == 0:
         status = "400 Bad Request"
     return None, f'INFO:     {client} - "POST {path} HTTP/1.1" {status}'
+
+
+def _json_line(ctx: Ctx, slot: int) -> Line:
+    r = mix(ctx.key ^ (slot * GOLDEN & M64))
+    choice = r % 20
+    level, msg = "info", "request served"
+    extra = f'"path":"/v1/embed","status":200,"ms":{1 + (r >> 8) % 90}'
+    if choice == 0:
+        level, msg = "error", "upstream failed"
+        extra = f'"error":"connection reset by peer","retry":{(r >> 8) % 5}'
+    elif choice < 3:
+        level, msg = "warn", "slow batch"
+        extra = f'"batch":{(r >> 8) % 512},"ms":{800 + (r >> 16) % 4000}'
+    elif choice < 6:
+        level, msg = "debug", "cache lookup"
+        extra = f'"key":"emb:{(r >> 4) & 0xFFFFFF:06x}","hit":{"true" if r & 1 else "false"}'
+    return None, (f'{{"level":"{level}","msg":"{msg}","pod":"{ctx.pod}","slot":{slot},{extra}}}')
+
+
+HOSTILE_LINES: tuple[str, ...] = (
+    "\x1b[2J\x1b[H screen cleared by a tenant",
+    "\x1b]0;pwned title\x07 title change",
+    "\x1b]52;c;cm0gLXJmIC8K\x07 clipboard write",
+    "[bold red]markup[/bold red] should show literally",
+    "[@click=app.quit]click me[/] to quit",
+    "[/x] a closing tag with no opening",
+    "tab\tand bell\x07 and C1 \x9b31m control",
+    '{"level":"error","msg":"\x1b[31mred\x1b[0m json [b]x[/b]"}',
+    "Traceback (most recent call last): \x1b[5mblink\x1b[0m",
+    "long line " + "x" * 200_000,
+)
+"""The ``hostile`` kind's lines, in turn: what a tenant can print to attack a log viewer."""
