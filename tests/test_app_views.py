@@ -337,9 +337,10 @@ async def test_switch_context_to_the_viewer(tiny_sim) -> None:
         assert app.session is not old_session
         assert app.screen.query_one("#header").data.context == "kmc-sim-viewer"
         await command(pilot, "ctx no-such-context")
-        await pilot.pause(0.5)
+        await wait_until(
+            pilot, lambda: any("cannot switch" in str(n.message) for n in app._notifications)
+        )
         assert app.context == "kmc-sim-viewer"
-        assert any("cannot switch" in str(n.message) for n in app._notifications)
 
 
 async def test_themes_registered_and_no_color(tiny_sim, monkeypatch) -> None:

@@ -10,6 +10,7 @@ import kubernetes
 import pytest
 from kubernetes.client.rest import ApiException
 
+from tests.conftest import wait_for
 from tests.kube import api_client
 
 CRDS = [
@@ -130,10 +131,11 @@ def test_watch_sees_changes_and_resumes_after_drop(tiny_sim, client) -> None:
 
     t = threading.Thread(target=consume, daemon=True)
     t.start()
-    import time
-
-    time.sleep(0.5)
-    tiny_sim.faults.drop_watches()
+    # the watch replays from last_rv, so this arrives whether it was open yet or not: once
+    # it has, the watch is open
+    core.create_namespaced_config_map("default", _configmap("watch-a2"))
+    wait_for(lambda: "watch-a2" in received, what="the watch to deliver watch-a2")
+    assert tiny_sim.faults.drop_watches() >= 1
     assert ended.wait(10), "the dropped watch did not end"
     core.create_namespaced_config_map("default", _configmap("watch-b"))
     resumed = [
@@ -142,7 +144,7 @@ def test_watch_sees_changes_and_resumes_after_drop(tiny_sim, client) -> None:
             core.list_namespaced_config_map, "default", resource_version=last_rv, timeout_seconds=2
         )
     ]
-    assert "watch-b" in resumed
+    assert {"watch-a2", "watch-b"} <= set(resumed)
 
 
 def test_watch_410_then_relist(tiny_sim, client) -> None:

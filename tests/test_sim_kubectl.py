@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import kubernetes
@@ -71,7 +70,13 @@ def test_get_json_is_a_real_list(kc, sim) -> None:
     assert data["kind"] == "List" and data["items"]
 
 
+def _pod(name: str) -> dict:
+    return {"metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+
+
 def test_watch_sees_a_change(kc, sim) -> None:
+    core = kubernetes.client.CoreV1Api(api_client(sim.kubeconfig_path))
+    core.create_namespaced_pod("default", _pod("before-watch"))
     env = {**os.environ, "KUBECACHEDIR": str(Path(sim.kubeconfig_path).parent / "kube-cache")}
     proc = subprocess.Popen(
         [kc, "--kubeconfig", str(sim.kubeconfig_path), "get", "pods", "-n", "default", "-w"],
@@ -81,16 +86,11 @@ def test_watch_sees_a_change(kc, sim) -> None:
         env=env,
     )
     try:
-        time.sleep(1.5)
-        core = kubernetes.client.CoreV1Api(api_client(sim.kubeconfig_path))
-        core.create_namespaced_pod(
-            "default",
-            {
-                "metadata": {"name": "seen-by-watch"},
-                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
-            },
-        )
-        assert "seen-by-watch" in read_until(proc, "seen-by-watch", 15)
+        # kubectl lists first, then watches from the list's resourceVersion: once the list is
+        # printed, a pod created now can only reach kubectl through the watch
+        assert "before-watch" in read_until(proc, "before-watch", 60)
+        core.create_namespaced_pod("default", _pod("seen-by-watch"))
+        assert "seen-by-watch" in read_until(proc, "seen-by-watch", 60)
     finally:
         proc.kill()
         proc.wait()
