@@ -15,6 +15,26 @@ def _job_state(conditions: tuple[Cond, ...]) -> Cond | None:
     return next((c for c in reversed(conditions) if c.status == "True"), None)
 
 
+_LONG_ANNOTATION = 512
+
+
+def _annotations(meta: wire.Meta) -> dict[str, str]:
+    """The job's annotations for run links: cleaned, long values (applied configs) left out."""
+    kept = {k: v for k, v in meta.annotations.items() if len(v) <= _LONG_ANNOTATION}
+    return clean_labels(kept) if kept else {}
+
+
+def _run_env(templates: list[wire.JobTemplate]) -> dict[str, str]:
+    """`MLFLOW_*` variables set in the pod templates (the first value of each name wins)."""
+    found: dict[str, str] = {}
+    for template in templates:
+        for c in template.spec.containers:
+            for var in c.env:
+                if var.name.startswith("MLFLOW_") and var.name not in found:
+                    found[var.name] = var.value
+    return clean_labels(found) if found else {}
+
+
 def _job_record(
     kind: str,
     meta: wire.Meta,
@@ -24,6 +44,7 @@ def _job_record(
     suspended: bool,
     status: wire.JobStatus | None,
     default_state: str = "",
+    templates: list[wire.JobTemplate] | None = None,
 ) -> JobRecord:
     last = _job_state(conditions)
     labels = clean_labels(meta.labels)
@@ -44,6 +65,8 @@ def _job_record(
         created=parse_time(meta.creation_timestamp),
         started=parse_time(status.start_time) if status else 0.0,
         completed=parse_time(status.completion_time) if status else 0.0,
+        annotations=_annotations(meta),
+        run_env=_run_env(templates) if templates else {},
     )
 
 
@@ -69,6 +92,7 @@ def kubeflow_job_record(kind: str, job: wire.KubeflowJob) -> JobRecord:
         policy.suspend,
         job.status,
         default_state="Created" if not conditions else "",
+        templates=[replica.template for replica in specs.values()],
     )
 
 
@@ -80,7 +104,15 @@ def batch_job_record(job: wire.BatchJob) -> JobRecord:
     conditions = conds(status.conditions)
     state = "Running" if status.active else ("Suspended" if spec.suspend else "Pending")
     return _job_record(
-        "Job", job.metadata, conditions, (role,), "", spec.suspend, status, default_state=state
+        "Job",
+        job.metadata,
+        conditions,
+        (role,),
+        "",
+        spec.suspend,
+        status,
+        default_state=state,
+        templates=[spec.template],
     )
 
 

@@ -149,6 +149,10 @@ class JobRecord(msgspec.Struct, frozen=True, gc=False):
     created: float
     started: float
     completed: float
+    annotations: dict[str, str] = {}
+    """Cleaned; values over 512 characters left out (MLflow run links read them)."""
+    run_env: dict[str, str] = {}
+    """`MLFLOW_*` variables of the pod templates' containers, cleaned (run links)."""
 
     @property
     def key(self) -> Key:

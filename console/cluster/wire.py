@@ -125,6 +125,26 @@ class Template(_W):
     spec: PodSpec = PodSpec()
 
 
+class EnvVar(_W):
+    name: str = ""
+    value: str = ""
+
+
+class JobContainer(Container):
+    """A container of a training job's pod template: its env holds `MLFLOW_RUN_ID` links
+    (pods' containers leave env out: 200,000 pods would decode it for nothing)."""
+
+    env: list[EnvVar] = []
+
+
+class JobPodSpec(PodSpec):
+    containers: list[JobContainer] = []
+
+
+class JobTemplate(Template):
+    spec: JobPodSpec = JobPodSpec()
+
+
 class NodeInfo(_W):
     kubelet_version: str = ""
     container_runtime_version: str = ""
@@ -155,7 +175,7 @@ class Node(_W):
 class ReplicaSpec(_W):
     replicas: int | None = None
     restart_policy: str = ""
-    template: Template = Template()
+    template: JobTemplate = JobTemplate()
 
 
 class SchedulingPolicy(_W):
@@ -207,7 +227,7 @@ class BatchJobSpec(_W):
     parallelism: int | None = None
     completions: int | None = None
     suspend: bool = False
-    template: Template = Template()
+    template: JobTemplate = JobTemplate()
 
 
 class BatchJob(_W):
