@@ -29,6 +29,7 @@ from typing import Any
 TELEMETRY_SOURCES = ("auto", "prometheus", "dcgm", "none")
 DCGM_LABEL_MODES = ("auto", "standard", "lowercase", "legacy")
 MIN_REFRESH_SECONDS = 1.0
+MLFLOW_LINK_RULES = ("annotation", "env", "tag", "name")
 
 
 class ConfigError(Exception):
@@ -56,6 +57,16 @@ class Settings:
     or a TOML list): the GPU Operator's (`nvidia-gpu-operator` on OpenShift) and the
     standalone chart's usual one. An exporter-labelled pod elsewhere is ignored and flagged."""
     mlflow_tracking_uri: str | None = None
+    mlflow_link_rules: str = "annotation,env,tag,name"
+    """Job ↔ run linking rules in order, first match wins (see console.tracking.linking)."""
+    mlflow_run_annotation: str = "mlflow.org/run-id"
+    mlflow_run_env: str = "MLFLOW_RUN_ID"
+    mlflow_job_tag: str = "k8s.job"
+    """A run tag whose value is `<namespace>/<job>` (or the job's name)."""
+    mlflow_metric: str = "loss"
+    """The primary metric: the jobs view's column and the plot."""
+    mlflow_stall_minutes: float = 5.0
+    """A Running job with no new metric step for this long is flagged stalled."""
     log_line_cap: int = 50_000
     """Lines a log screen keeps (older ones are dropped with a marker): bounds its memory."""
     no_color: bool = False
@@ -117,6 +128,14 @@ def _coerce(key: str, value: object, source: str) -> object:
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         raise fail("true or false")
+    if key == "mlflow_stall_minutes":
+        try:
+            minutes = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise fail("a number of minutes") from None
+        if isinstance(value, bool) or not minutes > 0 or minutes == float("inf"):
+            raise fail("a number of minutes above 0")
+        return minutes
     if key == "log_line_cap":
         try:
             lines = int(str(value).replace("_", ""))
@@ -147,6 +166,11 @@ def _coerce(key: str, value: object, source: str) -> object:
     choices = {"telemetry_source": TELEMETRY_SOURCES, "dcgm_label_mode": DCGM_LABEL_MODES}.get(key)
     if choices and value not in choices:
         raise fail("one of " + "|".join(choices))
+    if key == "mlflow_link_rules":
+        rules = [r.strip() for r in value.split(",") if r.strip()]
+        if not rules or any(r not in MLFLOW_LINK_RULES for r in rules):
+            raise fail("a comma-separated list of " + "|".join(MLFLOW_LINK_RULES))
+        return ",".join(rules)
     if key == "theme":
         return value
     return value or None  # an empty string unsets an optional setting
