@@ -8,6 +8,7 @@ here once it is authorized; watch streams are ``server_watch.py``. List pages ca
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 import orjson
@@ -29,6 +30,11 @@ from .server_http import (
     wants_table,
 )
 from .store import Store
+from .validation import validate_update
+
+MAX_ADVANCE_SECONDS = 3600.0
+"""The most sim time one `/_sim/advance` may move (every controller timer runs on the
+server's loop as time passes: a day at once would stall the API server for minutes)."""
 
 
 class ObjectHandlers:
@@ -110,6 +116,7 @@ class ObjectHandlers:
         current = self.store.require(target.rt, target.namespace or "", target.name or "")
         if "status" in target.rt.subresources:
             body["status"] = current.get("status", {})
+        validate_update(target.rt, current, body)
         obj = self.store.replace(
             target.rt, body, meta.get("resourceVersion"), truthy_dry_run(request.query)
         )
@@ -141,18 +148,22 @@ class ObjectHandlers:
             body,
             custom_resource="." in target.rt.group,
         )
-        if not isinstance(patched, dict):
-            raise bad_request("the patch produced something that is not an object")
-        expect_rv = (patched.get("metadata") or {}).get("resourceVersion")
+        if not isinstance(patched, dict) or not isinstance(patched.get("metadata", {}), dict):
+            raise bad_request("the patch produced something that is not an object with metadata")
+        expect_rv = patched.get("metadata", {}).get("resourceVersion")
         if expect_rv == current["metadata"].get("resourceVersion"):
             expect_rv = None
-        patched.setdefault("metadata", {})
+        meta = patched.setdefault("metadata", {})
+        for field in ("name", "namespace"):  # a patch that drops them means the URL's object
+            if field in current["metadata"]:
+                meta.setdefault(field, current["metadata"][field])
         if "status" in target.rt.subresources:
             if only_status:
                 patched = {**current, "status": patched.get("status", {})}
             else:
                 patched["status"] = current.get("status", {})
         _check_kind(patched, target.rt)
+        validate_update(target.rt, current, patched)  # what would be stored
         obj = self.store.replace(target.rt, patched, expect_rv, truthy_dry_run(request.query))
         return json_response(obj)
 
@@ -175,3 +186,22 @@ def _check_kind(body: dict[str, Any], rt: ResourceType) -> None:
     kind = body.get("kind")
     if kind and kind != rt.kind:
         raise bad_request(f"the kind of the body ({kind}) does not match the resource ({rt.kind})")
+
+
+def advance_seconds(raw: bytes) -> float:
+    """The `seconds` of a `/_sim/advance` body: a finite number in [0, MAX_ADVANCE_SECONDS],
+    else a 400 Status and time does not move."""
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise bad_request('the body must be a JSON object such as {"seconds": 30}') from None
+    if not isinstance(body, dict):
+        raise bad_request('the body must be a JSON object such as {"seconds": 30}')
+    seconds = body.get("seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise bad_request(f"seconds must be a number, got {seconds!r:.40}")
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+        raise bad_request(
+            f"seconds must be between 0 and {MAX_ADVANCE_SECONDS:g}, got {seconds!r:.40}"
+        )
+    return float(seconds)

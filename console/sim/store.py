@@ -237,8 +237,8 @@ class Store:
         if dry_run:
             meta["resourceVersion"] = str(self.rv)
             return obj
+        entry = self._encode(rt, obj, self.rv + 1)  # may raise: then nothing moved
         self.rv += 1
-        entry = self._encode(rt, obj, self.rv)
         table.objects[key] = entry
         table.sorted_keys = None
         self._emit(rt, table, "ADDED", key[0], entry)
@@ -273,8 +273,8 @@ class Store:
         meta["resourceVersion"] = old["metadata"].get("resourceVersion")
         if obj == old:
             return old  # a no-op write does not bump the resourceVersion, as on the real server
+        entry = self._encode(rt, obj, self.rv + 1)  # may raise: then nothing moved
         self.rv += 1
-        entry = self._encode(rt, obj, self.rv)
         table.objects[key] = entry
         self._emit(rt, table, "MODIFIED", key[0], entry)
         return obj

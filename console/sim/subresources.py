@@ -110,13 +110,18 @@ class Subresources:
             return await self.server.patch(request, target, only_status=True)
         if request.method == "PUT":
             from .server_http import json_body, truthy_dry_run
+            from .validation import validate_update
 
             body = await json_body(request)
+            if not isinstance(body, dict):
+                raise bad_request("the body must be an object")
             current = self.store.require(target.rt, target.namespace or "", target.name or "")
-            current["status"] = body.get("status", {})
-            rv = (body.get("metadata") or {}).get("resourceVersion")
+            updated = {**current, "status": body.get("status", {})}
+            validate_update(target.rt, current, updated)
+            meta = body.get("metadata")
+            rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
             return json_response(
-                self.store.replace(target.rt, current, rv, truthy_dry_run(request.query))
+                self.store.replace(target.rt, updated, rv, truthy_dry_run(request.query))
             )
         raise ApiError(405, "method not allowed", "MethodNotAllowed")
 
