@@ -1,10 +1,9 @@
 """The GPU map (`:gpumap`, `:map`): one cell per GPU grouped by pool and node with values from
 the telemetry store, cursor status line, Enter → the node's GPUs tab on that GPU, `p` → the
-holding pod, `a` → one cell per node; and the cost of the map at 80,000 GPUs."""
+holding pod, `a` → one cell per node; and the map at 80,000 GPUs (its cost is measured by
+benchmarks/gpu_views.py)."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from textual.app import App, ComposeResult
@@ -161,7 +160,8 @@ class MapApp(App[None]):
         yield GpuHeatmap(self.groups, id="heatmap")
 
 
-async def test_map_at_80000_gpus_is_cheap_per_refresh() -> None:
+async def test_map_at_80000_gpus_builds_refreshes_and_scrolls() -> None:
+    """80,000 GPUs in the map (how long it takes: benchmarks/gpu_views.py)."""
     pools = [f"pool-{p}" for p in range(8)]
     nodes = [_Node(f"node-{i:05d}", pools[i % 8]) for i in range(10_000)]
     store = TelemetryStore()
@@ -170,25 +170,19 @@ async def test_map_at_80000_gpus_is_cheap_per_refresh() -> None:
         for i, n in enumerate(nodes)
     }
     store.apply(Frame(readings=readings, full=False))
-    started = time.perf_counter()
     layout = gpu_map(store, {"nodes": _Nodes(nodes)})  # type: ignore[arg-type]
     per_gpu = build_groups(layout, per_node=False)
     per_node = build_groups(layout, per_node=True)
-    layout_s = time.perf_counter() - started
     app = MapApp(per_gpu)
     async with app.run_test(size=SIZE) as pilot:
         heatmap = app.query_one(GpuHeatmap)
         assert heatmap.cell_count == 80_000
-        started = time.perf_counter()
-        for _ in range(3):
-            heatmap.update_values(store.map_values())
-            await pilot.pause()
-        refresh_s = (time.perf_counter() - started) / 3
+        heatmap.update_values(store.map_values())
+        await pilot.pause()
+        assert heatmap.value_of("node-09999/7") == float((9999 * 8 + 7) % 101)
         await pilot.press("end")
         assert heatmap.cursor_key == "node-09999/7"
         heatmap.unit = "nodes"
         heatmap.set_groups(per_node)
         assert heatmap.cell_count == 10_000
         await pilot.pause()
-    print(f"layout {layout_s * 1000:.0f} ms, refresh {refresh_s * 1000:.0f} ms at 80,000 GPUs")
-    assert layout_s < 2.0 and refresh_s < 0.5

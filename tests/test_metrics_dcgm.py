@@ -350,16 +350,11 @@ def test_exporters_at_200000_pods_walk_the_pods_once() -> None:
     informer = _Pods(pods)
     cache = _Cache(informer)
     source = DcgmSource(object(), cache)  # type: ignore[arg-type]  # no scrape here
-    started = time.perf_counter()
     assert len(source.exporters()) == 2500 and informer.walks == 1
-    first = time.perf_counter() - started
-    started = time.perf_counter()
     for _ in range(5):
         assert len(source.exporters()) == 2500
-    later = (time.perf_counter() - started) / 5
-    assert informer.walks == 1  # no walk of 200,000 pods per refresh
-    print(f"exporters: first {first * 1000:.0f} ms, then {later * 1000:.1f} ms per refresh")
-    assert later < first / 5
+    # no walk of 200,000 pods per refresh (how long one takes: benchmarks/gpu_views.py)
+    assert informer.walks == 1
 
     # a deleted or stopped exporter shows at once, before the change feed names it
     del informer.pods[("gpu-operator", "dcgm-0")]

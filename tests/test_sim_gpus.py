@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -369,22 +368,3 @@ def test_every_model_renders() -> None:
 
 def test_empty_node_renders_nothing() -> None:
     assert render_exposition([], T) == ""
-
-
-def test_benchmark_us_per_gpu(capsys: pytest.CaptureFixture[str]) -> None:
-    """Micro-benchmark (printed, not asserted): full exposition of busy 8-GPU nodes."""
-    nodes = [node_gpus(11, f"gpu-node-{n}", "H100-80GB-HBM3", 8) for n in range(50)]
-    states = [
-        [GpuState(g, [Assignment(f"job-{n}-worker-{g.index}", "ml", "pytorch")]) for g in gpus]
-        for n, gpus in enumerate(nodes)
-    ]
-    for st in states:
-        render_exposition(st, T)  # warm the label caches, as a long-lived server would
-    start = time.perf_counter()
-    rounds = 4
-    for r in range(rounds):
-        for st in states:
-            render_exposition(st, T + r * 15)
-    per_gpu = (time.perf_counter() - start) / (rounds * len(nodes) * 8) * 1e6
-    with capsys.disabled():
-        print(f"\n[bench] render_exposition: {per_gpu:.1f} us per GPU ({len(FAMILIES)} metrics)")

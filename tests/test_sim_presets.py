@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import resource
-import time
 from typing import Any
 
 import orjson
@@ -106,9 +104,8 @@ def test_demo_keeps_one_job_crash_looping() -> None:
 
 
 def test_large_is_bound_running_and_within_capacity() -> None:
-    started = time.perf_counter()
+    """(How long `large` takes to build, with kubectl listing it: benchmarks/sim_scale.py.)"""
     ctx = built("large")
-    seconds = time.perf_counter() - started
     assert count(ctx, "Node") == 1008 and gpus(ctx) == 8000
     assert 19_000 <= count(ctx, "Pod") <= 21_000
     sched = scheduler.start(ctx)
@@ -121,27 +118,17 @@ def test_large_is_bound_running_and_within_capacity() -> None:
         pod = deserialize(entry.obj(), "V1Pod")
         assert pod.status.phase == "Running" and pod.spec.node_name
         assert pod.metadata.owner_references[0].controller
-    print(f"\nlarge: build {seconds:.2f}s, {count(ctx, 'Pod')} pods")
 
 
 @pytest.mark.slow
-def test_huge_build_time_and_memory() -> None:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+def test_huge_builds_and_its_controllers_start() -> None:
+    """(Build time and memory of `huge`, with kubectl listing it: benchmarks/sim_scale.py.)"""
     ctx = built("huge")
-    build = time.perf_counter() - started
-    started = time.perf_counter()
     nodes.start(ctx)
     scheduler.start(ctx)
     kubelet.start(ctx)
     ctx.run_due()
-    controllers = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert count(ctx, "Node") == 10_040 and gpus(ctx) == 80_000
     assert 195_000 <= count(ctx, "Pod") <= 205_000
     for entry in random.Random(2).sample(list(ctx.store.entries(POD)), 50):
         deserialize(entry.obj(), "V1Pod")
-    print(
-        f"\nhuge: build {build:.1f}s, scheduler+kubelet+nodes start {controllers:.1f}s, "
-        f"max RSS {rss // 1024} MB (was {before // 1024} MB), {count(ctx, 'Pod')} pods"
-    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from textual.app import App, ComposeResult
 
 from themes import DEFAULT_THEME, THEMES
@@ -80,7 +78,8 @@ async def test_cursor_navigation_and_messages() -> None:
         assert app.events[-1] == ("selected", "p0-n0-g0")
 
 
-async def test_80000_cells_stay_fast_and_scroll_with_cursor() -> None:
+async def test_80000_cells_update_and_scroll_with_cursor() -> None:
+    """80,000 cells (how long an update and a frame take: benchmarks/gpu_views.py)."""
     groups = make_groups(10, 1000)  # 10 pools x 1000 nodes x 8 GPUs
     app = HeatApp(groups)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -90,11 +89,9 @@ async def test_80000_cells_stay_fast_and_scroll_with_cursor() -> None:
         await pilot.pause()
         assert heat.cursor_key == "p9-n999-g7"
         assert heat.scroll_y > 9000  # scrolled to the end
-        started = time.perf_counter()
         heat.update_values({f"p9-n999-g{g}": 100.0 for g in range(8)})
         heat.update_values({k.key: 50.0 for g in groups for r in g.rows for k in r.cells})
         lines = [heat.render_line(y) for y in range(heat.size.height)]
-        assert time.perf_counter() - started < 1.0
         assert any("▅" in line.text for line in lines)
         assert heat.value_of("p0-n0-g0") == 50.0
 
