@@ -452,8 +452,13 @@ class KmcApp(App[int]):
     def _new_session(self, connection: Any, on_change: Callable[[], None]) -> Any:
         from console.cluster.session import ClusterSession
 
+        settings = self.settings
         return ClusterSession(
-            connection, on_change=on_change, pool_label=self.settings.node_pool_label
+            connection,
+            on_change=on_change,
+            pool_label=settings.node_pool_label,
+            # where to watch should a cluster-wide list be forbidden (with the context's)
+            namespaces=(settings.namespace or "", *(settings.namespaces or "").split(",")),
         )
 
     def _new_connection(self, context: str, settings: Settings) -> Any:

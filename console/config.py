@@ -29,6 +29,7 @@ from typing import Any
 TELEMETRY_SOURCES = ("auto", "prometheus", "dcgm", "none")
 DCGM_LABEL_MODES = ("auto", "standard", "lowercase", "legacy")
 MIN_REFRESH_SECONDS = 1.0
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 MLFLOW_LINK_RULES = ("annotation", "env", "tag", "name")
 
 
@@ -44,6 +45,9 @@ class Settings:
     context: str | None = None
     theme: str = "kmc-dark"
     namespace: str | None = None
+    namespaces: str | None = None
+    """Comma-separated (a TOML list in the file): where to watch when the user may not list
+    across the cluster (with `-n` and the context's namespace)."""
     all_namespaces: bool = False
     refresh_seconds: float = 2.0
     show_cpu_nodes: bool = False
@@ -152,6 +156,15 @@ def _coerce(key: str, value: object, source: str) -> object:
         if isinstance(value, bool) or number != number:
             raise fail("a number of seconds")
         return max(MIN_REFRESH_SECONDS, number)
+    if key == "namespaces":
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise fail("a list of namespace names")
+        names = [n.strip() for n in items if n.strip()]
+        bad = [n for n in names if not _NAMESPACE.fullmatch(n)]
+        if bad:
+            raise fail(f"namespace names (lowercase letters, digits, '-'; not {bad[0]!r})")
+        return ",".join(dict.fromkeys(names)) or None
     if key == "dcgm_exporter_namespaces" and isinstance(value, list):
         if not all(isinstance(v, str) for v in value):
             raise fail("a list of namespace names")

@@ -115,6 +115,7 @@ class ClusterCache:
         namespace: str | None = None,
         pool_label: str | None = None,
         notify_interval: float = 0.25,
+        fallback_namespaces: Iterable[str] = (),
     ) -> None:
         self.connection = connection
         self.namespace = namespace
@@ -123,11 +124,18 @@ class ClusterCache:
         self._dirty = threading.Event()
         self._seen: dict[str, int] = {}
         self.informers: dict[str, Informer] = {}
+        fallback = tuple(fallback_namespaces)
         for name in kinds:
             kind = KINDS[name]
             if name == "nodes" and pool_label:
                 kind = replace(kind, to_record=partial(node_record, pool_label=pool_label))
-            informer = Informer(connection, kind, namespace, on_dirty=self._dirty.set)
+            informer = Informer(
+                connection,
+                kind,
+                namespace,
+                on_dirty=self._dirty.set,
+                fallback_namespaces=fallback,
+            )
             for index, fn in INDEXES.get(name, {}).items():
                 informer.add_index(index, fn)
             if name in ("pods", "nodes"):
@@ -178,6 +186,18 @@ class ClusterCache:
         """Register `callback(changes)`, called from the notifier thread; returns unsubscribe."""
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def namespaces_listed(self) -> list[str] | None:
+        """The namespaces watched one by one because a cluster-wide list was forbidden (those
+        whose list works, for any kind), or None when every kind watches the whole cluster."""
+        found: dict[str, None] = {}
+        fell_back = False
+        for informer in self.informers.values():
+            names = informer.namespaces_listed()
+            if names is not None:
+                fell_back = True
+                found.update(dict.fromkeys(names))
+        return sorted(found) if fell_back else None
 
     def states(self) -> dict[str, SyncState]:
         return {name: informer.state for name, informer in self.informers.items()}

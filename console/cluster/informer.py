@@ -1,11 +1,14 @@
-"""One list+watch cache for one kind, running in its own thread.
+"""One list+watch cache for one kind: a shared store fed by one or more scope threads.
 
-The thread lists in pages (`limit`/`continue`, publishing after each page), then
-watches from the list's resourceVersion with bookmarks. A dropped stream resumes from
-the last seen resourceVersion after an exponential backoff (capped); 410 Expired
-(HTTP or an ERROR event) relists; 429 waits for Retry-After; 403 on list is
-`forbidden`, 404 is `not installed` (both retried slowly). Records are slim frozen
-structs keyed by (namespace, name); indexes and handlers are maintained per change.
+Each scope (console.cluster.watch_scope) lists in pages (`limit`/`continue`, publishing
+after each page), then watches from the list's resourceVersion with bookmarks and a
+liveness deadline. A dropped or silent stream resumes from the last seen resourceVersion
+after an exponential backoff (capped); 410 Expired (HTTP or an ERROR event) relists; 429
+waits for Retry-After; 403 on list is `forbidden`, 404 is `not installed` (both retried
+slowly). A namespaced kind whose cluster-wide list is forbidden falls back to one scope
+per namespace the user may list (`fallback_namespaces`), and the kind is live when any of
+them is. Records are slim frozen structs keyed by (namespace, name); indexes and
+handlers are maintained per change.
 
 Readers on other threads call `get`, `items`, `by_index`, `state`: each takes the
 lock briefly and returns copies, so nothing is ever iterated while it changes.
@@ -14,32 +17,31 @@ lock briefly and returns copies, so nothing is ever iterated while it changes.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import msgspec
-import urllib3
-
-from console.cluster.connection import ClusterError, Connection, UnreachableError
-from console.cluster.kinds import Kind, decode_watch_line
+from console.cluster.connection import Connection
+from console.cluster.kinds import Kind
+from console.cluster.watch_scope import (
+    FORBIDDEN,
+    LIVE,
+    NOT_INSTALLED,
+    STALE,
+    STOPPED,
+    SYNCING,
+    Scope,
+)
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 IndexFn = Callable[[Any], Iterable[Hashable]]
 
-SYNCING, LIVE, STALE, FORBIDDEN, NOT_INSTALLED, STOPPED = (
-    "syncing",
-    "live",
-    "stale",
-    "forbidden",
-    "not installed",
-    "stopped",
-)
+__all__ = ["FORBIDDEN", "LIVE", "NOT_INSTALLED", "STALE", "STOPPED", "SYNCING", "Informer"]
+_WORST_FIRST = (STALE, SYNCING, NOT_INSTALLED, LIVE)
 
 
 class Handler(Protocol):
@@ -67,14 +69,6 @@ class SyncState:
         return self.state
 
 
-class _Expired(Exception):
-    """The watch's resourceVersion is too old: relist."""
-
-
-class _Closed(Exception):
-    """The informer is stopping."""
-
-
 class Informer:
     """List+watch cache of one kind (all namespaces unless `namespace` is given)."""
 
@@ -82,6 +76,9 @@ class Informer:
     backoff_start = 0.5
     backoff_cap = 30.0
     slow_retry = 60.0  # forbidden / not installed: try again this often
+    watch_window = 300  # each watch asks to end after timeoutSeconds in [w, 2w] (client-go)
+    liveness_grace = 30.0  # a watch silent for its window plus this is restarted
+    bookmark_liveness = 90.0  # …or for this long once the server showed it sends bookmarks
 
     def __init__(
         self,
@@ -90,11 +87,13 @@ class Informer:
         namespace: str | None = None,
         label_selector: str | None = None,
         on_dirty: Callable[[], None] | None = None,
+        fallback_namespaces: Sequence[str] = (),
     ) -> None:
         self.connection = connection
         self.kind = kind
         self.namespace = namespace
         self.label_selector = label_selector
+        self.fallback_namespaces = tuple(dict.fromkeys(n for n in fallback_namespaces if n))
         self._on_dirty = on_dirty or (lambda: None)
         self._lock = threading.Lock()
         self._items: dict[Key, Any] = {}
@@ -104,12 +103,9 @@ class Informer:
         self._version = 0
         self._changed: set[Key] | None = set()  # None: too many to name
         self._skipped = 0
-        self._rv = ""
-        self.lists = 0  # full lists done (1 + relists after 410): for diagnostics and tests
-        self._backoff = 0.0
         self._stop = threading.Event()
-        self._response: urllib3.BaseHTTPResponse | None = None
-        self._thread = threading.Thread(target=self._run, name=f"kmc-{kind.name}", daemon=True)
+        self._stopped = False
+        self._scopes: list[Scope] = [Scope(self, namespace)]
         self._after: threading.Event | None = None
         self._after_timeout = 0.0
 
@@ -162,7 +158,25 @@ class Informer:
 
     @property
     def resource_version(self) -> str:
-        return self._rv
+        """The last resourceVersion seen ("" when watching several namespaces)."""
+        return self._scopes[0].rv if len(self._scopes) == 1 else ""
+
+    @property
+    def lists(self) -> int:
+        """Full lists done (1 + relists after 410, per scope): for diagnostics and tests."""
+        return sum(scope.lists for scope in self._scopes)
+
+    def scope_states(self) -> dict[str | None, str]:
+        """Each scope's state: {None: state} for one cluster-wide scope, else per namespace."""
+        return {scope.namespace: scope.state for scope in self._scopes}
+
+    def namespaces_listed(self) -> list[str] | None:
+        """The namespaces this kind is watched in after a forbidden cluster-wide list
+        (those whose own list works), or None while it watches the whole cluster."""
+        scopes = self._scopes
+        if len(scopes) == 1 and scopes[0].namespace is None:
+            return None
+        return [s.namespace for s in scopes if s.namespace and s.state != FORBIDDEN]
 
     def drain(self) -> tuple[int, set[Key] | None]:
         """(version, changed keys since the last drain or None for 'many'), and reset."""
@@ -171,7 +185,8 @@ class Informer:
             return self._version, changed
 
     def start(self) -> Informer:
-        self._thread.start()
+        for scope in self._scopes:
+            scope.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -179,160 +194,75 @@ class Informer:
         self.join(timeout)
 
     def halt(self) -> None:
-        """Ask the thread to stop and cut its watch stream; returns at once."""
-        self._stop.set()
-        response = self._response
-        if response is not None:
-            try:
-                response.shutdown()
-            except (ValueError, RuntimeError, OSError):
-                pass
+        """Ask every scope thread to stop and cut its watch stream; returns at once."""
+        with self._lock:
+            self._stop.set()
+            scopes = list(self._scopes)
+        for scope in scopes:
+            scope.halt()
 
     def join(self, timeout: float) -> None:
-        """Wait at most `timeout` s for the thread to end (after `halt`), then say stopped."""
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-        self._set_state(STOPPED)
+        """Wait at most `timeout` s for the threads to end (after `halt`), then say stopped."""
+        deadline = time.monotonic() + timeout
+        for scope in list(self._scopes):
+            scope.join(max(0.0, deadline - time.monotonic()))
+        self._stopped = True
+        self._scope_changed()
 
-    # ------------------------------------------------------------ the thread
+    # ------------------------------------------------------------ for the scopes
 
-    def _run(self) -> None:
-        if self._after is not None:
-            deadline = time.monotonic() + self._after_timeout
-            while not self._after.wait(0.05) and time.monotonic() < deadline:
-                if self._stop.is_set():
-                    return
-        need_list = True
-        while not self._stop.is_set():
-            try:
-                if need_list:
-                    self._list()
-                    need_list = False
-                self._watch()  # returns when the server ends the watch normally
-            except _Closed:
-                return
-            except _Expired:
-                log.info("%s: resourceVersion expired, relisting", self.kind.name)
-                need_list = True
-            except ClusterError as exc:
-                if exc.status == 410:
-                    need_list = True
-                    continue
-                self._stop.wait(self._on_error(exc, need_list))
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                self._stop.wait(self._on_error(UnreachableError(str(exc)), need_list))
-            except Exception:  # never let a bug kill the cache silently
-                log.exception("%s informer failed; retrying", self.kind.name)
-                self._stop.wait(self._on_error(ClusterError("internal error"), need_list))
+    def fall_back(self) -> bool:
+        """The cluster-wide list is forbidden: watch each fallback namespace instead (from a
+        scope thread). False when there is nothing to fall back to."""
+        if not self.kind.namespaced or not self.fallback_namespaces or self.namespace:
+            return False
+        with self._lock:
+            if self._stop.is_set():
+                return False
+            self._scopes = [Scope(self, ns) for ns in self.fallback_namespaces]
+            scopes = list(self._scopes)
+        names = ", ".join(self.fallback_namespaces)
+        log.info("%s: cluster-wide list forbidden; watching %s", self.kind.name, names)
+        for scope in scopes:
+            scope.start()
+        self._scope_changed()
+        return True
 
-    def _on_error(self, exc: ClusterError, listing: bool) -> float:
-        """Set the state for `exc` and return how long to wait before retrying."""
-        if listing and exc.status == 403:
-            self._set_state(FORBIDDEN, str(exc))
-            return self.slow_retry
-        if listing and exc.status == 404:
-            self._set_state(NOT_INSTALLED, str(exc))
-            return self.slow_retry
-        self._backoff = min(self.backoff_cap, max(self.backoff_start, self._backoff * 2))
-        self._set_state(STALE, str(exc))  # keeps `since` while it stays stale
-        delay = exc.retry_after if exc.status == 429 and exc.retry_after else self._backoff
-        log.info("%s: %s; retrying in %.1fs", self.kind.name, exc, delay)
-        return delay * (1 + 0.1 * random.random())
+    def _absent(self, namespace: str | None, seen: set[Key]) -> list[Any]:
+        """Records of `namespace` (None: all) that a fresh list did not return."""
+        with self._lock:
+            return [
+                record
+                for key, record in self._items.items()
+                if key not in seen and (namespace is None or key[0] == namespace)
+            ]
 
-    def _set_state(self, state: str, message: str = "", total: int | None = None) -> None:
+    def _scope_changed(self) -> None:
+        """Recompute the kind's state from its scopes; notify when it changed."""
+        scopes = list(self._scopes)
+        total: int | None = None
+        if self._stopped:
+            state, message, since = STOPPED, "", time.time()
+        else:
+            working = [s for s in scopes if s.state != FORBIDDEN] or scopes
+            worst = min(working, key=lambda s: _rank(s.state))
+            state, message, since, total = worst.state, worst.message, worst.since, worst.total
+            if state == FORBIDDEN and len(scopes) > 1:
+                tried = ", ".join(s.namespace or "" for s in scopes)
+                message = f"forbidden in every namespace tried: {tried}"
         old = self._state
-        since = old.since if old.state == state else time.time()
+        if old.state == state:
+            since = old.since
         self._state = SyncState(state, len(self._items), total, since, message, self._skipped)
-        if (old.state, old.items, old.total) != (state, self._state.items, total):
+        if (old.state, old.items, old.total, old.message) != (
+            state,
+            self._state.items,
+            total,
+            message,
+        ):
             with self._lock:
                 self._version += 1
             self._on_dirty()
-
-    def _list(self) -> None:
-        seen: set[Key] = set()
-        token = ""
-        query: dict[str, Any] = {"limit": self.page_size, "labelSelector": self.label_selector}
-        while True:
-            self._check_stop()
-            body = self.connection.get(self.kind.path(self.namespace), {**query, "continue": token or None}, timeout=60.0)  # fmt: skip
-            records, meta, skipped = self.kind.decode_list(body)
-            self._skipped += skipped
-            self._apply(("ADDED", rec) for rec in records)
-            seen.update(rec.key for rec in records)
-            token = meta.continue_
-            remaining = meta.remaining_item_count
-            total = len(seen) + remaining if remaining is not None else None
-            if not token:
-                break
-            self._set_state(SYNCING, total=total)
-        with self._lock:
-            gone = [self._items[k] for k in self._items.keys() - seen]
-        self._apply(("DELETED", rec) for rec in gone)
-        self._rv = meta.resource_version
-        self.lists += 1
-        self._set_state(LIVE)
-
-    def _watch(self) -> None:
-        query = {
-            "watch": "true",
-            "resourceVersion": self._rv,
-            "allowWatchBookmarks": "true",
-            "timeoutSeconds": random.randint(300, 600),
-            "labelSelector": self.label_selector,
-        }
-        response = self.connection.open(
-            "GET", self.kind.path(self.namespace), query, timeout=(10.0, 660.0)
-        )
-        self._response = response
-        self._backoff = 0.0  # connected: the next drop starts the backoff afresh
-        try:
-            self._check_stop()
-            if self._state.state != LIVE:
-                self._set_state(LIVE)
-            buffer = b""
-            while True:
-                chunk = response.read1(65536)
-                if not chunk:
-                    break  # the server ended the watch
-                buffer += chunk
-                if b"\n" not in chunk:
-                    continue
-                *lines, buffer = buffer.split(b"\n")
-                self._apply(self._decode_lines(lines))
-        except urllib3.exceptions.HTTPError as exc:
-            self._check_stop()
-            raise UnreachableError(f"watch {self.kind.name} dropped: {exc}") from None
-        finally:
-            self._response = None
-            response.release_conn()
-        self._check_stop()
-
-    def _decode_lines(self, lines: list[bytes]) -> list[tuple[str, Any]]:
-        """Decode watch lines; apply what came before an ERROR event, then raise for it."""
-        changes: list[tuple[str, Any]] = []
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                event = decode_watch_line(self.kind, line)
-            except msgspec.DecodeError as exc:
-                log.warning("%s: undecodable watch line skipped: %s", self.kind.name, exc)
-                self._skipped += 1
-                continue
-            if event.type == "ERROR":
-                self._apply(changes)
-                status = event.status
-                if status is not None and status.code == 410:
-                    raise _Expired()
-                code = status.code if status else 500
-                raise ClusterError(f"watch error: {status.message if status else ''}", code)
-            if event.resource_version:
-                self._rv = event.resource_version
-            if event.record is not None:
-                changes.append((event.type, event.record))
-            elif event.type != "BOOKMARK":
-                self._skipped += 1
-        return changes
 
     def _apply(self, changes: Iterable[tuple[str, Any]]) -> None:
         """Apply (type, record) changes under the lock, then run handlers and notify."""
@@ -378,6 +308,6 @@ class Informer:
         if done:
             self._on_dirty()
 
-    def _check_stop(self) -> None:
-        if self._stop.is_set():
-            raise _Closed()
+
+def _rank(state: str) -> int:
+    return _WORST_FIRST.index(state) if state in _WORST_FIRST else len(_WORST_FIRST)

@@ -53,11 +53,20 @@ class ClusterSession:
         pool_label: str | None = None,
         kinds: Iterable[str] = DEFAULT_KINDS,
         notify_interval: float = 0.1,
+        namespaces: Iterable[str] = (),
     ) -> None:
         self.connection = connection
         self.context = connection.context
+        # Where a user who may not list across the cluster may list: `-n`, the settings'
+        # `namespaces`, the context's namespace (the informers fall back to them on a 403).
+        own = getattr(connection, "namespace", "")
+        self.fallback_namespaces = tuple(dict.fromkeys(n for n in (*namespaces, own) if n))
         self.cache = ClusterCache(
-            connection, kinds, pool_label=pool_label, notify_interval=notify_interval
+            connection,
+            kinds,
+            pool_label=pool_label,
+            notify_interval=notify_interval,
+            fallback_namespaces=self.fallback_namespaces,
         )
         self.ledger = self.cache.ledger
         self.kinds: dict[str, Kind] = {name: inf.kind for name, inf in self.cache.informers.items()}
@@ -118,6 +127,11 @@ class ClusterSession:
         return self.cache["pods"].by_index("job", (namespace, name))
 
     def namespaces(self) -> list[str]:
+        """The namespaces to offer (`:ns`): all the cluster's, or, for a user who may not
+        list them, those whose lists work."""
+        listed = self.cache.namespaces_listed()
+        if listed is not None and not self.has("namespaces"):
+            return listed
         return sorted(ns.name for ns in self.items("namespaces"))
 
     def view_state(self, view: str) -> tuple[str, str | None]:
@@ -147,6 +161,21 @@ class ClusterSession:
             out.append(f"not installed in this cluster: {', '.join(missing)}")
         if forbidden:
             out.append(f"forbidden: you may not list {', '.join(forbidden)}")
+        scoped = {n: self.cache[n].scope_states() for n in names if n in self.cache}
+        scoped = {n: s for n, s in scoped.items() if None not in s}
+        if scoped:
+            shown = sorted({ns for s in scoped.values() for ns, st in s.items() if st != FORBIDDEN})
+            if shown:
+                out.append(
+                    "you may not list across the cluster: showing namespace"
+                    f"{'s' if len(shown) > 1 else ''} {', '.join(str(n) for n in shown)} only"
+                )
+            refused = sorted(
+                {ns for s in scoped.values() for ns, st in s.items() if st == FORBIDDEN}
+            )
+            if refused:
+                plural = "s" if len(refused) > 1 else ""
+                out.append(f"forbidden in namespace{plural} {', '.join(str(n) for n in refused)}")
         return out
 
     def _kind(self, name: str) -> str:
