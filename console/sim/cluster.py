@@ -65,6 +65,7 @@ class SimCluster:
         kubeconfig_out: str | Path | None = None,
         metrics_port: int | None = 0,
         start_time: float | None = None,
+        mlflow_uri: str | None = None,
     ) -> None:
         self.preset = preset
         self.seed = seed
@@ -87,6 +88,9 @@ class SimCluster:
         self._stopping: asyncio.Event | None = None
         self._error: BaseException | None = None
         self.build_seconds = 0.0
+        self.mlflow_uri = mlflow_uri
+        """Where the training jobs log their runs (`mlflow_feed`); None: nowhere."""
+        self.feed: Any = None
 
     @property
     def server_url(self) -> str:
@@ -127,7 +131,12 @@ class SimCluster:
     async def serve_forever(self, on_ready: Callable[[SimCluster], None] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
+        if self.mlflow_uri:  # opening the store (imports, migrations) overlaps the build
+            self.feed = self._mlflow_feed(self.mlflow_uri).start()
         await self._setup()
+        if self.feed is not None:
+            await asyncio.to_thread(self.feed.ready.wait, 120)
+            self.feed.go()
         self._ready.set()
         if on_ready:
             on_ready(self)
@@ -136,11 +145,23 @@ class SimCluster:
             await self._stopping.wait()
         finally:
             runner_task.cancel()
+            if self.feed is not None:
+                self.feed.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner_task
             self.store.drop_watches()
             for runner in self._runners:
                 await runner.cleanup()
+
+    def _mlflow_feed(self, uri: str) -> Any:
+        from .mlflow_feed import MlflowFeed, link_run, snapshot
+
+        return MlflowFeed(
+            uri,
+            lambda: self.call(snapshot, self.store, timeout=10),
+            lambda job, run_id: self.call(link_run, self.store, job, run_id, timeout=10),
+            self.clock.now,
+        )
 
     async def _setup(self) -> None:
         started = time.perf_counter()

@@ -72,8 +72,10 @@ def start_process(
     speed: float = 1.0,
     timeout: float = 180.0,
     stderr: int | IO[bytes] | None = subprocess.DEVNULL,
+    mlflow_uri: str | None = None,
 ) -> SimProcess:
-    """Start `python -m console.sim serve` and wait until it serves."""
+    """Start `python -m console.sim serve` and wait until it serves (and, with `mlflow_uri`,
+    until its training jobs' MLflow store is open)."""
     tmp = None
     if kubeconfig_out is None:
         tmp = tempfile.TemporaryDirectory(prefix="kmc-sim-")
@@ -94,6 +96,7 @@ def start_process(
         "--kubeconfig-out",
         str(kubeconfig_out),
         "--json",
+        *(["--mlflow-uri", mlflow_uri] if mlflow_uri else []),
     ]
     proc = subprocess.Popen(
         cmd,
@@ -132,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         args.speed,
         args.metrics_port,
         args.json,
+        args.mlflow_uri,
     )
 
 
@@ -145,6 +149,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="sim clock speed factor")
     parser.add_argument("--kubeconfig-out", default=None, help="where to write the kubeconfig")
     parser.add_argument("--json", action="store_true", help="announce readiness as one JSON line")
+    parser.add_argument(
+        "--mlflow-uri",
+        default=None,
+        help="MLflow tracking URI the training jobs log their runs to (default: none)",
+    )
 
 
 STOP_DEADLINE = 2.0
@@ -182,12 +191,19 @@ def serve_command(
     speed: float,
     metrics_port: int | None,
     as_json: bool,
+    mlflow_uri: str | None = None,
 ) -> int:
     from .cluster import SimCluster, run_foreground
 
     path = Path(kubeconfig_out) if kubeconfig_out else default_kubeconfig_path()
     sim = SimCluster(
-        preset, seed, port, speed=speed, kubeconfig_out=path, metrics_port=metrics_port or 0
+        preset,
+        seed,
+        port,
+        speed=speed,
+        kubeconfig_out=path,
+        metrics_port=metrics_port or 0,
+        mlflow_uri=mlflow_uri,
     )
     threading.Thread(
         target=_exit_deadline, args=(sim, os.getppid()), name="sim-exit-deadline", daemon=True

@@ -28,6 +28,13 @@ from .manifests import (
 )
 
 TRAINING = {PROFILE: "training"}
+MLFLOW, MLFLOW_STALL = "sim.kmc.dev/mlflow", "sim.kmc.dev/mlflow-stall-after"
+"""How the job's run is linked (see `console.sim.mlflow_feed`), and when it stops logging."""
+
+
+def _logs(mode: str) -> dict[str, str]:
+    """A training job that logs its run to MLflow, linked by `mode` (when the demo has MLflow)."""
+    return {**TRAINING, MLFLOW: mode}
 
 
 class _Writer:
@@ -146,12 +153,19 @@ def _demo_training(w: _Writer) -> None:
     pair = {"Master": (1, 8), "Worker": (1, 8)}
     four_nodes = {"Master": (1, 8), "Worker": (3, 8)}
     one_node = {"Master": (1, 8)}
-    w.job("PyTorchJob", "llama3-8b-sft", research, four_nodes, H100)
-    w.job("PyTorchJob", "bert-large-pretrain", research, {"Master": (1, 4), "Worker": (1, 4)}, H100)
-    w.job("PyTorchJob", "mistral-7b-dpo", research, pair, A100)
-    done = {**TRAINING, RUN_SECONDS: "45"}
+    w.job("PyTorchJob", "llama3-8b-sft", research, four_nodes, H100, _logs("annotation"))
+    w.job(
+        "PyTorchJob",
+        "bert-large-pretrain",
+        research,
+        {"Master": (1, 4), "Worker": (1, 4)},
+        H100,
+        _logs("name"),
+    )
+    w.job("PyTorchJob", "mistral-7b-dpo", research, pair, A100, _logs("tag"))
+    done = {**_logs("tag"), RUN_SECONDS: "45"}
     w.job("PyTorchJob", "resnet50-imagenet", platform, one_node, A100, done)
-    failed = {**TRAINING, FAIL_AFTER: "30"}
+    failed = {**_logs("tag"), FAIL_AFTER: "30"}
     w.job(
         "PyTorchJob",
         "vit-huge-finetune",
@@ -162,13 +176,17 @@ def _demo_training(w: _Writer) -> None:
         restart="Never",
         backoff=0,
     )
-    w.job("PyTorchJob", "neox-20b-pretrain", research, four_nodes, H100)
+    w.job("PyTorchJob", "neox-20b-pretrain", research, four_nodes, H100, _logs("env"))
     w.job("PyTorchJob", "whisper-large-v3-ft", research, one_node, A100, suspend=True)
     crash = {**TRAINING, FAIL_AFTER: "40"}
     w.job("PyTorchJob", "t5-xl-distill", platform, {"Master": (1, 4)}, A100, crash, backoff=1000)
-    w.job("PyTorchJob", "llava-13b-eval", research, {"Master": (1, 4)}, A100, {PROFILE: "hung"})
-    w.job("TFJob", "dlrm-recsys", platform, {"Chief": (1, 4), "Worker": (1, 4)}, A100)
-    w.job("MPIJob", "horovod-resnet152", platform, {"Launcher": (1, 0), "Worker": (1, 8)}, A100)
+    # hung: GPUs busy, no new step logged to MLflow after its first 4 minutes
+    hung = {PROFILE: "hung", MLFLOW: "tag", MLFLOW_STALL: "240"}
+    w.job("PyTorchJob", "llava-13b-eval", research, {"Master": (1, 4)}, A100, hung)
+    chief = {"Chief": (1, 4), "Worker": (1, 4)}
+    w.job("TFJob", "dlrm-recsys", platform, chief, A100, _logs("annotation"))
+    mpi = {"Launcher": (1, 0), "Worker": (1, 8)}
+    w.job("MPIJob", "horovod-resnet152", platform, mpi, A100, _logs("env"))
     embed = container("embed", PYTORCH, 1, cpu="4", memory="16Gi", command=["python", "embed.py"])
     shards = {**TRAINING, RUN_SECONDS: "120"}
     w.create(
