@@ -9,8 +9,8 @@ the kubeconfig's `env`:
 - `FAKE_EXPIRED_FIRST=1`: the first credential is already expired (the next request
   must run the plugin again); `FAKE_BAD_FIRST=1`: its token is one the server refuses;
 - `FAKE_NEEDS_USER_AFTER=N`: runs after the N-th fail without a terminal ("MFA needed");
-  with one (`spec.interactive`), it prompts on stderr and reads a code from stdin when
-  `FAKE_READ_CODE=1`.
+- `FAKE_READ_CODE=1`: a run with the terminal (`spec.interactive`) prompts `MFA code: `
+  on stderr and reads the code from stdin.
 """
 
 from __future__ import annotations
@@ -40,20 +40,17 @@ record = {
     "cluster": info.get("spec", {}).get("cluster"),
 }
 needs_user_after = int(os.environ.get("FAKE_NEEDS_USER_AFTER", "0") or 0)
-code = None
-if needs_user_after and runs + 1 > needs_user_after:
-    if not interactive:
-        record["failed"] = True
-        with open(log, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-        token = os.environ["FAKE_TOKEN"]
-        sys.stderr.write(f"MFA required: run me in a terminal (stale token={token})\n")
-        sys.exit(3)
-    if os.environ.get("FAKE_READ_CODE") == "1":
-        sys.stderr.write("MFA code: ")
-        sys.stderr.flush()
-        code = sys.stdin.readline().strip()
-        record["code"] = code
+if needs_user_after and runs + 1 > needs_user_after and not interactive:
+    record["failed"] = True
+    with open(log, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+    token = os.environ["FAKE_TOKEN"]
+    sys.stderr.write(f"MFA required: run me in a terminal (stale token={token})\n")
+    sys.exit(3)
+if interactive and os.environ.get("FAKE_READ_CODE") == "1":
+    sys.stderr.write("MFA code: ")
+    sys.stderr.flush()
+    record["code"] = sys.stdin.readline().strip()
 with open(log, "a") as handle:
     handle.write(json.dumps(record) + "\n")
 now = datetime.datetime.now(datetime.timezone.utc)
