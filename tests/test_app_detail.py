@@ -200,7 +200,9 @@ async def test_search_describe_annotations_folded_and_literal(detail_sim) -> Non
         await wait_until(pilot, lambda: any(x.startswith("Annotations:") for x in text.lines))
         lines = text.lines
         at = next(i for i, x in enumerate(lines) if x.startswith("Annotations:"))
-        assert lines[at - 1].startswith("Labels:")  # right after the labels, like kubectl
+        labels = next(i for i, x in enumerate(lines) if x.startswith("Labels:"))
+        assert labels < at and all(x.startswith(" " * 16) for x in lines[labels + 1 : at])
+        assert " " * 16 + "kubernetes.io/os=linux" in lines  # a label a line, like kubectl
         assert lines[at].endswith("kmc.test/long:")  # too long for one line: under its key
         assert "kmc.test/owner: team-ml [/x]" in "\n".join(lines)
         folded = [x.strip() for x in lines if set(x.strip()) == {"x"}]

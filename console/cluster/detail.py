@@ -43,7 +43,13 @@ def _when(stamp: float, now: float) -> str:
 
 
 def _lines(pairs: Iterable[tuple[str, object]]) -> list[str]:
-    return [f"{k + ':':<16}{v}" for k, v in pairs if v not in (None, "", (), {})]
+    """`Key:     value` lines; a multi-line value continues under the first line's value."""
+    indent = "\n" + " " * LABEL_WIDTH
+    return [
+        f"{k + ':':<{LABEL_WIDTH}}{str(v).replace(chr(10), indent)}"
+        for k, v in pairs
+        if v not in (None, "", (), {})
+    ]
 
 
 def _conditions(conds: tuple[r.Cond, ...], now: float) -> list[str]:
@@ -58,6 +64,11 @@ def _conditions(conds: tuple[r.Cond, ...], now: float) -> list[str]:
 
 def _labels(labels: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def _label_lines(labels: dict[str, str]) -> str:
+    """Labels one per line, like `kubectl describe`."""
+    return "\n".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
 
 
 def _gpus(request: dict[str, float]) -> str:
@@ -102,7 +113,10 @@ def describe(
         return text
     lines = text.split("\n")
     at = next((i + 1 for i, line in enumerate(lines) if line.startswith("Labels:")), None)
-    if at is None:
+    if at is not None:  # after the last label
+        while at < len(lines) and lines[at].startswith(" " * LABEL_WIDTH):
+            at += 1
+    else:
         at = next(
             (i for i, line in enumerate(lines) if line in ("Conditions:", "Containers:")),
             len(lines),
@@ -127,7 +141,7 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
                 ("Kubelet", record.kubelet_version),
                 ("OS image", record.os_image),
                 ("Age", _age(now - record.created) if record.created else ""),
-                ("Labels", _labels(record.labels)),
+                ("Labels", _label_lines(record.labels)),
             ]
         )
         if cache is not None:
@@ -148,7 +162,7 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
                 ("Terminating", _when(record.deleting, now) if record.deleting else ""),
                 ("Pending", f"{record.scheduled_reason}: {record.scheduled_message}"
                  if record.scheduled_reason else ""),
-                ("Labels", _labels(record.labels)),
+                ("Labels", _label_lines(record.labels)),
             ]
         )  # fmt: skip
         lines.append("Containers:")
@@ -178,7 +192,7 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
                 ("Suspended", "yes" if record.suspended else ""),
                 ("Started", _when(record.started, now)),
                 ("Completed", _when(record.completed, now) if record.completed else ""),
-                ("Labels", _labels(record.labels)),
+                ("Labels", _label_lines(record.labels)),
             ]
         )
         return "\n".join(lines + _conditions(record.conditions, now))
@@ -208,7 +222,7 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
                 ("Selector", _labels(record.selector)),
                 ("GPU per pod", _gpus(record.gpu_request)),
                 ("Images", ", ".join(record.images)),
-                ("Labels", _labels(record.labels)),
+                ("Labels", _label_lines(record.labels)),
             ]
         )
         return "\n".join(lines + _conditions(record.conditions, now))
