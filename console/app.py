@@ -32,6 +32,7 @@ from console.commands import run_command as run_registered
 from console.config import ConfigError, Settings, load_settings
 from console.metrics import TelemetryStatus
 from console.metrics.link import PollerFactory, TelemetryLink
+from console.redact import redact
 from console.render.legend import legend
 from console.render.pipeline import RefreshPipeline, ViewRequest, ViewResult
 from console.screens.resource import ResourceScreen
@@ -397,7 +398,8 @@ class KmcApp(App[int]):
             settings = await asyncio.to_thread(self._settings_for, name)
             connection = await asyncio.to_thread(self._connect, name, settings)
         except Exception as exc:
-            self.notify(f"cannot switch to {shown}: {exc}", severity="error", markup=False)
+            reason = redact(clean_line(exc))
+            self.notify(f"cannot switch to {shown}: {reason}", severity="error", markup=False)
             return
         await self._stop_session()
         old, self.connection = self.connection, connection
