@@ -169,3 +169,19 @@ async def test_plugin_needing_the_user_runs_inside_app_suspend(tiny_sim, tmp_pat
         ]
         assert calls == ["suspend", "resume"]
         assert app.is_running
+
+
+def test_the_command_line_still_beats_a_contexts_section(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'theme = "kmc-dark"\n[contexts."prod"]\nread_only = false\nnamespace = "ml"\n'
+        'theme = "kmc-high-contrast"\nprometheus_url = "https://u:p@prom.prod:9090"\n'
+    )
+    layer = {"kubeconfig": "/nonexistent/kubeconfig", "read_only": True}
+    settings = load_settings(layer, environ={}, path=config, current_context="dev")
+    app = KmcApp(settings, None, cli_layer=layer)
+    prod = app._settings_for("prod")
+    assert prod.context == "prod" and prod.read_only is True  # --read-only holds everywhere
+    assert prod.namespace == "ml" and prod.theme == "kmc-high-contrast"
+    assert prod.prometheus_url == "https://u:p@prom.prod:9090"  # used as given, shown redacted
+    assert app._settings_for("dev").namespace is None
