@@ -238,3 +238,16 @@ async def test_search_survives_the_refresh_tick(detail_sim) -> None:
         screen.refresh_data()
         await pilot.pause()
         assert (text.current_match, text.scroll_offset.y) == before
+
+
+async def test_help_lists_the_reading_keys(detail_sim) -> None:
+    from widgets.help import HelpScreen
+
+    app = make_app(detail_sim, telemetry_source="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, app, detail_sim.test_node, "y")
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = {key for _, rows in app.screen.sections for key, _ in rows}
+        for key in ("↓ / j", "↑ / k", "home / g", "end / G", "^d", "^u", "n", "N", "/", "4"):
+            assert key in keys, (key, sorted(keys))
