@@ -166,6 +166,11 @@ class Informer:
         """Full lists done (1 + relists after 410, per scope): for diagnostics and tests."""
         return sum(scope.lists for scope in self._scopes)
 
+    @property
+    def watches(self) -> int:
+        """Watch requests opened, all scopes together (diagnostics and tests)."""
+        return sum(scope.watches for scope in self._scopes)
+
     def scope_states(self) -> dict[str | None, str]:
         """Each scope's state: {None: state} for one cluster-wide scope, else per namespace."""
         return {scope.namespace: scope.state for scope in self._scopes}

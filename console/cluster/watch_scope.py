@@ -66,6 +66,7 @@ class Scope:
         self.total: int | None = None
         self.rv = ""
         self.lists = 0
+        self.watches = 0  # watch requests opened (diagnostics and tests)
         self.bookmarks = False  # the server sends bookmarks on this scope's watches
         self._suspect = False  # the last stream fell silent: live only once one delivers
         self._backoff = 0.0
@@ -199,6 +200,7 @@ class Scope:
             "GET", inf.kind.path(self.namespace), query, timeout=(10.0, liveness)
         )
         self.response = response
+        self.watches += 1
         self._backoff = 0.0  # connected: the next drop starts the backoff afresh
         try:
             self._check_stop()

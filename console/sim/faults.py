@@ -17,6 +17,7 @@ class Faults:
     throttle_count: int = 0  # requests answered 429; -1 = until cleared
     retry_after_seconds: int = 1
     log_stream_drops: int = 0  # bumped to cut every open pods/log follow stream
+    watches_stalled: bool = False  # every watch goes silent (no events, no bookmarks, no end)
     # paths exempt from injected faults (the admin endpoint must keep working)
     exempt_prefix: str = "/_sim/"
 
@@ -41,3 +42,4 @@ class Faults:
     def clear(self) -> None:
         self.latency_seconds = 0.0
         self.error_code = self.error_count = self.throttle_count = 0
+        self.watches_stalled = False

@@ -3,7 +3,9 @@
 ``WatchStreams`` is a mixin of ``ApiServer`` (``server.py``). A stream sends the store's
 events in chunks of up to 500 lines (as Table rows when asked), a BOOKMARK every
 ``BOOKMARK_SECONDS`` of silence when allowed, ends at ``timeoutSeconds``, and is cut
-like a restarting server's connection when a fault drops it.
+like a restarting server's connection when a fault drops it. While the stall fault holds,
+every stream (open or new, past its headers) sends nothing at all and does not end: a
+frozen API server, or a proxy that holds a connection whose far end is gone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aiohttp import web
 
 from . import tables
 from .errors import ApiError
+from .faults import Faults
 from .kinds import ResourceType
 from .runtime import SimContext
 from .selectors import field_selector, label_selector
@@ -31,6 +34,7 @@ class WatchStreams:
 
     ctx: SimContext
     store: Store
+    faults: Faults
     watchers: set[Watcher]
 
     async def watch(self, request: web.Request, target: Target) -> web.StreamResponse:
@@ -58,6 +62,9 @@ class WatchStreams:
         try:
             await response.write(b"")
             while True:
+                if self.faults.watches_stalled:
+                    await asyncio.sleep(0.05)
+                    continue
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
