@@ -107,10 +107,10 @@ def _buffer(cap: int = 5) -> LogBuffer:
 def test_buffer_cap_drops_oldest_and_counts() -> None:
     buffer = _buffer(cap=5)
     lines = [LogLine(i % 2, i + 1, f"line {i}", ERROR if i == 3 else "") for i in range(8)]
-    shown = buffer.add(lines)
+    rewind, shown = buffer.add(lines)
     assert [line.text for line in buffer.lines] == [f"line {i}" for i in range(3, 8)]
     assert buffer.dropped == 3
-    assert len(shown) == 5
+    assert rewind == 0 and len(shown) == 5
     assert (buffer.sources[0].lines, buffer.sources[1].lines) == (4, 4)
     assert buffer.sources[1].errors == 1  # counts every line received, dropped or not
 
@@ -124,7 +124,22 @@ def test_buffer_filter_and_subset() -> None:
     assert buffer.shown() == []
     buffer.line_filter = parse_line_filter("")
     assert [line.text for line in buffer.shown()] == ["beta"]
-    assert [line.text for line in buffer.add([LogLine(0, 4, "x"), LogLine(1, 5, "y")])] == ["y"]
+    rewind, shown = buffer.add([LogLine(0, 4, "x"), LogLine(1, 5, "y")])
+    assert rewind == 0 and [line.text for line in shown] == ["y"]
+
+
+def test_buffer_merges_late_chunks_by_time() -> None:
+    """Pod b's chunk arrives after pod a's newer lines: it is merged in by timestamp, and
+    the view is told to take back the lines it showed after the merge point."""
+    buffer = _buffer(cap=100)
+    buffer.add([LogLine(0, t, f"a{t}") for t in (10, 20, 30, 40)])
+    rewind, shown = buffer.add([LogLine(1, 35, "b35"), LogLine(1, 25, "b25")])
+    assert [line.text for line in buffer.lines] == ["a10", "a20", "b25", "a30", "b35", "a40"]
+    assert rewind == 2 and [line.text for line in shown] == ["b25", "a30", "b35", "a40"]
+    marker = buffer.add_marker(0, "reconnected")
+    buffer.line_filter = parse_line_filter("b")
+    assert [line.text for line in buffer.shown()] == ["b25", "b35", "reconnected"]
+    assert marker.ts == 40
 
 
 def test_decode_line_cleans_and_bounds() -> None:

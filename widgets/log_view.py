@@ -157,8 +157,23 @@ class LogView(ScrollView, can_focus=True):
         self._width = max(self._width, widest)
         self._resize()
         if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._to_end()
         self.refresh()
+
+    def retract(self, count: int) -> None:
+        """Remove the last `count` rows (the caller re-appends them merged with late ones)."""
+        count = min(count, len(self.rows))
+        if count <= 0:
+            return
+        del self.rows[-count:]
+        end = self.base + len(self.rows)
+        if self._layout is not None:
+            while self._layout and self._layout[-1][0] >= end:
+                self._layout.pop()
+        if self.current is not None and self.current >= end:
+            self.current = None
+        self._pieces.clear()
+        self._strips.clear()
 
     def replace(self, rows: Sequence[Any], dropped: int = 0) -> None:
         """Show exactly `rows` (after a filter change or a resume)."""
@@ -170,7 +185,7 @@ class LogView(ScrollView, can_focus=True):
         self._width = max((len(r.text) for r in self.rows), default=0) + prefix
         self._changed()
         if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self._to_end()
 
     def clear(self) -> None:
         self.replace([])
@@ -216,7 +231,17 @@ class LogView(ScrollView, can_focus=True):
     def jump_end(self) -> None:
         self.follow = True
         self.current = None
+        self._to_end()
+
+    def _to_end(self) -> None:
+        """Scroll to the last line now and once more after the next layout (the virtual
+        size just changed, and before the first layout the widget has no height)."""
         self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.call_after_refresh(self._stick_to_end)
+
+    def _stick_to_end(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _anchor(self) -> int:
         if self.current is not None and self.current >= self.base:
@@ -300,6 +325,8 @@ class LogView(ScrollView, can_focus=True):
             self._changed()
         else:
             self._strips.clear()
+        if self.follow:
+            self._to_end()
 
     # ------------------------------------------------------------ drawing
 

@@ -8,6 +8,7 @@ here parses markup or touches a terminal.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +17,13 @@ from typing import NamedTuple
 import orjson
 
 ERROR, WARN, INFO, DEBUG = "error", "warn", "info", "debug"
+MARKER = "marker"
+"""The level of the console's own lines in a log (a reconnect note)."""
 
 DEFAULT_LINE_CAP = 50_000
 """Lines a log screen retains by default (settings: `log_line_cap`)."""
+MERGE_WINDOW = 5_000
+"""How far back a late line (another pod's chunk that arrived later) is merged in by time."""
 
 _CLASSIFY_CHARS = 2_000  # classify on the head of a line: a 1 MB line costs no more
 
@@ -194,25 +199,49 @@ class LogBuffer:
         return len(self.sources) - 1
 
     def passes(self, line: LogLine) -> bool:
+        if line.level == MARKER:
+            return True
         return line.source not in self.hidden_sources and self.line_filter.matches(line.text)
 
-    def add(self, batch: Iterable[LogLine], dropped_upstream: int = 0) -> list[LogLine]:
-        """Retain `batch` (counting it per source); returns the lines of it that pass."""
+    def add_marker(self, source: int, text: str) -> LogLine:
+        """A line of the console's own (a reconnect) at the end, shown whatever the filter."""
+        marker = LogLine(source, self.lines[-1].ts if self.lines else 0, text, MARKER)
+        self.lines.append(marker)
+        return marker
+
+    def add(self, batch: Iterable[LogLine], dropped_upstream: int = 0) -> tuple[int, list[LogLine]]:
+        """Retain `batch`, counting it per source. Returns `(rewind, lines)`: the view drops
+        its last `rewind` shown lines and appends `lines`. Lines are kept in timestamp order
+        across pods: a chunk that arrives after newer lines of another pod is merged into
+        the last `MERGE_WINDOW` lines (older still: appended in arrival order)."""
         new = list(batch)
         for line in new:
             stats = self.sources[line.source]
             stats.lines += 1
             if line.level == ERROR:
                 stats.errors += 1
+        new.sort(key=_ts)
+        rewind, shown_tail = 0, new
+        if self.lines and new and 0 < new[0].ts < self.lines[-1].ts:
+            window = min(len(self.lines), MERGE_WINDOW)
+            start = len(self.lines) - window
+            if start == 0 or self.lines[start].ts <= new[0].ts:
+                cut = start + _bisect_ts(self.lines, new[0].ts, start)
+                old_tail = self.lines[cut:]
+                rewind = sum(1 for line in old_tail if self.passes(line))
+                shown_tail = list(heapq.merge(old_tail, new, key=_ts))
+                del self.lines[cut:]
+                new = shown_tail
         self.lines.extend(new)
         self.dropped += dropped_upstream
         excess = len(self.lines) - self.cap
         if excess > 0:
             del self.lines[:excess]
             self.dropped += excess
-        if self.line_filter.pattern is None and not self.hidden_sources:
-            return new[-self.cap :]
-        return [line for line in new[-self.cap :] if self.passes(line)]
+        shown_tail = shown_tail[-self.cap :]
+        if self.line_filter.pattern is not None or self.hidden_sources:
+            shown_tail = [line for line in shown_tail if self.passes(line)]
+        return rewind, shown_tail
 
     def shown(self) -> list[LogLine]:
         """Every retained line that passes the filter and the pod subset."""
@@ -225,3 +254,19 @@ class LogBuffer:
         self.dropped = 0
         for stats in self.sources:
             stats.lines = stats.errors = 0
+
+
+def _ts(line: LogLine) -> int:
+    return line.ts
+
+
+def _bisect_ts(lines: list[LogLine], ts: int, start: int) -> int:
+    """Offset from `start` of the first line with a timestamp above `ts`."""
+    lo, hi = start, len(lines)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if lines[mid].ts <= ts:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - start

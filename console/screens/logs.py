@@ -196,10 +196,11 @@ class LogScreen(Screen[None]):
             self._event(event)
         if batch.events:
             self._update_sources()
-        shown = self.buffer.add(batch.lines, batch.dropped)
+        rewind, shown = self.buffer.add(batch.lines, batch.dropped)
         if self.paused:
-            self.new_while_paused += len(shown)
+            self.new_while_paused += len(shown) - rewind
         else:
+            self.log_view.retract(rewind)
             self.log_view.append(shown, batch.dropped)
         self._redraw_lines()
 
@@ -231,12 +232,8 @@ class LogScreen(Screen[None]):
             self.last_event = (
                 f"{stats.label or stats.name}: reconnected {time.strftime('%H:%M:%S')}"
             )
-            marker = LogLine(
-                event.source,
-                0,
-                f"── reconnected ({stats.message or 'stream dropped'}) ──",
-                "marker",
-            )
+            note = f"── reconnected ({stats.message or 'stream dropped'}) ──"
+            marker = self.buffer.add_marker(event.source, note)
             if not self.paused:
                 self.log_view.append([marker])
         elif event.state in ("reconnecting", "error", "gone", "waiting", "ended"):
