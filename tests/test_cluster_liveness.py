@@ -63,7 +63,7 @@ def quick_session(fresh_sim) -> Iterator[ClusterSession]:
 def test_a_stalled_watch_is_stale_restarted_and_recovers(fresh_sim, quick_session) -> None:
     session = quick_session
     pods = session.cache["pods"]
-    fresh_sim.fault_state.watches_stalled = True
+    fresh_sim.faults.apply({"action": "stall-watches"})  # what the admin endpoint does
     assert until(lambda: session.view_state("pods")[0].startswith("pods stale since"), 20)
     assert session.view_state("pods")[1] == "warn"
     assert "watch silent" in session.state("pods").message
@@ -79,7 +79,7 @@ def test_a_stalled_watch_is_stale_restarted_and_recovers(fresh_sim, quick_sessio
             "spec": {"containers": [{"name": "c", "image": "x"}]},
         },
     )
-    fresh_sim.fault_state.watches_stalled = False
+    fresh_sim.faults.stall_watches(False)
     assert until(lambda: session.get("pods", ("ml", "while-stalled")) is not None, 20)
     assert until(lambda: session.view_state("pods") == ("live", "ok"), 20)
     assert pods.lists == 1  # resumed from its resourceVersion: no relist

@@ -239,9 +239,16 @@ def test_a_second_sigterm_ends_it_at_once(slow_sim) -> None:
     try:
         console.wait_for("Ready", 60)
         _unresponsive(slow_sim, console)
+        assert console.master is not None
+        assert not termios.tcgetattr(console.master)[3] & termios.ICANON  # the TUI's raw mode
+        shown = len(console.output)
         console.proc.send_signal(signal.SIGTERM)
         console.proc.send_signal(signal.SIGTERM)
         assert_all_gone(console, console.family(), 143)
+        # The terminal still exists: it is put back (line mode, echo, main screen, cursor).
+        modes = termios.tcgetattr(console.master)
+        assert modes[3] & termios.ICANON and modes[3] & termios.ECHO
+        assert until(lambda: b"\x1b[?1049l" in console.output[shown:], 2.0)
     finally:
         console.kill()
 

@@ -332,6 +332,10 @@ class FaultControl:
     def latency(self, seconds: float) -> None:
         self.sim.fault_state.latency_seconds = seconds
 
+    def stall_watches(self, stalled: bool = True) -> None:
+        """Every watch goes silent (no events, no bookmarks, no end) until un-stalled."""
+        self.sim.fault_state.watches_stalled = stalled
+
     def revoke(self, user: str) -> None:
         self.sim.auth.revoke(user)
 
@@ -356,6 +360,8 @@ class FaultControl:
             self.fail(int(body.get("code", 503)), int(body.get("count", 1)))
         elif action == "latency":
             self.latency(float(body.get("seconds", 0)))
+        elif action == "stall-watches":
+            self.stall_watches(bool(body.get("stalled", True)))
         elif action == "revoke":
             self.revoke(str(body.get("user", "")))
         elif action == "clear":
