@@ -12,11 +12,15 @@
 It never raises and has no other dependency: the cluster, metrics and tracking layers,
 the headless commands and the TUI all call it where a URL or an error text leaves
 the program. Redaction is not cleaning: run `console.text.clean_line` as well.
+`redact_log_records()` (installed at start-up) does the same for every log record,
+whichever handler writes it.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Any
 
 MASK = "***"
 
@@ -45,7 +49,9 @@ _QUERY_NAME = re.compile(
 
 # name=value or name: value outside a URL, for the exact secret names only.
 _PAIR = re.compile(
-    r"(?P<head>(?<![\w-])" + _SECRET_NAME + r"\s*[=:]\s*)(?P<value>(?!\*\*\*)[^\s&,;'\"<>)\]}]+)",
+    r"(?P<head>(?<![\w-])"
+    + _SECRET_NAME
+    + r"\s*[=:]\s*)(?P<value>(?!\*\*\*|(?:Bearer|Basic)\s)[^\s&,;'\"<>)\]}]+)",
     re.IGNORECASE,
 )
 
@@ -100,3 +106,24 @@ def redact(text: object) -> str:
 def redact_url(url: str) -> str:
     """A URL fit to show: userinfo and secret query values masked (see `redact`)."""
     return redact(url)
+
+
+def redact_log_records() -> None:
+    """From now on every log record's message and traceback text is redacted when the record
+    is made, whatever handler later writes it. Idempotent."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "kmc_redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            record.msg, record.args = redact(record.getMessage()), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        except Exception:  # a record that cannot be formatted is left to logging's own report
+            pass
+        return record
+
+    factory.kmc_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

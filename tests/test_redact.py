@@ -104,3 +104,32 @@ def test_megabyte_of_adversarial_input_finishes(text: str) -> None:
     # Linear patterns take milliseconds on 1 MB; a backtracking one takes many minutes and
     # trips the timeout (a deadline, not a timing assertion).
     assert len(redact(text)) > 0
+
+
+def test_log_records_are_redacted_whatever_writes_them() -> None:
+    import io
+    import logging
+
+    from console.redact import redact_log_records
+
+    previous = logging.getLogRecordFactory()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("kmc.test.redact")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        redact_log_records()
+        redact_log_records()  # idempotent: one wrapper
+        logger.warning("GET %s failed", "https://u:hunter2@prom/?token=abc123")
+        try:
+            raise ValueError("Authorization: Bearer eyJhbGciOi.secret.sig")
+        except ValueError:
+            logger.exception("refresh failed")
+    finally:
+        logging.setLogRecordFactory(previous)
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "https://u:***@prom/?token=***" in text
+    assert "hunter2" not in text and "abc123" not in text and "eyJhbGciOi" not in text
+    assert "Traceback" in text and "Bearer ***" in text
