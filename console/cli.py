@@ -127,6 +127,9 @@ def main(ctx: click.Context, **given: Any) -> None:
 
     Without a command, opens the console on the current kubeconfig context.
     """
+    from console.redact import redact_log_records
+
+    redact_log_records()  # whatever logs, wherever it goes: no credentials in it
     options = ConsoleOptions(**given)
     if options.namespace and options.all_namespaces:
         raise click.UsageError("-n/--namespace and -A/--all-namespaces exclude each other")
