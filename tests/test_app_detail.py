@@ -251,3 +251,19 @@ async def test_help_lists_the_reading_keys(detail_sim) -> None:
         keys = {key for _, rows in app.screen.sections for key, _ in rows}
         for key in ("↓ / j", "↑ / k", "home / g", "end / G", "^d", "^u", "n", "N", "/", "4"):
             assert key in keys, (key, sorted(keys))
+
+
+async def test_a_burst_after_slash_goes_to_the_search(detail_sim) -> None:
+    """`/nvidia` arriving in one read (a paste, a fast typist): none of it is taken as a key
+    of the text view (`d` would switch tabs), all of it lands in the search."""
+    from textual import events
+
+    app = make_app(detail_sim, telemetry_source="none")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, app, detail_sim.test_node, "y")
+        yaml_view = _text(screen, "yaml")
+        await wait_until(pilot, lambda: yaml_view.has_focus and len(yaml_view.lines) > 40)
+        for key, character in [("slash", "/"), *((c, c) for c in "nvidia"), ("enter", "\r")]:
+            app.post_message(events.Key(key, character))  # as the driver posts them
+        await wait_until(pilot, lambda: yaml_view.search_pattern == "nvidia")
+        assert screen.active_tab == "yaml" and yaml_view.match_count > 3

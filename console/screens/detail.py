@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar, cast
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -292,6 +292,27 @@ class DetailScreen(Screen[None]):
         bar.open("/")
         bar.placeholder = "search: regex, case-insensitive (enter keeps it, esc cancels)"
         self.set_focus(bar)  # at once: keys typed right after `/` (a paste) go to the bar
+
+    async def on_key(self, event: events.Key) -> None:
+        """`/` opens the search here, before the keys typed right after it in one burst (a
+        paste, a fast typist) reach the app's bindings: those were sent to the text, which
+        had the focus, and belong to the bar."""
+        bar = self.query_one(CommandBar)
+        if event.key == "slash" and not bar.display and self._text_view() is not None:
+            event.stop()
+            self.action_search()
+            return
+        if not (bar.display and self.focused is bar):
+            return
+        if event.is_printable and event.character:
+            event.stop()
+            bar.insert_text_at_cursor(event.character)
+        elif event.key == "enter":
+            event.stop()
+            await bar.action_submit()
+        elif event.key == "escape":
+            event.stop()
+            bar.action_cancel()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Matches are highlighted while the pattern is typed."""
