@@ -32,9 +32,10 @@ _ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]"
 
 
 class Console:
-    """`kmc …` on a pty of its own, which is its controlling terminal."""
+    """`kmc …` on a pty of its own, which is its controlling terminal (unless not
+    `controlling`: then closing it sends no SIGHUP, as for a process outside the session)."""
 
-    def __init__(self, args: list[str]) -> None:
+    def __init__(self, args: list[str], controlling: bool = True) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
         env = {
@@ -55,7 +56,7 @@ class Console:
             env=env,
             cwd=ROOT,
             start_new_session=True,
-            preexec_fn=controlling_tty,
+            preexec_fn=controlling_tty if controlling else None,
         )
         os.close(slave)
         self.master: int | None = master
@@ -211,6 +212,18 @@ def test_lost_terminal_mid_sync(slow_sim) -> None:
         family = console.family()
         console.close_terminal()
         assert_all_gone(console, family, None)
+    finally:
+        console.kill()
+
+
+def test_lost_terminal_without_a_hangup_signal(slow_sim) -> None:
+    console = Console(["--kubeconfig", str(slow_sim.kubeconfig_path)], controlling=False)
+    try:
+        console.wait_for("Ready", 60)
+        _unresponsive(slow_sim, console)
+        family = console.family()
+        console.close_terminal()  # no SIGHUP comes: the terminal's hang-up is seen on its fd
+        assert_all_gone(console, family, 129)
     finally:
         console.kill()
 
