@@ -14,7 +14,8 @@ while it is open the poller is focused on the node (`telemetry_focus`).
 
 To add a tab (a subclass, or a screen of its own built the same way): yield a `TabPane`
 from `extra_panes()`, and `scroller()` finds a `TextView` or `VirtualTable` in it for the
-keys; `TextView.set_lines` takes plain lines.
+keys; `TextView.set_lines` takes plain lines. The search is `console.screens.text_search`'s
+mixin, for any screen with a `TextView`.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from collections.abc import Iterator
 from typing import Any, ClassVar, cast
 
 from rich.text import Text
-from textual import events, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from console.cluster.detail import (
     annotations_of,
@@ -43,6 +44,7 @@ from console.host import Host
 from console.render.base import Row
 from console.render.fmt import age, one_line
 from console.screens.gpus import NodeGpus
+from console.screens.text_search import TextSearch
 from widgets.command_bar import CommandBar
 from widgets.header import ClusterHeader
 from widgets.text_view import TextView
@@ -68,16 +70,7 @@ def is_gpu_node(record: Any) -> bool:
     return bool(getattr(record, "has_gpus", False) or getattr(record, "gpu_count", 0))
 
 
-def search_note(pattern: str, count: int, current: int) -> str:
-    """The status line of a search: which match of how many, and the keys."""
-    if not pattern:
-        return ""
-    if not count:
-        return f"/{pattern}  no match   esc clears"
-    return f"/{pattern}  match {current + 1} of {count}   n next · N previous · esc clears"
-
-
-class DetailScreen(Screen[None]):
+class DetailScreen(TextSearch, Screen[None]):
     """Everything about one object."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -121,7 +114,6 @@ class DetailScreen(Screen[None]):
         self.yaml_text: str | None = None
         self.annotations: dict[str, str] | None = None
         self.events: list[Any] | None = None
-        self._search_before = ""
 
     @property
     def kmc(self) -> Host:
@@ -181,7 +173,7 @@ class DetailScreen(Screen[None]):
         widget = self.scroller()
         if widget is not None:
             widget.focus()
-        self._show_search_note()
+        self.show_search_note()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.call_after_refresh(self._focus_pane)
@@ -279,72 +271,10 @@ class DetailScreen(Screen[None]):
 
     # ------------------------------------------------------------ search
 
-    def _text_view(self) -> TextView | None:
+    def searchable_view(self) -> TextView | None:
+        """The active tab's text, when it is describe or YAML."""
         widget = self.scroller() if self.active_tab in SEARCHABLE else None
         return widget if isinstance(widget, TextView) else None
-
-    def action_search(self) -> None:
-        view = self._text_view()
-        if view is None:
-            return
-        self._search_before = view.search_pattern
-        bar = self.query_one(CommandBar)
-        bar.open("/")
-        bar.placeholder = "search: regex, case-insensitive (enter keeps it, esc cancels)"
-        self.set_focus(bar)  # at once: keys typed right after `/` (a paste) go to the bar
-
-    async def on_key(self, event: events.Key) -> None:
-        """`/` opens the search here, before the keys typed right after it in one burst (a
-        paste, a fast typist) reach the app's bindings: those were sent to the text, which
-        had the focus, and belong to the bar."""
-        bar = self.query_one(CommandBar)
-        if event.key == "slash" and not bar.display and self._text_view() is not None:
-            event.stop()
-            self.action_search()
-            return
-        if not (bar.display and self.focused is bar):
-            return
-        if event.is_printable and event.character:
-            event.stop()
-            bar.insert_text_at_cursor(event.character)
-        elif event.key == "enter":
-            event.stop()
-            await bar.action_submit()
-        elif event.key == "escape":
-            event.stop()
-            bar.action_cancel()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        """Matches are highlighted while the pattern is typed."""
-        bar = self.query_one(CommandBar)
-        view = self._text_view()
-        if event.input is bar and bar.display and view is not None:
-            view.search(event.value)
-
-    def on_command_bar_submitted(self, event: CommandBar.Submitted) -> None:
-        view = self._text_view()
-        if view is not None:
-            if event.text != view.search_pattern:
-                view.search(event.text)
-            view.focus()
-
-    def on_command_bar_cancelled(self, event: CommandBar.Cancelled) -> None:
-        view = self._text_view()
-        if view is not None:
-            view.search(self._search_before)
-            view.focus()
-
-    def on_text_view_search_changed(self, event: TextView.SearchChanged) -> None:
-        self._show_search_note()
-
-    def _show_search_note(self) -> None:
-        view = self._text_view()
-        note = self.query_one("#search-note", Static)
-        text = ""
-        if view is not None and view.search_pattern:
-            text = search_note(view.search_pattern, view.match_count, view.current_index)
-        note.display = bool(text)
-        note.update(Text(text))
 
     # ------------------------------------------------------------ actions
 
@@ -386,11 +316,8 @@ class DetailScreen(Screen[None]):
         self.load()
 
     def action_back(self) -> None:
-        view = self._text_view()
-        if view is not None and view.search_pattern:
-            view.clear_search()
-            return
-        self.app.pop_screen()
+        if not self.clear_search():
+            self.app.pop_screen()
 
     def action_help(self) -> None:
         self.kmc.show_help("detail")
