@@ -9,6 +9,7 @@ The config file is TOML at `$XDG_CONFIG_HOME/kmc/config.toml` (default
     [contexts."prod-gke"]
     read_only = true
     node_pool_label = "cloud.google.com/gke-nodepool"
+    namespaces = ["ml-research", "serving"]  # where to watch if listing across is forbidden
 
 Environment variables are `KMC_<KEY>` (e.g. `KMC_READ_ONLY=1`) plus the standard
 `KUBECONFIG`, `PROMETHEUS_URL`, `MLFLOW_TRACKING_URI` and `NO_COLOR`. Every problem

@@ -95,8 +95,11 @@ class ExitGuard:
         Without `on_request` (nothing to wind down yet) they exit at once. Call from the
         main thread; calling again replaces `on_request`."""
         self._on_request = on_request
-        for sig in EXIT_CODES:
-            signal.signal(sig, self._on_signal)
+        try:
+            for sig in EXIT_CODES:
+                signal.signal(sig, self._on_signal)
+        except ValueError:  # not the main thread: the terminal watch and `q` still work
+            log.warning("exit guard: signals not caught outside the main thread")
         if self._fd is not None and not self._watching:
             self._watching = True
             threading.Thread(target=self._watch_terminal, name="kmc-tty-watch", daemon=True).start()

@@ -90,10 +90,12 @@ def test_no_namespace_that_works_is_forbidden_with_the_namespaces_tried(tiny_sim
         _synced(session)
         state = session.state("pods")
         assert state.state == "forbidden"
-        assert state.message == "forbidden in every namespace tried: default, kube-system"
+        assert state.message.startswith("forbidden in every namespace tried: default, kube-system")
+        assert "-n" in state.message and "namespaces = [...]" in state.message
         assert session.notes("nodes") == [
             "forbidden: you may not list Node, Pod",
-            "forbidden in namespaces default, kube-system",
+            "forbidden in namespaces default, kube-system; name yours with -n or"
+            " namespaces = [...] in the settings",
         ]
         assert session.namespaces() == []
     finally:

@@ -254,7 +254,10 @@ class Informer:
             state, message, since, total = worst.state, worst.message, worst.since, worst.total
             if state == FORBIDDEN and len(scopes) > 1:
                 tried = ", ".join(s.namespace or "" for s in scopes)
-                message = f"forbidden in every namespace tried: {tried}"
+                message = (
+                    f"forbidden in every namespace tried: {tried}"
+                    " (name yours with -n or namespaces = [...] in the settings)"
+                )
         old = self._state
         if old.state == state:
             since = old.since

@@ -175,7 +175,10 @@ class ClusterSession:
             )
             if refused:
                 plural = "s" if len(refused) > 1 else ""
-                out.append(f"forbidden in namespace{plural} {', '.join(str(n) for n in refused)}")
+                line = f"forbidden in namespace{plural} {', '.join(str(n) for n in refused)}"
+                if not shown:
+                    line += "; name yours with -n or namespaces = [...] in the settings"
+                out.append(line)
         return out
 
     def _kind(self, name: str) -> str:
