@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Any, ClassVar, Protocol
 
 from rich.cells import cell_len
@@ -51,6 +53,13 @@ _MATCH = Style(reverse=True)
 _CURRENT = Style(reverse=True, bold=True, underline=True)
 _MARKER = Style(color="black", bgcolor="yellow")
 _GONE = Style(dim=True, strike=True)
+
+
+def _pretty(text: str) -> list[str]:
+    try:
+        return json.dumps(json.loads(text), indent=2).splitlines()
+    except (ValueError, RecursionError):
+        return [text]
 
 
 def _stamp(ts: int) -> str:
@@ -118,7 +127,9 @@ class LogView(ScrollView, can_focus=True):
         self.current: int | None = None
         """Absolute number of the row the last jump landed on."""
         self._width = 0
-        self._layout: list[tuple[int, int]] | None = None  # (absolute row, piece) per line
+        self._layout: list[int] | None = None
+        """With wrap or pretty: the first display line of each row (prefix sums; one more
+        entry than rows, the total at the end), offset by `_layout[0]`."""
         self._layout_width = 0
         self._pieces: LRUCache[tuple[int, int], list[tuple[Text, int]]] = LRUCache(4096)
         self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
@@ -147,13 +158,8 @@ class LogView(ScrollView, can_focus=True):
         widest = max((len(r.text) for r in rows), default=0) + prefix
         if self._layout is not None:
             if excess > 0:
-                first = self.base
-                keep = 0
-                while keep < len(self._layout) and self._layout[keep][0] < first:
-                    keep += 1
-                del self._layout[:keep]
-            start = len(self.rows) - len(rows)
-            self._extend_layout(range(start, len(self.rows)))
+                del self._layout[: min(excess, len(self._layout) - 1)]
+            self._extend_layout(self.rows[-len(rows) :] if rows else [])
         self._width = max(self._width, widest)
         self._resize()
         if self.follow:
@@ -168,8 +174,7 @@ class LogView(ScrollView, can_focus=True):
         del self.rows[-count:]
         end = self.base + len(self.rows)
         if self._layout is not None:
-            while self._layout and self._layout[-1][0] >= end:
-                self._layout.pop()
+            del self._layout[len(self.rows) + 1 :]
         if self.current is not None and self.current >= end:
             self.current = None
         self._pieces.clear()
@@ -194,13 +199,25 @@ class LogView(ScrollView, can_focus=True):
     def line_count(self) -> int:
         """Display lines (wrapped / pretty lines count each), including the dropped marker."""
         marker = 1 if self.dropped else 0
-        return marker + (len(self._layout) if self._layout is not None else len(self.rows))
+        if self._layout is not None:
+            return marker + self._layout[-1] - self._layout[0]
+        return marker + len(self.rows)
 
     def configure(self, **options: Any) -> None:
-        """Set `wrap`, `pretty`, `show_prefix`, `show_timestamps` or `search` and redraw."""
+        """Set `wrap`, `pretty`, `show_prefix`, `show_timestamps` or `search` and redraw
+        (a new search only restyles; the others lay the lines out again)."""
         for key, value in options.items():
             setattr(self, key, value)
-        self._changed()
+        if set(options) == {"search"}:
+            self._restyle()
+        else:
+            self._changed()
+
+    def _restyle(self) -> None:
+        self._version += 1
+        self._pieces.clear()
+        self._strips.clear()
+        self.refresh()
 
     # ------------------------------------------------------------ jumps
 
@@ -215,6 +232,7 @@ class LogView(ScrollView, can_focus=True):
             if predicate(self.rows[i]):
                 self.current = self.base + i
                 self.follow = False
+                self._restyle()
                 self._show_row(i)
                 return True
         return False
@@ -247,15 +265,14 @@ class LogView(ScrollView, can_focus=True):
         if self.current is not None and self.current >= self.base:
             return self.current - self.base
         top = int(self.scroll_offset.y) - (1 if self.dropped else 0)
-        if self._layout is not None and 0 <= top < len(self._layout):
-            return self._layout[top][0] - self.base - 1
+        if self._layout is not None and top >= 0:
+            return self._row_at(top)[0] - 1
         return max(-1, min(top, len(self.rows)) - 1)
 
     def _show_row(self, index: int) -> None:
         line = index
         if self._layout is not None:
-            absolute = self.base + index
-            line = next((n for n, (a, _) in enumerate(self._layout) if a == absolute), 0)
+            line = self._layout[index] - self._layout[0]
         line += 1 if self.dropped else 0
         target = max(0, line - self.scrollable_content_region.height // 3)
         self.scroll_to(y=target, animate=False, immediate=True)
@@ -276,7 +293,7 @@ class LogView(ScrollView, can_focus=True):
 
     def action_scroll_home(self) -> None:
         self._leave_end()
-        super().action_scroll_home()
+        self.scroll_home(animate=False, immediate=True)
 
     def _leave_end(self) -> None:
         if self.follow:
@@ -297,9 +314,9 @@ class LogView(ScrollView, can_focus=True):
         self._strips.clear()
         self._layout = None
         if self.wrap or self.pretty:
-            self._layout = []
+            self._layout = [0]
             self._layout_width = self._text_width()
-            self._extend_layout(range(len(self.rows)))
+            self._extend_layout(self.rows)
         self._width = (
             max((len(r.text) for r in self.rows[-2000:]), default=0) + self._prefix_width()
         )
@@ -309,12 +326,35 @@ class LogView(ScrollView, can_focus=True):
     def _text_width(self) -> int:
         return max(10, self.scrollable_content_region.width or self.size.width or 80)
 
-    def _extend_layout(self, indices: range) -> None:
+    def _extend_layout(self, rows: Sequence[Any]) -> None:
+        """Add the display-line counts of `rows` (appended at the end) to the layout; the
+        counts follow `_row_pieces` (wrapping cuts every `_layout_width` characters)."""
         assert self._layout is not None
-        for i in indices:
-            absolute = self.base + i
-            count = len(self._row_pieces(absolute, self.rows[i]))
-            self._layout.extend((absolute, p) for p in range(count))
+        head = self._prefix_width()
+        width = self._layout_width
+        if self.pretty:
+            counts = [self._count(row, head, width) for row in rows]
+        elif self.wrap:
+            counts = [(head + len(row.text) - 1) // width + 1 if head + len(row.text) else 1
+                      for row in rows]  # fmt: skip
+        else:
+            counts = [1] * len(rows)
+        self._layout.extend(accumulate(counts, initial=self._layout[-1]))
+        del self._layout[-len(counts) - 1]  # `initial` repeated the previous total
+
+    def _count(self, row: Any, head: int, width: int) -> int:
+        texts = _pretty(row.text) if row.json else [row.text]
+        if not self.wrap:
+            return len(texts)
+        return sum((head + len(t) - 1) // width + 1 if head + len(t) else 1 for t in texts)
+
+    def _row_at(self, line: int) -> tuple[int, int]:
+        """(row index, piece) of display line `line` (layout mode)."""
+        assert self._layout is not None
+        target = line + self._layout[0]
+        index = bisect_right(self._layout, target) - 1
+        index = min(index, len(self.rows) - 1)
+        return index, target - self._layout[index]
 
     def _resize(self) -> None:
         width = self._layout_width if self._layout is not None and self.wrap else self._width
@@ -344,12 +384,7 @@ class LogView(ScrollView, can_focus=True):
         return head
 
     def _body(self, row: Any, absolute: int) -> list[Text]:
-        texts = [row.text]
-        if self.pretty and row.json:
-            try:
-                texts = json.dumps(json.loads(row.text), indent=2).splitlines()
-            except ValueError:
-                texts = [row.text]
+        texts = _pretty(row.text) if self.pretty and row.json else [row.text]
         style = LEVEL_STYLES.get(row.level)
         out = []
         for text in texts:
@@ -401,9 +436,10 @@ class LogView(ScrollView, can_focus=True):
                 return strip.crop_extend(scroll_x, scroll_x + width, rich_style)
             line -= 1
         if self._layout is not None:
-            if line >= len(self._layout):
+            if line >= self._layout[-1] - self._layout[0] or not self.rows:
                 return Strip.blank(width, rich_style)
-            absolute, piece = self._layout[line]
+            index, piece = self._row_at(line)
+            absolute = self.base + index
         else:
             if line >= len(self.rows):
                 return Strip.blank(width, rich_style)
