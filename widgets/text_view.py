@@ -4,9 +4,9 @@ Only the visible lines are drawn (a frame costs the screen's height, not the tex
 size), so a 10,000-line YAML scrolls like a short one. Lines are shown literally: never
 parsed as markup; tabs expanded and control characters replaced.
 
-Keys: ↑/↓ or `k`/`j` a line, ←/→ or `h`/`l` sideways, PageUp/PageDown (`ctrl+b`,
-`ctrl+f`, space) a page, `ctrl+u`/`ctrl+d` half a page, Home/`g` and End/`G` the ends,
-`n`/`N` the next/previous match of the search (`search()`: a case-insensitive regex, a
+Keys: ↑/↓ or `k`/`j` a line, ←/→ sideways (`h`/`l` stay free for the screen's own keys),
+PageUp/PageDown (`ctrl+b`, `ctrl+f`, space) a page, `ctrl+u`/`ctrl+d` half a page,
+Home/`g` and End/`G` the ends, `n`/`N` the next/previous match of the search (`search()`: a case-insensitive regex, a
 pattern that is not one is searched literally). Matches are highlighted; the current one
 stands out and is scrolled into view. `SearchChanged` reports the pattern, the number
 of matches and which one is current.
@@ -54,8 +54,8 @@ class TextView(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "line_up", "Up", show=False, tooltip="scroll up a line"),
         Binding("down,j", "line_down", "Down", show=False, tooltip="scroll down a line"),
-        Binding("left,h", "column_left", "Left", show=False, tooltip="scroll left"),
-        Binding("right,l", "column_right", "Right", show=False, tooltip="scroll right"),
+        Binding("left", "column_left", "Left", show=False, tooltip="scroll left"),
+        Binding("right", "column_right", "Right", show=False, tooltip="scroll right"),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="page up"),
         Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False,
                 tooltip="page down"),
