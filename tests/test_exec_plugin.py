@@ -127,3 +127,24 @@ def test_cluster_info_is_given_when_asked(tiny_sim, tmp_path: Path):
     cluster = runs(log)[0]["cluster"]
     assert cluster["server"] == tiny_sim.server_url
     assert cluster["certificateAuthorityData"]
+
+
+def test_relative_paths_resolve_next_to_the_kubeconfig(tiny_sim, tmp_path: Path, monkeypatch):
+    import base64
+
+    import yaml
+
+    kubeconfig, log = exec_kubeconfig(tiny_sim.kubeconfig_path, tmp_path)
+    config = yaml.safe_load(kubeconfig.read_text())
+    cluster = config["clusters"][0]["cluster"]
+    (tmp_path / "ca.crt").write_bytes(base64.b64decode(cluster.pop("certificate-authority-data")))
+    cluster["certificate-authority"] = "ca.crt"
+    user = next(u for u in config["users"] if u["name"] == "exec-user")["user"]
+    user["exec"]["command"] = "./fake-login"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    connection = connect(str(kubeconfig), "kmc-exec", probe=True)
+    assert b"gitVersion" in connection.get("/version")
+    assert len(runs(log)) == 1

@@ -436,7 +436,10 @@ def connect(
             if merged is None:
                 raise ConfigException("no configuration found")
             credential = take_exec_plugin(merged, context_name, suspender)
-            loader = KubeConfigLoader(config_dict=merged, active_context=context_name)
+            # config_base_path None: relative paths resolve against their own kubeconfig file.
+            loader = KubeConfigLoader(
+                config_dict=merged, active_context=context_name, config_base_path=None
+            )
             loader.load_and_set(configuration)
             contexts = loader.list_contexts()
         except CredentialError as exc:
