@@ -29,7 +29,7 @@ MASK = "***"
 _SECRET_NAME = (
     r"(?:access[_-]?token|id[_-]?token|refresh[_-]?token|auth[_-]?token|bearer[_-]?token"
     r"|private[_-]?token|session[_-]?token|token|client[_-]?secret|secret|password|passwd"
-    r"|api[_-]?key|apikey|x-amz-signature|x-amz-credential|x-amz-security-token"
+    r"|api[_-]?key|apikey|client[_-]?key[_-]?data|x-amz-signature|x-amz-credential|x-amz-security-token"
     r"|x-goog-signature|x-goog-credential|authorization)"
 )
 

@@ -44,6 +44,7 @@ from console.redact import redact, redact_url
         ('{"token": "tok-9f8e7d", "user": "x"}', "tok-9f8e7d", '"token": "***"'),
         ("login failed password=hunter22 for alice", "hunter22", "password=***"),
         ("client_secret: abc-def-123", "abc-def-123", "client_secret: ***"),
+        ("    client-key-data: LS0tLS1CRUdJTi", "LS0tLS1CRUdJTi", "client-key-data: ***"),
     ],
 )
 def test_secrets_are_masked(text: str, secret: str, kept: str) -> None:
