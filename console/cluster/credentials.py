@@ -85,10 +85,13 @@ class ExecCredential:
         self.api_version = str(exec_config.get("apiVersion") or "")
         if not self.api_version:
             raise CredentialError("exec plugin: the kubeconfig's exec section has no apiVersion")
-        self.args = [command, *(str(a) for a in exec_config.get("args") or [])]
+        args, env = exec_config.get("args") or [], exec_config.get("env") or []
+        if not isinstance(args, list) or not isinstance(env, list):
+            raise CredentialError("exec plugin: the exec section's args and env must be lists")
+        self.args = [command, *(str(a) for a in args)]
         self.env = {
             str(item["name"]): str(item["value"])
-            for item in exec_config.get("env") or []
+            for item in env
             if isinstance(item, Mapping) and "name" in item and "value" in item
         }
         self.mode = str(exec_config.get("interactiveMode") or "IfAvailable")
