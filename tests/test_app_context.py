@@ -185,3 +185,24 @@ def test_the_command_line_still_beats_a_contexts_section(tmp_path: Path) -> None
     assert prod.namespace == "ml" and prod.theme == "kmc-high-contrast"
     assert prod.prometheus_url == "https://u:p@prom.prod:9090"  # used as given, shown redacted
     assert app._settings_for("dev").namespace is None
+
+
+async def test_ctx_restarts_telemetry_with_the_contexts_source(tiny_sim, tmp_path: Path):
+    kubeconfig = _kubeconfig_with(tiny_sim, tmp_path, {"prod": {"user": "kmc-sim-admin"}})
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'telemetry_source = "none"\n[contexts."prod"]\ntelemetry_source = "prometheus"\n'
+        'prometheus_url = "http://alice:hunter2@127.0.0.1:1/prom?token=s3cr3t"\n'
+    )
+    app = _app(kubeconfig, config)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await populated(pilot, app, "nodes")
+        assert app.telemetry.status().source == "none"
+        await command(pilot, "ctx prod")
+        await wait_until(pilot, lambda: app.context == "prod" and app.session is not None, 20)
+        await wait_until(pilot, lambda: "unavailable" in _header(app), 30)
+        status = app.telemetry.status()
+        assert status.source == "prometheus"
+        assert status.where == "http://alice:***@127.0.0.1:1/prom?token=***"
+        for shown in (_header(app), status.error, screen_text(app)):
+            assert "hunter2" not in shown and "s3cr3t" not in shown
