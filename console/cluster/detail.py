@@ -54,8 +54,9 @@ def _lines(pairs: Iterable[tuple[str, object]]) -> list[str]:
 
 def _conditions(conds: tuple[r.Cond, ...], now: float) -> list[str]:
     out = ["Conditions:"] if conds else []
+    width = max((len(c.type) + 2 for c in conds), default=0)  # NetworkUnavailable is 18
     for c in conds:
-        text = f"  {c.type:<18}{c.status:<8}{c.reason}"
+        text = f"  {c.type:<{max(18, width)}}{c.status:<8}{c.reason}"
         if c.message:
             text += f" — {c.message}"
         out.append(text + f"  ({_when(c.since, now)})")
