@@ -267,3 +267,21 @@ async def test_a_burst_after_slash_goes_to_the_search(detail_sim) -> None:
             app.post_message(events.Key(key, character))  # as the driver posts them
         await wait_until(pilot, lambda: yaml_view.search_pattern == "nvidia")
         assert screen.active_tab == "yaml" and yaml_view.match_count > 3
+
+
+def test_annotation_lines_print_like_kubectl_describe() -> None:
+    from console.cluster.detail import annotation_lines
+
+    assert annotation_lines({}) == ["Annotations:    <none>"]
+    last_applied = {"kubectl.kubernetes.io/last-applied-configuration": "{...}"}
+    assert annotation_lines(last_applied) == ["Annotations:    <none>"]  # kubectl skips it
+    lines = annotation_lines({"b": "two\nlines\n", "a": "short", "c": "y" * 200})
+    assert lines == [
+        "Annotations:    a: short",
+        " " * 16 + "b:",
+        " " * 18 + "two",
+        " " * 18 + "lines",
+        " " * 16 + "c:",
+        " " * 18 + "y" * 138,
+        " " * 18 + "y" * 62,
+    ]
