@@ -287,3 +287,15 @@ def test_demo_sigterm_while_the_simulator_starts() -> None:
         assert_all_gone(console, family, None)
     finally:
         console.kill()
+
+
+def test_a_closed_terminal_shows_as_hung_up() -> None:
+    from console.shutdown import terminal_hung_up
+
+    master, slave = os.openpty()
+    try:
+        assert not terminal_hung_up(slave)
+        os.close(master)
+        assert terminal_hung_up(slave)
+    finally:
+        os.close(slave)
