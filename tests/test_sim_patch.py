@@ -64,7 +64,7 @@ def _path(kind_path: str, obj: dict) -> str:
 
 REJECTED = [
     # (collection, a filter, content type, patch body, status, text in the message)
-    ("/api/v1/nodes", None, MERGE, {"metadata": {"labels": {"pool": "not valid!"}}}, 422,
+    ("/api/v1/nodes", None, MERGE, {"metadata": {"labels": {"not valid!": "x"}}}, 422,
      "metadata.labels: Invalid value"),
     ("/api/v1/nodes", None, MERGE, {"metadata": {"labels": {"-bad-key": "x"}}}, 422,
      "metadata.labels"),
@@ -113,7 +113,7 @@ def test_a_rejected_put_and_status_put_store_nothing(frozen):
     path = _path("/api/v1/nodes", node)
     before_rv = _settled(sim)
     bad = json.loads(connection.get(path))
-    bad["metadata"]["labels"]["x"] = "spaces are not allowed"
+    bad["metadata"]["labels"]["spaces are not allowed"] = "x"
     with pytest.raises(ClusterError) as info:
         connection.request("PUT", path, body=bad)
     assert info.value.status == 422
@@ -157,10 +157,11 @@ def test_kubectl_patch_rejected_leaves_the_object(frozen):
     assert result.returncode != 0
     assert "is invalid" in result.stderr and "spec.replicas" in result.stderr
     result = kubectl(
-        binary, sim.kubeconfig_path, "-n", namespace, "label", "deployment", name,
-        "tier=not valid", check=False,
+        binary, sim.kubeconfig_path, "-n", namespace, "patch", "deployment", name,
+        "--type=strategic", "-p", '{"metadata":{"labels":{"bad key":"x"}}}', check=False,
     )  # fmt: skip
     assert result.returncode != 0
+    assert "metadata.labels: Invalid value" in result.stderr
     assert json.loads(connection.get(path)) == before
     assert _store_rv(sim) == before_rv
 

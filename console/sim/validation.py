@@ -3,7 +3,9 @@ meet. A write that fails here stores nothing: same object, same resourceVersion.
 
 - metadata is an object; name, namespace and uid are immutable;
 - labels and annotations are maps of strings (else 400, as the decoder says), label keys
-  and values have the syntax the API server enforces (else 422 Invalid);
+  have the syntax the API server enforces (else 422 Invalid). Label values are not
+  checked: the hostile-data tests put markup and escapes in them, as a non-conforming or
+  compromised API server could, and the console must survive that;
 - spec and status are objects;
 - replicas (of every kind with a scale subresource) are whole numbers ≥ 0;
 - a pod's spec may change only where the API server allows it (images, the active
@@ -21,7 +23,6 @@ from .errors import ApiError, bad_request, invalid
 from .kinds import ResourceType
 
 _NAME = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 # Pod spec fields an update may change (apiserver ValidatePodUpdate); tolerations: additions.
@@ -49,11 +50,10 @@ def validate_update(rt: ResourceType, current: dict[str, Any], updated: Any) -> 
             )
     for field in ("labels", "annotations"):
         _string_map(rt, meta.get(field), f"metadata.{field}")
-    for key, value in (meta.get("labels") or {}).items():
-        problem = _label_key(key) or (None if _VALUE.match(value) else _VALUE_RULE)
+    for key in meta.get("labels") or {}:
+        problem = _label_key(key)
         if problem:
-            shown = key if problem != _VALUE_RULE else value
-            raise fail("metadata.labels", f"Invalid value: {_show(shown)}: {problem}")
+            raise fail("metadata.labels", f"Invalid value: {_show(key)}: {problem}")
     for field in ("spec", "status"):
         if updated.get(field) is not None and not isinstance(updated[field], dict):
             raise bad_request(f"json: cannot unmarshal {_json_type(updated[field])} into Go "
@@ -73,12 +73,6 @@ def validate_update(rt: ResourceType, current: dict[str, Any], updated: Any) -> 
         _pod_spec(current.get("spec") or {}, updated.get("spec") or {}, fail)
     if rt.plural == "nodes":
         _taints((updated.get("spec") or {}).get("taints"), fail)
-
-
-_VALUE_RULE = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
-    "or '.', and must start and end with an alphanumeric character (63 characters at most)"
-)
 
 
 def _label_key(key: str) -> str | None:
