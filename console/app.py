@@ -38,6 +38,7 @@ from console.render.pipeline import RefreshPipeline, ViewRequest, ViewResult
 from console.screens.resource import ResourceScreen
 from console.shutdown import ExitGuard
 from console.text import clean_line
+from console.tracking.link import TrackingLink, job_refs
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
 from widgets.help import HelpScreen
@@ -118,6 +119,8 @@ class KmcApp(App[int]):
         )
         self.context = getattr(connection, "context", "") or settings.context or ""
         self.telemetry = TelemetryLink(settings, telemetry_factory)
+        self.tracking = TrackingLink(settings)
+        self._tracking_started = 0.0
         self._request: ViewRequest | None = None
         self._frozen_at = 0.0
         for theme in THEMES.values() if isinstance(THEMES, dict) else THEMES:
@@ -173,10 +176,12 @@ class KmcApp(App[int]):
             self._deliver,
             now=self.now,
             tick=max(1.0, self.settings.refresh_seconds),
+            tracking=self.tracking,
         )
         self.pipeline.show(self._request)
         self.pipeline.start()
         cache = getattr(self.session, "cache", None)
+        self._tracking_started = 0.0
         if cache is not None:
             self.telemetry.attach(connection, cache, self._telemetry_changed)
             self._telemetry_tick()
@@ -186,6 +191,7 @@ class KmcApp(App[int]):
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             pipeline.stop(timeout=0)
+        self.tracking.detach()  # returns at once: a daemon thread, requests with timeouts
         # In parallel and bounded: a server that stopped answering must not hold the exit
         # or a context switch (what is still running then is a daemon thread told to stop).
         stops = [asyncio.ensure_future(asyncio.to_thread(self.telemetry.detach))]
@@ -273,6 +279,19 @@ class KmcApp(App[int]):
             return
         self.telemetry.start_when_ready(session.state("pods").state not in ("syncing", "stale"))
         self.update_telemetry_focus()
+        self._start_tracking(session)
+
+    def _start_tracking(self, session: Any) -> None:
+        """Start the MLflow link once the jobs are in (its first refresh imports MLflow, off
+        the UI thread but not during the first frames), or after 15 s anyway."""
+        if not self.tracking.enabled or self._tracking_started < 0:
+            return
+        now = time.monotonic()
+        self._tracking_started = self._tracking_started or now
+        if not session.synced() and now - self._tracking_started < 15.0:
+            return
+        self._tracking_started = -1.0  # started for this session
+        self.tracking.attach(lambda: job_refs(session, self.namespace), self._cluster_changed)
 
     # ------------------------------------------------------------ Host
 

@@ -39,6 +39,7 @@ class ConsoleOptions:
     read_only: bool | None = None
     prometheus_url: str | None = None
     telemetry_source: str | None = None
+    mlflow_tracking_uri: str | None = None
 
     def layer(self) -> dict[str, object]:
         """The command-line layer of the settings (only what was given)."""
@@ -119,6 +120,14 @@ def _seed_option(func: F) -> F:
     default=None,
     metavar="URL",
     help="Prometheus with DCGM metrics (default: $PROMETHEUS_URL, else found in the cluster).",
+)
+@click.option(
+    "--mlflow-uri",
+    "mlflow_tracking_uri",
+    default=None,
+    metavar="URI",
+    help="MLflow tracking URI for the jobs' runs (default: $MLFLOW_TRACKING_URI; "
+    "kmc demo: a fresh SQLite store the simulated jobs log to).",
 )
 @_display_options
 @click.pass_context
@@ -216,14 +225,17 @@ def demo(
     guard = ExitGuard()
     guard.install(None)  # a hang-up while the simulator starts: both gone at once
     click.echo(f"kmc: starting the simulated cluster (preset {preset}, seed {seed})…", err=True)
+    parent: ConsoleOptions = ctx.obj or ConsoleOptions()
+    store = _demo_mlflow_store(parent)
     try:
-        sim = start_process(preset=preset, seed=seed)
+        sim = start_process(preset=preset, seed=seed, mlflow_uri=store.uri)
     except (RuntimeError, OSError, ValueError) as exc:
         click.echo(f"kmc: the simulated cluster did not start: {exc}", err=True)
+        store.cleanup()
         ctx.exit(1)
     guard.add_cleanup(lambda: sim.stop(timeout=0.3))  # no orphan simulator, ever
+    guard.add_cleanup(store.cleanup)  # the demo's MLflow store goes with it
     try:
-        parent: ConsoleOptions = ctx.obj or ConsoleOptions()
         options = ConsoleOptions(telemetry_source="dcgm").given(**parent.layer())
         options = options.given(
             kubeconfig=str(sim.kubeconfig),
@@ -231,11 +243,40 @@ def demo(
             theme=theme,
             read_only=read_only,
             telemetry_source=telemetry_source,
+            mlflow_tracking_uri=store.uri,
         )
         code = run_console(options, guard)
     finally:
         sim.stop()
+        store.cleanup()
     ctx.exit(code)
+
+
+@dataclass
+class _DemoStore:
+    uri: str
+    tmp: Any = None
+
+    def cleanup(self) -> None:
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+def _demo_mlflow_store(options: ConsoleOptions) -> _DemoStore:
+    """Where the demo's jobs log their runs: the URI the user gave (option or environment),
+    else a fresh SQLite store in a temporary directory, removed on exit."""
+    import os
+    import tempfile
+
+    given = (
+        options.mlflow_tracking_uri
+        or os.environ.get("KMC_MLFLOW_TRACKING_URI")
+        or os.environ.get("MLFLOW_TRACKING_URI")
+    )
+    if given:
+        return _DemoStore(given)
+    tmp = tempfile.TemporaryDirectory(prefix="kmc-demo-mlflow-")
+    return _DemoStore(f"sqlite:///{tmp.name}/mlflow.db", tmp)
 
 
 @main.group()

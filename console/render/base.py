@@ -46,6 +46,8 @@ class Column:
     "value": `Row.sort_values[key]` (AGE: seconds, not "3d")."""
     telemetry: bool = False
     """A GPU telemetry figure: hidden when telemetry is turned off (`--telemetry none`)."""
+    tracking: bool = False
+    """An MLflow figure: hidden when no tracking URI is set."""
     narrow: str = ""
     """The key of a column with the same facts in fewer cells (a node's distinguishing name,
     a compact status): a width too small for this column shows that one in its place,
@@ -132,6 +134,8 @@ class RowContext:
     show_cpu_nodes: bool = False
     scope: Scope | None = None
     telemetry: Telemetry | None = None
+    tracking: Any = None
+    """The MLflow link (`console.tracking.link.TrackingLink`), or None."""
 
 
 @dataclass(frozen=True)

@@ -109,9 +109,11 @@ class RefreshPipeline:
         min_interval: float = MIN_INTERVAL,
         duty: float = DUTY,
         views: Mapping[str, View] = VIEWS,
+        tracking: Any = None,
     ) -> None:
         self.session = session
         self.telemetry = telemetry
+        self.tracking = tracking
         self.views = views
         self._deliver = deliver
         self._now = now
@@ -242,6 +244,7 @@ class RefreshPipeline:
             show_cpu_nodes=request.show_cpu_nodes,
             scope=request.scope,
             telemetry=self.telemetry if request.telemetry else None,
+            tracking=self.tracking,
         )
         rows = view.build(self.session, context, cache)
         self.builds += 1

@@ -2,8 +2,13 @@
 and allocated-but-idle GPU count of each workload's GPUs (`WorkloadTelemetry`, keyed
 `(kind, namespace, name)` like the rows).
 
-At 80 columns a job keeps name, state, GPUs, UTIL and IDLE; a server name, ready,
-replicas, GPUs, UTIL and IDLE; the namespace comes next, then the rest with the width."""
+With MLflow, a job's LOSS (the primary metric), STEP, STEPS/MIN and LAST (time since the
+last metric) come from its run (`console.render.training`), and a job whose pods run but
+log no new step reads `Stalled`.
+
+At 80 columns a job keeps name, state, GPUs, UTIL and IDLE, then LOSS; a server name,
+ready, replicas, GPUs, UTIL and IDLE; the namespace comes next, then the rest with the
+width (a job's step, rate and LAST before its kind and replicas)."""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from console.render.base import (
     styles_of,
 )
 from console.render.fmt import age, gpus, idle, util
+from console.render.training import STALLED, progress_cells
 
 if TYPE_CHECKING:
     from console.cluster.session import ClusterSession
@@ -61,15 +67,31 @@ _JOB_HINTS = {
     "Created": "warn",
     "Pending": "warn",
     "Suspended": "dim",
+    STALLED: "bad",
 }
 
 
-def job_row(row: cv.JobRow, record: Any, figures: Mapping[Any, Any], now: float) -> Row:
-    """The row of one training job (`record`: its `JobRecord`, or None)."""
+Tracked = tuple[tuple[str, ...], tuple[Hint, ...], bool]
+"""(LOSS, STEP, STEPS/MIN, LAST) cells, their hints, stalled (`render.training`)."""
+_UNTRACKED: Tracked = (("",) * 4, (None,) * 4, False)
+
+
+def job_row(
+    row: cv.JobRow,
+    record: Any,
+    figures: Mapping[Any, Any],
+    now: float,
+    tracked: Tracked = _UNTRACKED,
+) -> Row:
+    """The row of one training job (`record`: its `JobRecord`, or None; `tracked`: its
+    MLflow progress cells)."""
     (util_text, util_hint), (idle_text, idle_hint), idle_count = _gauges(figures, row.key)
     state = row.state or "-"
     if record is not None and record.suspended and state != "Failed":
         state = "Suspended"
+    progress, progress_hints, stalled = tracked
+    if stalled:
+        state = STALLED
     replicas = " ".join(
         f"{r.name} {r.ready}/{r.desired}" if r.name else f"{r.ready}/{r.desired}" for r in row.roles
     )
@@ -82,13 +104,14 @@ def job_row(row: cv.JobRow, record: Any, figures: Mapping[Any, Any], now: float)
         gpus(row.gpus),
         util_text,
         idle_text,
+        *progress,
         str(row.restarts),
         row.queue,
         age(row.duration) if row.duration else "",
         age(row.age),
     )
     hint = _JOB_HINTS.get(state) or ("warn" if row.pending_pods or idle_count else None)
-    styles = styles_of((None,) * 6 + (util_hint, idle_hint) + (None,) * 4)
+    styles = styles_of((None,) * 6 + (util_hint, idle_hint, *progress_hints) + (None,) * 4)
     return Row(
         f"{row.kind}/{row.namespace}/{row.name}",
         cells,
@@ -110,17 +133,29 @@ def build_jobs(session: ClusterSession, ctx: RowContext, cache: RowCache) -> lis
     figures = _telemetry(ctx)
     cache.begin((ctx.namespace, bool(figures)))
     now = ctx.now
+    tracking = ctx.tracking if ctx.tracking is not None and ctx.tracking.enabled else None
+    runs = tracking.progress() if tracking is not None else EMPTY
+    down = tracking.down if tracking is not None else ""
     out = []
     for row in cv.job_rows(session.cache, ctx.namespace, now=now):
         record = session.get(PLURAL_OF_KIND[row.kind], (row.namespace, row.name))
         key = f"{row.kind}/{row.namespace}/{row.name}"
-        inputs = (record, figures.get(row.key), row.roles, row.restarts, row.pending_pods)
+        progress = runs.get(row.key)
+        tracked = (
+            progress_cells(progress, row.state, now, tracking.stall_seconds, down)
+            if tracking is not None
+            else _UNTRACKED
+        )
+        # LAST ticks in place; what else the run shows is an input
+        steady = (tracked[0][:3], tracked[1], tracked[2])
+        inputs = (record, figures.get(row.key), row.roles, row.restarts, row.pending_pods, steady)
         built = cache.get(key, inputs) if record is not None else None
         if built is None:
-            built = cache.put(key, inputs, job_row(row, record, figures, now))
+            built = cache.put(key, inputs, job_row(row, record, figures, now, tracked))
         else:
             sorts = _job_sorts(row, now)
             duration = age(row.duration) if row.duration else ""
+            built = cache.with_cell(key, built, JOB_LAST_INDEX, tracked[0][3])
             built = cache.with_cell(key, built, JOB_DURATION_INDEX, duration, sorts)
             built = cache.with_cell(key, built, JOB_AGE_INDEX, age(row.age))
         out.append(built)
@@ -134,12 +169,16 @@ JOBS = View(
     (
         NAMESPACE,
         Column("name", "NAME", 0, 18, cut="middle"),
-        Column("kind", "KIND", 3, 10),
+        Column("kind", "KIND", 4, 10),
         Column("state", "STATE", 0, 9),
         Column("replicas", "REPLICAS", 4, 14),
         Column("gpus", "GPUS", 1, 4, "right", "number"),
         UTIL,
         IDLE,
+        Column("loss", "LOSS", 2, 6, "right", "number", tracking=True),
+        Column("step", "STEP", 3, 6, "right", "number", tracking=True),
+        Column("rate", "STEPS/MIN", 3, 9, "right", "number", tracking=True),
+        Column("last", "LAST", 3, 7, tracking=True),
         Column("restarts", "RESTARTS", 6, 8, "right", "number"),
         Column("queue", "QUEUE", 7, 8),
         Column("duration", "DURATION", 5, 8, sort="value"),
@@ -152,6 +191,7 @@ JOBS = View(
     ),
     lambda job: PLURAL_OF_KIND[job.kind],
 )
+JOB_LAST_INDEX = [c.key for c in JOBS.columns].index("last")
 JOB_DURATION_INDEX = len(JOBS.columns) - 2
 JOB_AGE_INDEX = len(JOBS.columns) - 1
 

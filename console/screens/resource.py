@@ -45,6 +45,7 @@ class ResourceScreen(Screen[None]):
                 tooltip="logs of the selected pod, or of every pod of a job / server merged"),
         Binding("p", "logs(True)", "Previous", show=False,
                 tooltip="logs of the previous (crashed) container"),
+        Binding("r", "run", "Run", tooltip="the selected job's MLflow run: metrics and plot"),
         Binding("s", "sort_next", "Sort", tooltip="sort by the next column"),
         Binding("S", "sort_reverse", "Reverse", show=False, tooltip="reverse the sort"),
         Binding("N", "sort_column('name')", "Sort name", show=False, tooltip="sort by name"),
@@ -144,6 +145,8 @@ class ResourceScreen(Screen[None]):
         skip = {"namespace"} if self._single_namespace() else set()
         if not self.host.telemetry.enabled:
             skip |= {c.key for c in self.view.columns if c.telemetry}
+        if not self.host.tracking.enabled:
+            skip |= {c.key for c in self.view.columns if c.tracking}
         return table_columns(self.view.columns, self._widths, skip)
 
     def _single_namespace(self) -> bool:
@@ -319,6 +322,20 @@ class ResourceScreen(Screen[None]):
         request = request_for_row(self.view, row.record, previous)
         open_logs(self.host, request or "logs: choose a pod, a training job or a model server")
 
+    def action_run(self) -> None:
+        """The MLflow run of the selected training job (jobs view only)."""
+        row = self._selected()
+        if self.view.name != "jobs" or row is None:
+            return
+        if not self.host.tracking.enabled:
+            self.app.notify("no MLflow tracking URI (--mlflow-uri)", severity="warning")
+            return
+        from console.screens.run import RunScreen
+
+        record = row.record
+        key = (record.kind, record.namespace, record.name)
+        self.app.push_screen(RunScreen(key, getattr(record, "state", "")))
+
     def action_gpus(self) -> None:
         """The GPU tab of the selected node's detail (nodes view only)."""
         row = self._selected()
@@ -335,6 +352,8 @@ class ResourceScreen(Screen[None]):
         """Node-only keys are not offered (nor listed in help) elsewhere."""
         if action == "logs":
             return self.view.name != "nodes"
+        if action == "run":
+            return self.view.name == "jobs"
         return not (action in ("gpus", "toggle_cpu") and self.view.name != "nodes")
 
     def _sortable(self) -> list[str]:
