@@ -352,7 +352,9 @@ def test_cli_telemetry_options(monkeypatch) -> None:
     import console.sim.process as process
 
     seen: list[dict[str, object]] = []
-    monkeypatch.setattr(cli, "run_console", lambda options: seen.append(options.layer()) or 0)
+    monkeypatch.setattr(
+        cli, "run_console", lambda options, guard=None: seen.append(options.layer()) or 0
+    )
 
     class FakeSim:
         kubeconfig = "/tmp/kmc-fake-kubeconfig"
