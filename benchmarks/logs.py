@@ -179,7 +179,7 @@ def child_main(args: argparse.Namespace) -> None:
                 "lines_per_s": round((lines1 - lines0) / elapsed),
                 "rows_shown_per_s": round((rows1 - rows0) / elapsed),
                 "frames_per_s": round((frames1 - frames0) / elapsed, 1),
-                "pending_dropped": screen.buffer.dropped,
+                "dropped_by_line_cap": screen.buffer.dropped,
             }
 
         async def _keys(self, screen: LogScreen) -> dict[str, Any]:

@@ -12,13 +12,11 @@ characters; the widget draws each line as plain `Text`).
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import accumulate
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -30,43 +28,19 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from widgets.log_rows import (
+    CURRENT,
+    DROPPED,
+    GONE,
+    LEVEL_STYLES,
+    MATCH,
+    PREFIX_COLOURS,
+    LogRow,
+    pretty_lines,
+    stamp,
+)
 
-class LogRow(Protocol):
-    source: int
-    ts: int
-    text: str
-    level: str
-    json: bool
-
-
-LEVEL_STYLES = {
-    "error": Style(color="red", bold=True),
-    "warn": Style(color="yellow"),
-    "debug": Style(dim=True),
-    "marker": Style(color="cyan", italic=True),
-}
-PREFIX_COLOURS = (
-    "cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan",
-    "bright_magenta", "bright_green", "bright_yellow", "bright_blue", "red",
-)  # fmt: skip
-_MATCH = Style(reverse=True)
-_CURRENT = Style(reverse=True, bold=True, underline=True)
-_MARKER = Style(color="black", bgcolor="yellow")
-_GONE = Style(dim=True, strike=True)
-
-
-def _pretty(text: str) -> list[str]:
-    try:
-        return json.dumps(json.loads(text), indent=2).splitlines()
-    except (ValueError, RecursionError):
-        return [text]
-
-
-def _stamp(ts: int) -> str:
-    if not ts:
-        return " " * 23
-    sec, ns = divmod(ts, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns // 1_000_000:03d}"
+__all__ = ["PREFIX_COLOURS", "LogRow", "LogView"]
 
 
 class LogView(ScrollView, can_focus=True):
@@ -343,7 +317,7 @@ class LogView(ScrollView, can_focus=True):
         del self._layout[-len(counts) - 1]  # `initial` repeated the previous total
 
     def _count(self, row: Any, head: int, width: int) -> int:
-        texts = _pretty(row.text) if row.json else [row.text]
+        texts = pretty_lines(row.text) if row.json else [row.text]
         if not self.wrap:
             return len(texts)
         return sum((head + len(t) - 1) // width + 1 if head + len(t) else 1 for t in texts)
@@ -375,22 +349,22 @@ class LogView(ScrollView, can_focus=True):
         if self.show_prefix and self.labels and 0 <= row.source < len(self.labels):
             label, colour = self.labels[row.source]
             width = max(len(name) for name, _ in self.labels)
-            style = _GONE if row.source in self.gone else Style(color=colour, bold=True)
+            style = GONE if row.source in self.gone else Style(color=colour, bold=True)
             head.append(label.ljust(width), style)
             head.append(" ")
         if self.show_timestamps:
-            head.append(_stamp(row.ts), Style(dim=True))
+            head.append(stamp(row.ts), Style(dim=True))
             head.append(" ")
         return head
 
     def _body(self, row: Any, absolute: int) -> list[Text]:
-        texts = _pretty(row.text) if self.pretty and row.json else [row.text]
+        texts = pretty_lines(row.text) if self.pretty and row.json else [row.text]
         style = LEVEL_STYLES.get(row.level)
         out = []
         for text in texts:
             body = Text(text, style=style or "", no_wrap=True)
             if self.search is not None:
-                hit = _CURRENT if absolute == self.current else _MATCH
+                hit = CURRENT if absolute == self.current else MATCH
                 for m in self.search.finditer(text):
                     if m.end() > m.start():
                         body.stylize(hit, m.start(), m.end())
@@ -431,7 +405,7 @@ class LogView(ScrollView, can_focus=True):
         if self.dropped:
             if line == 0:
                 note = f"… {self.dropped:,} older lines dropped {self.dropped_note}".rstrip()
-                text = Text(note, style=_MARKER, no_wrap=True)
+                text = Text(note, style=DROPPED, no_wrap=True)
                 strip = Strip(text.render(self.app.console), text.cell_len)
                 return strip.crop_extend(scroll_x, scroll_x + width, rich_style)
             line -= 1

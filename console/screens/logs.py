@@ -10,13 +10,9 @@ are struck out. Keys: see BINDINGS (their tooltips are the `?` help).
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -29,22 +25,19 @@ from console.host import Host
 from console.render.logs import (
     DEFAULT_LINE_CAP,
     LogBuffer,
-    LogLine,
     SourceStats,
     compile_pattern,
     parse_line_filter,
     short_label,
 )
+from console.screens.logs_actions import LogScreenActions
 from console.screens.logs_open import LogRequest, targets_of
 from console.screens.logs_support import (
     duration_seconds,
-    format_saved,
     pods_panel,
     status_parts,
     title_parts,
 )
-from widgets.confirm import ConfirmDialog
-from widgets.help import HelpScreen
 from widgets.log_view import PREFIX_COLOURS, LogView
 from widgets.status_line import StatusLine
 
@@ -57,7 +50,7 @@ PROMPTS = {
 }
 
 
-class LogScreen(Screen[None]):
+class LogScreen(LogScreenActions, Screen[None]):
     """Logs of a pod, or of a job's / server's pods merged."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -118,6 +111,7 @@ class LogScreen(Screen[None]):
         self.buffer = LogBuffer(cap=int(cap or DEFAULT_LINE_CAP))
         self.tail: LogTail | None = None
         self._states: dict[int, str] = {}
+        self._pods_drawn = 0.0
 
     @property
     def host(self) -> Host:
@@ -196,6 +190,7 @@ class LogScreen(Screen[None]):
             self._event(event)
         if batch.events:
             self._update_sources()
+            self._pods_drawn = 0.0
         rewind, shown = self.buffer.add(batch.lines, batch.dropped)
         if self.paused:
             self.new_while_paused += len(shown) - rewind
@@ -250,10 +245,13 @@ class LogScreen(Screen[None]):
 
     # ------------------------------------------------------------ drawing
 
-    def _redraw_lines(self) -> None:
+    def _redraw_lines(self, force_pods: bool = False) -> None:
         self.query_one("#title", StatusLine).set_parts(title_parts(self))
         self.query_one("#status", StatusLine).set_parts(status_parts(self))
-        if self.request.merged:
+        now = time.monotonic()
+        # the pod list changes its height (a layout pass): at most once a second
+        if self.request.merged and (now - self._pods_drawn >= 1.0 or force_pods):
+            self._pods_drawn = now
             self.query_one("#pods", Static).update(pods_panel(self.buffer))
 
     # ------------------------------------------------------------ actions
@@ -391,101 +389,3 @@ class LogScreen(Screen[None]):
     def action_previous(self) -> None:
         self.previous = not self.previous
         self.start()
-
-    def action_container(self) -> None:
-        if self.request.merged:
-            self.app.notify("one container per pod here: open a pod's logs to choose", markup=False)
-            return
-        if len(self.containers) < 2:
-            self.app.notify("this pod has one container", markup=False)
-            return
-        from console.screens.pick import PickScreen
-
-        self.app.push_screen(PickScreen("container", self.containers, self.container), self._picked)
-
-    def _picked(self, name: str | None) -> None:
-        if name and name != self.container:
-            self.container = name
-            self.start()
-
-    @work(thread=True, exit_on_error=False, group="containers")
-    def _load_containers(self) -> None:
-        from console.cluster.logs import container_names
-
-        session = self.host.session
-        if session is None:
-            return
-        path = f"/api/v1/namespaces/{self.request.namespace}/pods/{self.request.pod}"
-        try:
-            import orjson
-
-            pod = orjson.loads(session.connection.request("GET", path, timeout=10.0))
-        except Exception:  # the list only feeds the `c` choice; the stream reports errors
-            return
-        names = container_names(pod) if isinstance(pod, dict) else []
-        self.app.call_from_thread(setattr, self, "containers", names)
-
-    def action_pods(self) -> None:
-        if not self.request.merged:
-            self.app.notify("one pod here", markup=False)
-            return
-        from console.screens.logs_pods import PodSubsetScreen
-
-        self.app.push_screen(PodSubsetScreen(self.buffer), self._subset)
-
-    def _subset(self, hidden: set[int] | None) -> None:
-        if hidden is None:
-            return
-        self.buffer.hidden_sources = hidden
-        self.log_view.replace(self.buffer.shown(), self.buffer.dropped)
-        self._redraw_lines()
-
-    def action_help(self) -> None:
-        from console.screens.keys import key_rows
-
-        keys = key_rows(self.app.active_bindings.values())
-        self.app.push_screen(HelpScreen([("Keys (logs)", keys)], title="Help · logs"))
-
-    # ------------------------------------------------------------ save
-
-    def _default_save_path(self) -> str:
-        name = self.request.pod or self.request.title.split()[-1].replace("/", "_")
-        return os.path.join(
-            os.getcwd(), f"{name.replace('/', '_')}-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        )
-
-    def _save(self, path_text: str) -> None:
-        if not path_text:
-            return
-        path = Path(os.path.expanduser(path_text))
-        if path.is_dir():
-            self.app.notify(f"save: {path} is a directory", severity="error", markup=False)
-            return
-        lines = self.buffer.shown()
-        if path.exists():
-            dialog = ConfirmDialog(
-                "Overwrite file?", before=[f"{path} ({path.stat().st_size:,} bytes)"],
-                after=[f"{path} ({len(lines):,} log lines)"],
-            )  # fmt: skip
-            self.app.push_screen(
-                dialog, lambda yes: self._write(path, lines, True) if yes else None
-            )
-            return
-        self._write(path, lines, False)
-
-    @work(thread=True, exit_on_error=False, group="save")
-    def _write(self, path: Path, lines: list[LogLine], overwrite: bool) -> None:
-        names = [s.name for s in self.buffer.sources]
-        try:
-            with open(path, "w" if overwrite else "x", encoding="utf-8") as handle:
-                for text in format_saved(lines, names, self.request.merged):
-                    handle.write(text)
-        except FileExistsError:
-            message, severity = f"save: {path} appeared meanwhile; not overwritten", "error"
-        except OSError as exc:
-            message, severity = f"save: {exc.strerror or exc}: {path}", "error"
-        else:
-            message, severity = f"saved {len(lines):,} lines to {path}", "information"
-        self.app.call_from_thread(
-            self.app.notify, Text(message).plain, severity=severity, markup=False
-        )
