@@ -325,7 +325,9 @@ class KmcApp(App[int]):
         return HeaderData(
             context=clean_line(self.context) or "in-cluster",
             namespace=self.namespace,
-            allocatable=round(usage.total_allocatable),
+            allocatable=None
+            if session.state("nodes").state == "forbidden"
+            else round(usage.total_allocatable),
             requested=round(usage.total_requested),
             busy=figures.busy if figures else None,
             idle=figures.allocated_idle if figures else None,

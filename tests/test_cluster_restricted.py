@@ -5,6 +5,7 @@ forbidden (nodes) while the rest works, and `:ns` offers the namespaces that wor
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -15,7 +16,14 @@ from console.cluster.connection import connect
 from console.cluster.session import ClusterSession
 from console.commands import COMMANDS
 from console.sim.auth import TEAM_CONTEXT
-from tests.test_app_support import column, command, make_app, populated, wait_until
+from tests.test_app_support import (
+    column,
+    command,
+    make_app,
+    populated,
+    screen_text,
+    wait_until,
+)
 
 SIZE = (160, 40)
 
@@ -112,6 +120,10 @@ async def test_the_console_for_a_restricted_user(tiny_sim) -> None:
         await wait_until(pilot, lambda: "forbidden: you may not list Node" in _notes(app), 30)
         header = app.screen.query_one("#header").data
         assert header.sync == "nodes forbidden" and header.sync_hint == "error"
+        # Allocatable comes from nodes: unknown to this user, never shown as 0.
+        assert header.allocatable is None and header.free is None
+        text = screen_text(app)
+        assert re.search(r"GPU(\salloc)?\s\d+/\?", text), text[:300]
         await command(pilot, "pods")
         await populated(pilot, app, "pods")
         assert set(column(app, "namespace")) == {"ml"}

@@ -22,7 +22,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from themes import util_scale
+from themes import UtilScale, util_scale
 from widgets.gpu_bar import gpu_bar, util_text
 from widgets.status_line import Part, fit_line, full_text
 
@@ -33,7 +33,8 @@ class HeaderData:
 
     context: str = ""
     namespace: str | None = None
-    allocatable: int = 0
+    allocatable: int | None = 0
+    """None when unknown (the user may not list nodes)."""
     requested: int = 0
     busy: int | None = None
     idle: int | None = None
@@ -48,8 +49,10 @@ class HeaderData:
     """"ok", "warn", "error" or None (muted): colours the telemetry text."""
 
     @property
-    def free(self) -> int:
-        """Allocatable minus requested, never below zero."""
+    def free(self) -> int | None:
+        """Allocatable minus requested, never below zero; None when allocatable is unknown."""
+        if self.allocatable is None:
+            return None
         return max(0, self.allocatable - self.requested)
 
 
@@ -159,6 +162,11 @@ class ClusterHeader(Widget):
 
     def _gpu_parts(self, d: HeaderData) -> list[Part]:
         scale = util_scale(self.app.current_theme)
+        if d.allocatable is None:
+            # Nodes are forbidden to this user: requests are known, allocatable is not.
+            numbers = f"{d.requested}/?"
+            alloc = Part((self._labelled("GPU alloc", numbers), self._labelled("GPU", numbers)))
+            return [alloc, *self._telemetry_parts(d, scale)]
         numbers = f"{d.requested}/{d.allocatable}"
         with_bar = self._labelled("GPU alloc", "")
         with_bar.append_text(gpu_bar(d.requested, d.allocatable, 10, scale=scale))
@@ -170,6 +178,10 @@ class ClusterHeader(Widget):
             ),
             Part((self._labelled("free", str(d.free)),), importance=1, cut="none"),
         ]
+        return parts + self._telemetry_parts(d, scale)
+
+    def _telemetry_parts(self, d: HeaderData, scale: UtilScale) -> list[Part]:
+        parts: list[Part] = []
         if d.busy is not None or d.idle is not None:
             busy = "-" if d.busy is None else str(d.busy)
             parts.append(Part((self._labelled("busy", busy),), importance=4, cut="none"))
