@@ -40,9 +40,16 @@ def _byte(value: float | None) -> int:
     return min(100, max(0, round(value)))
 
 
+ABSURD = 1e12
+"""No GPU figure (%, °C, W, MHz, MiB) comes near this: a larger one is garbage, not data."""
+
+
 def _finite(value: float | None) -> float | None:
-    """`value`, or None when it is missing or not finite (a source's `+Inf` or `NaN`)."""
-    return value if value is not None and math.isfinite(value) else None
+    """`value`, or None when it is missing, not finite (a source's `+Inf` or `NaN`) or
+    absurd (sums of such values would overflow to infinity)."""
+    if value is None or not -ABSURD <= value <= ABSURD:  # NaN fails the comparison
+        return None
+    return value
 
 
 def _percent(ratio: float | None) -> float | None:
@@ -132,13 +139,14 @@ class TelemetryStore:
                 for r in readings:
                     s = slot_of[(r.node, r.index)]
                     pods[s] = r.pods
-                    if r.util is None or not math.isfinite(r.util):
+                    u = _finite(r.util)
+                    if u is None:
                         continue
-                    util[s] = r.util
-                    util_hist[s * size + col] = _byte(r.util)
+                    util[s] = u
+                    util_hist[s * size + col] = _byte(u)
                     if frame.full:
                         mem_hist[s * size + col] = _byte(r.mem_pct)
-                    if r.util < IDLE_UTIL:
+                    if u < IDLE_UTIL:
                         run[s] = min(65535, old_run[s] + 1)
             for readings in frame.detail.values():
                 for r in readings:
@@ -201,7 +209,7 @@ class TelemetryStore:
                 hottest = max(temps) if temps else None
                 power = sum(powers) if powers else None
             else:
-                mem_pct, hottest, power = g.mem_pct, g.hottest, g.power
+                mem_pct, hottest, power = _finite(g.mem_pct), _finite(g.hottest), _finite(g.power)
             if frame.full:
                 xids = {r.index: x for r in readings if (x := _xid(r.xid))}
             else:
