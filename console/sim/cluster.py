@@ -187,6 +187,7 @@ class SimCluster:
             "fault": self._admin_fault,
             "advance": self._admin_advance,
             "state": self._admin_state,
+            "requests": self._admin_requests,
         }
         await self._serve(self.api.app(), self.port, ssl_ctx)
         if self.metrics_port:
@@ -262,6 +263,14 @@ class SimCluster:
             }
         )
 
+    async def _admin_requests(self, _request: web.Request) -> web.Response:
+        return json_response({"requests": self.requests.since()})
+
+    @property
+    def requests(self) -> Any:
+        """The API server's `request_log.RequestLog` (method and path of each request)."""
+        return self.api.requests
+
     # ----- Prometheus scrape endpoint (plain HTTP) ------------------------------------------
     def _metrics_app(self) -> web.Application:
         async def node_metrics(request: web.Request) -> web.Response:
@@ -336,6 +345,10 @@ class FaultControl:
         """Every watch goes silent (no events, no bookmarks, no end) until un-stalled."""
         self.sim.fault_state.watches_stalled = stalled
 
+    def conflict(self, count: int = 1) -> None:
+        """The next `count` writes (PUT/PATCH/DELETE) are answered 409 Conflict."""
+        self.sim.fault_state.conflict_count = count
+
     def revoke(self, user: str) -> None:
         self.sim.auth.revoke(user)
 
@@ -362,6 +375,8 @@ class FaultControl:
             self.latency(float(body.get("seconds", 0)))
         elif action == "stall-watches":
             self.stall_watches(bool(body.get("stalled", True)))
+        elif action == "conflict":
+            self.conflict(int(body.get("count", 1)))
         elif action == "revoke":
             self.revoke(str(body.get("user", "")))
         elif action == "clear":

@@ -18,6 +18,7 @@ class Faults:
     retry_after_seconds: int = 1
     log_stream_drops: int = 0  # bumped to cut every open pods/log follow stream
     watches_stalled: bool = False  # every watch goes silent (no events, no bookmarks, no end)
+    conflict_count: int = 0  # writes (PUT/PATCH/DELETE) answered 409 Conflict; -1 = until cleared
     # paths exempt from injected faults (the admin endpoint must keep working)
     exempt_prefix: str = "/_sim/"
 
@@ -35,11 +36,21 @@ class Faults:
             return self.error_code, 0
         return None
 
+    def next_conflict(self, method: str, path: str) -> bool:
+        """True when this write is to be answered 409 Conflict (someone else wrote first)."""
+        if not self.conflict_count or method not in ("PUT", "PATCH", "DELETE"):
+            return False
+        if path.startswith(self.exempt_prefix):
+            return False
+        if self.conflict_count > 0:
+            self.conflict_count -= 1
+        return True
+
     def drop_log_streams(self) -> None:
         """Cut every open follow stream of pods/log (they notice within a poll, 0.5 s)."""
         self.log_stream_drops += 1
 
     def clear(self) -> None:
         self.latency_seconds = 0.0
-        self.error_code = self.error_count = self.throttle_count = 0
+        self.error_code = self.error_count = self.throttle_count = self.conflict_count = 0
         self.watches_stalled = False

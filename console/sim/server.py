@@ -20,6 +20,7 @@ from .auth import Authenticator, User
 from .errors import ApiError, status_object
 from .faults import Faults
 from .kinds import BY_KEY, ResourceType
+from .request_log import RequestLog
 from .runtime import SimContext
 from .server_handlers import ObjectHandlers
 from .server_http import Target, error_response, json_body, json_response, truthy, truthy_dry_run
@@ -39,6 +40,7 @@ class ApiServer(ObjectHandlers, WatchStreams):
         self.watchers: set[Watcher] = set()
         self.subresources: Any = None  # set by cluster.py: a subresources.Subresources
         self.admin_routes: dict[str, Any] = {}
+        self.requests = RequestLog()
 
     @staticmethod
     def store_kind(kind: str) -> ResourceType:
@@ -54,6 +56,8 @@ class ApiServer(ObjectHandlers, WatchStreams):
     # ----- entry ----------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
+            if not request.path.startswith("/_sim/"):
+                self.requests.record(request.method, request.path_qs)
             injected = self.faults.next_error(request.path)
             if self.faults.latency_seconds and not request.path.startswith("/_sim/"):
                 await asyncio.sleep(self.faults.latency_seconds)
@@ -69,6 +73,12 @@ class ApiServer(ObjectHandlers, WatchStreams):
             user = self.auth.authenticate(request.headers.get("Authorization"))
             if user is None:
                 return json_response(status_object(401, "Unauthorized", "Unauthorized"), 401)
+            if self.faults.next_conflict(request.method, request.path):
+                message = (
+                    "Operation cannot be fulfilled: the object has been modified;"
+                    " please apply your changes to the latest version and try again"
+                )
+                return json_response(status_object(409, message, "Conflict"), 409)
             return await self.route(request, user)
         except ApiError as err:
             return error_response(err)
