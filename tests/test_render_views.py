@@ -474,3 +474,33 @@ def test_invalid_quantities_show_as_invalid() -> None:
     assert cells(NODES, row)["alloc"] == "invalid" and styles(NODES, row)["alloc"] == "bad"
     pod_row = build(PODS, s)["ml/bad"]
     assert cells(PODS, pod_row)["gpus"] == "invalid" and pod_row.hint == "bad"
+
+
+def test_invalid_template_quantities_show_as_invalid_in_jobs_and_servers() -> None:
+    from test_cluster_records import pytorchjob_json
+    from test_render_support import decode
+
+    data = pytorchjob_json("bad-job")
+    limits = data["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+    limits["resources"]["limits"]["nvidia.com/gpu"] = "NaN"
+    bad_job = decode("pytorchjobs", data)
+    assert bad_job.invalid == ("nvidia.com/gpu",) and bad_job.gpus == 8  # the Master's 8
+    good = job("llm")
+    assert good.invalid == ()
+    rows = build(JOBS, session(("pytorchjobs", bad_job), ("pytorchjobs", good)))
+    assert cells(JOBS, rows["PyTorchJob/ml/bad-job"])["gpus"] == "invalid"
+    assert cells(JOBS, rows["PyTorchJob/ml/llm"])["gpus"] == "32"
+    server = decode(
+        "deployments",
+        {
+            "metadata": {"name": "vllm", "namespace": "serve"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "vllm"}},
+                "template": {"spec": {"containers": [
+                    {"name": "v", "resources": {"limits": {"nvidia.com/gpu": "-1"}}}
+                ]}},
+            },
+        },
+    )  # fmt: skip
+    assert server.invalid == ("nvidia.com/gpu",)

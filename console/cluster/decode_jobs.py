@@ -45,6 +45,7 @@ def _job_record(
     status: wire.JobStatus | None,
     default_state: str = "",
     templates: list[wire.JobTemplate] | None = None,
+    invalid: list[str] | None = None,
 ) -> JobRecord:
     last = _job_state(conditions)
     labels = clean_labels(meta.labels)
@@ -67,6 +68,7 @@ def _job_record(
         completed=parse_time(status.completion_time) if status else 0.0,
         annotations=_annotations(meta),
         run_env=_run_env(templates) if templates else {},
+        invalid=tuple(sorted({line(n) for n in invalid})) if invalid else (),
     )
 
 
@@ -76,10 +78,11 @@ def kubeflow_job_record(kind: str, job: wire.KubeflowJob) -> JobRecord:
     specs = spec.pytorch_replica_specs or spec.tf_replica_specs or spec.mpi_replica_specs
     statuses = job.status.replica_statuses
     roles = []
+    invalid: list[str] = []
     for name, replica in specs.items():
         rs = statuses.get(name, wire.ReplicaStatus())
         desired = 1 if replica.replicas is None else replica.replicas
-        gpus = sum(gpu.template_request(replica.template).values())
+        gpus = sum(gpu.template_request(replica.template, invalid).values())
         roles.append(Role(line(name), desired, rs.active, rs.succeeded, rs.failed, None, gpus))
     conditions = conds(job.status.conditions)
     policy = spec.run_policy
@@ -93,13 +96,15 @@ def kubeflow_job_record(kind: str, job: wire.KubeflowJob) -> JobRecord:
         job.status,
         default_state="Created" if not conditions else "",
         templates=[replica.template for replica in specs.values()],
+        invalid=invalid,
     )
 
 
 def batch_job_record(job: wire.BatchJob) -> JobRecord:
     spec, status = job.spec, job.status
     desired = spec.parallelism if spec.parallelism is not None else 1
-    gpus = sum(gpu.template_request(spec.template).values())
+    invalid: list[str] = []
+    gpus = sum(gpu.template_request(spec.template, invalid).values())
     role = Role("", desired, status.active, status.succeeded, status.failed, status.ready, gpus)
     conditions = conds(status.conditions)
     state = "Running" if status.active else ("Suspended" if spec.suspend else "Pending")
@@ -113,16 +118,18 @@ def batch_job_record(job: wire.BatchJob) -> JobRecord:
         status,
         default_state=state,
         templates=[spec.template],
+        invalid=invalid,
     )
 
 
 def jobset_record(jobset: wire.JobSet) -> JobRecord:
     by_name = {s.name: s for s in jobset.status.replicated_jobs_status}
     roles = []
+    invalid: list[str] = []
     for rj in jobset.spec.replicated_jobs:
         st = by_name.get(rj.name, wire.ReplicatedJobStatus())
         per_job = rj.template.spec.parallelism or 1
-        gpus = sum(gpu.template_request(rj.template.spec.template).values())
+        gpus = sum(gpu.template_request(rj.template.spec.template, invalid).values())
         roles.append(
             Role(
                 line(rj.name),
@@ -136,17 +143,32 @@ def jobset_record(jobset: wire.JobSet) -> JobRecord:
         )
     conditions = conds(jobset.status.conditions)
     return _job_record(
-        "JobSet", jobset.metadata, conditions, tuple(roles), "", jobset.spec.suspend, None
+        "JobSet",
+        jobset.metadata,
+        conditions,
+        tuple(roles),
+        "",
+        jobset.spec.suspend,
+        None,
+        invalid=invalid,
     )
 
 
 def trainjob_record(job: wire.TrainJob) -> JobRecord:
     trainer = job.spec.trainer
-    per_node = gpu.gpu_quantities(trainer.resources_per_node.limits)
-    per_node.update(gpu.gpu_quantities(trainer.resources_per_node.requests))
+    invalid: list[str] = []
+    per_node = gpu.gpu_quantities(trainer.resources_per_node.limits, invalid)
+    per_node.update(gpu.gpu_quantities(trainer.resources_per_node.requests, invalid))
     desired = trainer.num_nodes or 1
     role = Role("node", desired, 0, 0, 0, None, sum(per_node.values()))
     conditions = conds(job.status.conditions)
     return _job_record(
-        "TrainJob", job.metadata, conditions, (role,), "", job.spec.suspend, job.status
+        "TrainJob",
+        job.metadata,
+        conditions,
+        (role,),
+        "",
+        job.spec.suspend,
+        job.status,
+        invalid=invalid,
     )

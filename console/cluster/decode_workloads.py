@@ -12,7 +12,8 @@ from console.cluster.records import IsvcRecord, WorkloadRecord
 def workload_record(kind: str, obj: wire.Workload) -> WorkloadRecord:
     """Deployment or StatefulSet."""
     meta, spec, status = obj.metadata, obj.spec, obj.status
-    request = gpu.template_request(spec.template)
+    invalid: list[str] = []
+    request = gpu.template_request(spec.template, invalid)
     labels = clean_labels(meta.labels)
     return WorkloadRecord(
         kind=kind,
@@ -31,6 +32,7 @@ def workload_record(kind: str, obj: wire.Workload) -> WorkloadRecord:
         isvc=labels.get("serving.kserve.io/inferenceservice", ""),
         conditions=conds(status.conditions),
         created=parse_time(meta.creation_timestamp),
+        invalid=tuple(sorted({line(n) for n in invalid})),
     )
 
 
@@ -39,10 +41,11 @@ def isvc_record(isvc: wire.InferenceService) -> IsvcRecord:
     conditions = conds(status.conditions)
     ready = next((c for c in conditions if c.type == "Ready"), None)
     model = predictor.model or wire.ModelSpec()
-    request = gpu.gpu_quantities(model.resources.limits)
-    request.update(gpu.gpu_quantities(model.resources.requests))
+    invalid: list[str] = []
+    request = gpu.gpu_quantities(model.resources.limits, invalid)
+    request.update(gpu.gpu_quantities(model.resources.requests, invalid))
     if not request:
-        request = gpu.effective_request(wire.PodSpec(containers=predictor.containers))
+        request = gpu.effective_request(wire.PodSpec(containers=predictor.containers), invalid)
     component = status.components.get("predictor", wire.ComponentStatus())
     mode = meta.annotations.get("serving.kserve.io/deploymentMode", "")
     return IsvcRecord(
@@ -66,4 +69,5 @@ def isvc_record(isvc: wire.InferenceService) -> IsvcRecord:
         latest_created_revision=line(component.latest_created_revision),
         model_state=line(status.model_status.states.active_model_state),
         created=parse_time(meta.creation_timestamp),
+        invalid=tuple(sorted({line(n) for n in invalid})),
     )

@@ -139,9 +139,10 @@ def effective_request(spec: wire.PodSpec, invalid: list[str] | None = None) -> d
     }
 
 
-def template_request(template: wire.Template) -> dict[str, float]:
-    """Effective accelerator request of one pod made from `template`."""
-    return effective_request(template.spec)
+def template_request(template: wire.Template, invalid: list[str] | None = None) -> dict[str, float]:
+    """Effective accelerator request of one pod made from `template` (invalid quantities'
+    names appended to `invalid`)."""
+    return effective_request(template.spec, invalid)
 
 
 def total(requests: Iterable[Mapping[str, float]]) -> float:

@@ -153,6 +153,9 @@ class JobRecord(msgspec.Struct, frozen=True, gc=False):
     """Cleaned; values over 512 characters left out (MLflow run links read them)."""
     run_env: dict[str, str] = {}
     """`MLFLOW_*` variables of the pod templates' containers, cleaned (run links)."""
+    invalid: tuple[str, ...] = ()
+    """GPU resources whose quantity in a pod template was malformed, not finite, negative
+    or absurd: counted as 0 and shown as invalid."""
 
     @property
     def key(self) -> Key:
@@ -176,6 +179,9 @@ class WorkloadRecord(msgspec.Struct, frozen=True, gc=False):
     isvc: str  # serving.kserve.io/inferenceservice label: owned by a KServe isvc
     conditions: tuple[Cond, ...]
     created: float
+    invalid: tuple[str, ...] = ()
+    """GPU resources whose quantity in a pod template was malformed, not finite, negative
+    or absurd: counted as 0 and shown as invalid."""
 
     @property
     def key(self) -> Key:
@@ -203,6 +209,9 @@ class IsvcRecord(msgspec.Struct, frozen=True, gc=False):
     latest_created_revision: str
     model_state: str
     created: float
+    invalid: tuple[str, ...] = ()
+    """GPU resources whose quantity in a pod template was malformed, not finite, negative
+    or absurd: counted as 0 and shown as invalid."""
 
     @property
     def key(self) -> Key:

@@ -32,7 +32,7 @@ from console.render.base import (
     age_key,
     styles_of,
 )
-from console.render.fmt import age, gpus, idle, util
+from console.render.fmt import INVALID, age, gpus, idle, util
 from console.render.training import STALLED, progress_cells
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def job_row(
         row.kind,
         state,
         replicas,
-        gpus(row.gpus),
+        INVALID if getattr(record, "invalid", ()) else gpus(row.gpus),
         util_text,
         idle_text,
         *progress,
@@ -218,7 +218,7 @@ def server_row(row: cv.ServerRow, record: Any, figures: Mapping[Any, Any], now: 
         row.kind,
         "True" if ok else (row.reason or row.ready),
         f"{row.ready_replicas}/{row.desired_replicas}",
-        gpus(row.gpus),
+        INVALID if getattr(record, "invalid", ()) else gpus(row.gpus),
         util_text,
         idle_text,
         _model(record),
