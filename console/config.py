@@ -67,7 +67,7 @@ class Settings:
     mlflow_run_annotation: str = "mlflow.org/run-id"
     mlflow_run_env: str = "MLFLOW_RUN_ID"
     mlflow_job_tag: str = "k8s.job"
-    """A run tag whose value is `<namespace>/<job>` (or the job's name)."""
+    """A run tag whose value is `<namespace>/<job>`."""
     mlflow_metric: str = "loss"
     """The primary metric: the jobs view's column and the plot."""
     mlflow_stall_minutes: float = 5.0

@@ -107,7 +107,7 @@ def test_first_match_wins_and_order_is_configurable(store) -> None:
 
 def test_custom_keys(store) -> None:
     uri, mlflow, exp = store
-    run = make_run(mlflow, exp, "a", tags={"team/job": "trainer"})
+    run = make_run(mlflow, exp, "a", tags={"team/job": "ml/trainer"})
     link = link_for(uri, [job("trainer")], mlflow_job_tag="team/job")
     link.refresh()
     assert link.progress()[KEY].run_id == run

@@ -33,6 +33,9 @@ RECENT_POINTS = 120
 """Points of the recent window, read in full."""
 _BULK_INTERVAL = "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
 _RUN_ID = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
+_SAFE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,252}$")
+"""Kubernetes object names (DNS-1123) fit; nothing that could break out of a filter's quotes."""
+_SAFE_TAG = re.compile(r"^[a-zA-Z0-9._/:-]{1,250}$")
 
 
 class TrackingError(Exception):
@@ -103,11 +106,11 @@ class TrackingClient:
                 from mlflow.tracking import MlflowClient
             except ImportError as exc:
                 raise TrackingError(f"the MLflow client is not installed: {exc.name}") from None
-            self._client = self._call(lambda: MlflowClient(tracking_uri=self.uri))
+            self._client = self._call(lambda: MlflowClient(tracking_uri=self.uri), count=False)
         return self._client
 
-    def _call(self, fn: Any) -> Any:
-        self.requests += 1
+    def _call(self, fn: Any, count: bool = True) -> Any:
+        self.requests += count
         try:
             return fn()
         except TrackingError:
@@ -119,10 +122,10 @@ class TrackingClient:
         """One short line about `exc`, the URI's credentials masked."""
         text = str(exc).replace(self.uri, self.shown_uri)
         first = next((line for line in text.splitlines() if line.strip()), type(exc).__name__)
-        if "Max retries" in text or "Connection refused" in text or "NewConnectionError" in text:
-            first = "cannot connect"
-        elif "timed out" in text.lower() or "ReadTimeout" in text:
+        if "timed out" in text.lower() or "ReadTimeout" in text:
             first = "timed out"
+        elif "Max retries" in text or "Connection refused" in text or "NewConnectionError" in text:
+            first = "cannot connect"
         return clean_line(redact_uri(first))[:160]
 
     # ------------------------------------------------------------ reads
@@ -142,8 +145,18 @@ class TrackingClient:
             out += self._search(experiment_ids, f"attributes.run_id IN ({quoted})", len(chunk))
         return out
 
+    def runs_tagged(
+        self, experiment_ids: Sequence[str], tag: str, namespace: str, limit: int = 5000
+    ) -> list[RunFacts]:
+        """Active runs whose `tag` starts with `<namespace>/` (newest first): one request."""
+        if not _SAFE_NAME.match(namespace) or not _SAFE_TAG.match(tag):
+            return []
+        query = f"tags.`{tag}` LIKE '{namespace}/%'"
+        return self._search(experiment_ids, query, limit, deleted=False)
+
     def recent_runs(self, experiment_ids: Sequence[str], limit: int) -> list[RunFacts]:
-        """The newest `limit` active runs (tag and run-name links are matched among them)."""
+        """The newest `limit` active runs, in one request (MLflow's filters compare a run
+        name with one value only, so run-name links are matched among these)."""
         return self._search(experiment_ids, "", limit, deleted=False)
 
     def _search(

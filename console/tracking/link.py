@@ -3,8 +3,9 @@ their runs and keeps their progress, refreshed on its own daemon thread. No Text
 
 Per refresh, whatever the number of jobs: one `search_runs` for every linked run id (in
 batches of 500 ids), a `search_experiments` at most once a minute, and — while some job has
-no run yet and a tag or run-name rule is on — one `search_runs` of the newest runs at most
-every `SEARCH_EVERY` seconds. Runs are cached by id between refreshes (the rate meters).
+no run yet and a tag or run-name rule is on — at most every `SEARCH_EVERY` seconds one
+`search_runs` per namespace of such jobs for the run tag and one of the newest runs for
+their run names. Runs are cached by id between refreshes (the rate meters).
 A refresh starts `period` seconds after the previous one finished, so a slow server slows
 the loop instead of piling requests up; each request has a timeout. A failing server never
 raises here: `status()` says why, in one line without the URI's credentials, and the
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from console.tracking.client import History, TrackingClient, TrackingError
+from console.tracking.client import History, RunFacts, TrackingClient, TrackingError
 from console.tracking.linking import Candidates, JobRef, Link, LinkRules, resolve
 from console.tracking.progress import JobProgress, RateMeter, progress_of
 
@@ -172,8 +173,7 @@ class TrackingLink:
                 unlinked.append(job)
         if unlinked and self.rules.needs_search and now - self._searched_at > SEARCH_EVERY:
             self._searched_at = now
-            limit = min(5000, 4 * len(unlinked) + 100)
-            candidates = Candidates(client.recent_runs(self._experiments, limit), self.rules.tag)
+            candidates = Candidates(self._candidates(client, unlinked), self.rules.tag)
             for job in unlinked:
                 link = resolve(job, self.rules, candidates)
                 if link is not None:
@@ -186,6 +186,19 @@ class TrackingLink:
             meter = self._meters.setdefault(link.run_id, RateMeter()) if run else None
             out[key] = progress_of(link.run_id, link.rule, run, self.metric, meter)
         return out
+
+    def _candidates(self, client: TrackingClient, unlinked: list[JobRef]) -> list[RunFacts]:
+        """The runs the tag and run-name rules may match: one search per namespace for the
+        tag; the newest `4 × jobs + 100` runs (at most 5,000) for the run name."""
+        runs: list[RunFacts] = []
+        if "tag" in self.rules.order:
+            for namespace in sorted({job.namespace for job in unlinked}):
+                runs += client.runs_tagged(self._experiments, self.rules.tag, namespace)
+        if "name" in self.rules.order:
+            limit = min(5000, 4 * len(unlinked) + 100)
+            runs += client.recent_runs(self._experiments, limit)
+        runs.sort(key=lambda r: r.start_time or 0.0, reverse=True)  # the newest run wins
+        return runs
 
     def _ids(self) -> set[str]:
         return {link.run_id for link in self._links.values()}

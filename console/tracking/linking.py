@@ -5,9 +5,10 @@ first match wins (`Settings.mlflow_link_rules`, default `annotation,env,tag,name
   holds the run id;
 - `env`: a container of the job's pod template sets `Settings.mlflow_run_env`
   (`MLFLOW_RUN_ID`, which the MLflow client itself resumes);
-- `tag`: a run's tag `Settings.mlflow_job_tag` (`k8s.job`) is `<namespace>/<job>` or the
-  job's name — what a training script sets with `mlflow.set_tag`;
-- `name`: the run's name equals the job's name (the newest such run).
+- `tag`: a run's tag `Settings.mlflow_job_tag` (`k8s.job`) is `<namespace>/<job>` — what
+  a training script sets with `mlflow.set_tag`;
+- `name`: the run's name equals the job's name (the newest such run, among the newest
+  `4 × unlinked jobs + 100` runs: MLflow cannot search for many names at once).
 
 Each link says which rule matched; the job detail shows it. No Textual.
 """
@@ -110,7 +111,6 @@ def resolve(job: JobRef, rules: LinkRules, candidates: Candidates | None) -> Lin
             return None
         if rule == "tag":
             run_id = candidates.by_tag.get(f"{job.namespace}/{job.name}")
-            run_id = run_id or candidates.by_tag.get(job.name)
         else:
             run_id = candidates.by_name.get(job.name)
         if run_id:
