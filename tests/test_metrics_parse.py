@@ -95,3 +95,13 @@ def test_garbage_is_a_parse_error(parse, garbage: str) -> None:
 def test_node_from_exporter_pod_wins() -> None:
     readings = parse_fast(_text(), node="real-node")
     assert {r.node for r in readings} == {"real-node"}
+
+
+def test_gpu_index_and_whole_take_only_what_cannot_raise() -> None:
+    from console.metrics.parse import gpu_index, whole
+
+    assert [gpu_index(t) for t in ("0", "7", "123456")] == [0, 7, 123456]
+    for bad in ("", "²", "٣", "1234567", "9" * 5000, "-1", "1.0", " 1"):
+        assert gpu_index(bad) is None
+    assert whole(79.0) == 79 and whole(float("inf")) == 0 and whole(float("nan")) == 0
+    assert whole(1e300) == 0

@@ -61,6 +61,12 @@ def gpu_index(label: str) -> int | None:
     return None
 
 
+def whole(value: float) -> int:
+    """A figure as an int (an XID), 0 when it is not finite or beyond 2**31: no
+    `int(inf)` / `int(nan)` on a value a tenant's exporter controls."""
+    return int(value) if math.isfinite(value) and abs(value) < 2**31 else 0
+
+
 class Assembler:
     """Collects samples into one `GpuReading` per GPU.
 

@@ -39,7 +39,7 @@ from console.metrics.model import (
     label_names,
     pick,
 )
-from console.metrics.parse import FIELDS, Assembler
+from console.metrics.parse import FIELDS, Assembler, gpu_index, whole
 from console.metrics.source import SourceError
 from console.redact import redact
 from console.text import clean_line
@@ -299,9 +299,9 @@ class PrometheusSource:
             if not node or not stat:
                 continue
             gpu = labels.get("gpu", "")
-            if stat == "xid" and gpu.isdigit():
-                frame.xid[(node, int(gpu))] = int(value)
-            elif stat == "idle" and gpu.isdigit():
+            if stat == "xid" and gpu_index(gpu) is not None:
+                frame.xid[(node, int(gpu))] = whole(value)
+            elif stat == "idle" and gpu_index(gpu) is not None:
                 frame.idle.add((node, int(gpu)))
             else:
                 stats.setdefault(node, {})[stat] = value
@@ -338,7 +338,7 @@ class PrometheusSource:
         for series in result or []:
             labels = series.get("metric") or {}
             node, gpu = clean_line(pick(labels, self.names.host)), labels.get("gpu", "")
-            if not node or not gpu.isdigit():
+            if not node or gpu_index(gpu) is None:
                 continue
             utils, mems = out.setdefault(
                 (node, int(gpu)), ([None] * self.history, [None] * self.history)
