@@ -36,6 +36,9 @@ _LEGENDS: dict[str, list[tuple[str, str]]] = {
     "jobs": [
         ("UTIL", "mean utilization of the job's GPUs"),
         ("IDLE", "GPUs allocated to the job but idle"),
+        ("LOSS STEP", "the MLflow run's primary metric (NaN / Inf in red) and last step"),
+        ("LAST", "time since the run last logged a metric; no run / deleted / down (MLflow)"),
+        ("Stalled", "Running, but no new metric step for the stall time (a hung job); r: run"),
         _NO_DATA,
         _CUT,
     ],
