@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import gc
 import json
 import os
 import pty
@@ -75,6 +76,28 @@ def child_main(args: argparse.Namespace) -> None:
     connection = connect(settings.kubeconfig, settings.context, probe=True)
     rng = random.Random(11)
     report: dict[str, Any] = {}
+
+    # Diagnostics, kept with the benchmark: the UI thread's cost of each batch, and the cycle
+    # collector's pauses (every thread stops), during the key phase.
+    batch_ms: list[float] = []
+    gc_ms: list[float] = []
+    original = LogScreen.on_log_screen_batch_ready
+
+    def timed_batch(self: Any, message: Any) -> None:
+        started = time.perf_counter()
+        original(self, message)
+        batch_ms.append((time.perf_counter() - started) * 1000)
+
+    LogScreen.on_log_screen_batch_ready = timed_batch  # type: ignore[method-assign]
+    gc_started: list[float] = []
+
+    def gc_timer(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[:] = [time.perf_counter()]
+        elif gc_started:
+            gc_ms.append((time.perf_counter() - gc_started[0]) * 1000)
+
+    gc.callbacks.append(gc_timer)
 
     class BenchApp(KmcApp):
         def __init__(self, *a: Any, **kw: Any) -> None:
@@ -155,7 +178,11 @@ def child_main(args: argparse.Namespace) -> None:
             await asyncio.sleep(3)  # past the initial tails
             report["throughput"] = await self._throughput(screen, args.window)
             if args.keys:
+                batch_ms.clear()
+                gc_ms.clear()
                 report["latency_ms"] = await self._keys(screen)
+                report["ui_batch_ms"] = _summary(batch_ms)
+                report["gc_pause_ms"] = _summary(gc_ms)
             if args.soak:
                 report["soak"] = await self._soak(screen)
             report["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -364,6 +391,8 @@ def parent_main(args: argparse.Namespace) -> None:
         result["b_latency_ms"] = load.get("latency_ms")
         result["b_latency_p99_ms"] = (load.get("latency_ms") or {}).get("all", {}).get("p99")
         result["b_ingest"] = load.get("throughput")
+        result["b_ui_batch_ms"] = load.get("ui_batch_ms")
+        result["b_gc_pause_ms"] = load.get("gc_pause_ms")
         result["c_soak"] = load.get("soak")
         result["c_peak_rss_mb"] = load.get("peak_rss_mb")
         result["line_cap"] = load.get("line_cap")

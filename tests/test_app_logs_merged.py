@@ -69,6 +69,27 @@ async def test_job_logs_merge_and_a_scaled_up_pod_joins(fresh_sim) -> None:
         assert screen.log_view.rows and all(r.source != master for r in screen.log_view.rows)
 
 
+@pytest.mark.asyncio
+async def test_server_logs_and_errors_of_a_bad_name(tiny_sim) -> None:
+    app = make_app(tiny_sim)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await populated(pilot, app)
+        await command(pilot, "logs nosuch-thing")
+        assert not isinstance(app.screen, LogScreen)  # one line said why; nothing opened
+        await command(pilot, "logs server/llama3-8b")
+        await wait_until(pilot, lambda: isinstance(app.screen, LogScreen))
+        screen = app.screen
+        assert screen.request.merged and "InferenceService ml/llama3-8b" in screen.request.title
+        await wait_until(pilot, lambda: _live(screen, 1), 20)
+        assert screen.buffer.sources[0].name.startswith("llama3-8b-predictor-")
+        await pilot.press("escape")
+        # nodes have no logs: the key is not offered there
+        await command(pilot, "nodes")
+        await populated(pilot, app, "nodes")
+        await pilot.press("l")
+        assert not isinstance(app.screen, LogScreen)
+
+
 # ------------------------------------------------------------------ snapshots
 
 

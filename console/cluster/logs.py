@@ -147,6 +147,9 @@ class LogTail:
         self.sources.append(target)
         with self._lock:
             self._events.append(SourceEvent(source, "connecting", "", target.pod, target.container))
+        self._start_stream(source, target)
+
+    def _start_stream(self, source: int, target: LogTarget) -> None:
         stream = LogStream(self, source, target, self.options)
         self.streams[target] = stream
         stream.start()
@@ -156,11 +159,16 @@ class LogTail:
             return
         wanted = self._targets()
         for target in wanted:
-            if target not in self.streams:
+            stream = self.streams.get(target)
+            if stream is None:
                 self._add(target)
+            elif stream.gone and stream.finished:  # deleted, then created again (same name)
+                self._start_stream(stream.source, target)
+                self.event(stream.source, "connecting", "pod created again")
         present = set(wanted)
         for target, stream in self.streams.items():
-            if target not in present and not stream.finished and not stream._stop.is_set():
+            if target not in present and not stream.gone:
+                stream.gone = True
                 stream.stop()
                 self.event(stream.source, "gone", "pod deleted")
 

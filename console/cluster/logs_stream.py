@@ -136,6 +136,8 @@ class LogStream:
         self._cut = 0
         self._ts_cache: dict[str, int] = {}
         self.finished = False
+        self.gone = False
+        """The pod went away (deleted, or no longer among the tail's targets)."""
         self.thread = threading.Thread(target=self._run, name=f"kmc-log-{target.pod}", daemon=True)
 
     @property
@@ -185,6 +187,7 @@ class LogStream:
                 if self._stop.is_set():
                     return
                 if exc.status == 404:
+                    self.gone = True
                     self.tail.event(self.source, "gone", "pod not found")
                     return
                 if not self.options.follow or self.options.previous:
@@ -218,6 +221,7 @@ class LogStream:
                 return
             state = self._container_state()
             if state == "gone":
+                self.gone = True
                 self.tail.event(self.source, "gone", "pod deleted")
                 return
             if state == "done":
@@ -302,6 +306,7 @@ class LogStream:
             self.tail.event(self.source, "error", _short(exc))
             return ""
         if pod is None:
+            self.gone = True
             self.tail.event(self.source, "gone", "pod not found")
             return ""
         return default_container(pod)

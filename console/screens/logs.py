@@ -220,8 +220,8 @@ class LogScreen(LogScreenActions, Screen[None]):
                 self._load_containers()
         before = stats.state
         stats.state, stats.message = event.state, event.message
-        if event.state == "gone":
-            stats.gone = True
+        if event.state in ("gone", "connecting", "live"):
+            stats.gone = event.state == "gone"
         if event.state == "reconnected" or (event.state == "live" and before == "reconnecting"):
             self.reconnects += 1
             self.last_event = (
