@@ -258,7 +258,7 @@ async def test_invisible_characters_long_digits_and_hostile_telemetry(
         await wait_until(pilot, lambda: app.telemetry.has_data(), 30)
         status = app.telemetry.status()
         assert any(f"{TENANT}/dcgm-spoof" in note for note in status.notes)
-        assert any("dropped 3 sample(s)" in note for note in status.notes)
+        assert any("dropped 3 bad sample(s)" in note for note in status.notes)
 
         await command(pilot, "nodes")
         await populated(pilot, app, "nodes")

@@ -92,12 +92,15 @@ def test_spoofed_exporters_are_ignored_and_flagged(sim, admin, cache) -> None:
     assert status.state == LIVE and status.queries == 2  # the two operator exporters only
     assert set(poller.store.nodes()) == set(nodes)
     (note,) = status.notes
-    assert note.startswith("ignored 3 exporter-labelled pod(s) not owned by a DaemonSet in ")
+    assert note.startswith("3 untrusted exporters ignored: ")
+    assert note.endswith(
+        "(only DaemonSet pods in gpu-operator,nvidia-gpu-operator,dcgm-exporter are read)"
+    )
     for name in ("ml/dcgm-spoof", "ml/dcgm-spoof-ds", "gpu-operator/dcgm-bare"):
         assert name in note
     text, hint = status_label(status)
-    assert hint == "warn" and "ignored 3 exporter-labelled pod(s)" in text
-    assert "ignored 3" in status.label()
+    assert hint == "warn" and "3 untrusted exporters ignored" in text
+    assert "3 untrusted exporters ignored" in status.label()
 
     # without a cache the labelled list is judged the same way
     source = DcgmSource(admin, None)
@@ -148,11 +151,11 @@ def test_a_second_exporter_on_a_node_is_flagged(sim, admin, cache) -> None:
     poller = _poller(admin, cache)
     status = poller.refresh_once()
     assert status.state == LIVE and status.queries == 2  # one exporter read per node
-    notes = [n for n in status.notes if "DCGM exporters" in n]
+    notes = [n for n in status.notes if " exporters on " in n]
     assert len(notes) == len(nodes)
     for node, note in zip(sorted(nodes), notes, strict=True):
-        assert note.startswith(f"node {node} has 2 DCGM exporters (gpu-operator/")
-        assert "dcgm-exporter/dcgm-exporter-" in note and "; reading gpu-operator/" in note
+        assert note.startswith(f"2 exporters on {node}: reading gpu-operator/")
+        assert ", ignoring dcgm-exporter/dcgm-exporter-" in note
 
 
 def test_one_exporters_bad_samples_stay_with_that_exporter(sim, admin, cache, monkeypatch) -> None:
@@ -184,7 +187,7 @@ def test_one_exporters_bad_samples_stay_with_that_exporter(sim, admin, cache, mo
     status = poller.refresh_once()
     assert status.state == LIVE
     (note,) = status.notes
-    assert note.startswith("exporter gpu-operator/") and "dropped 6 sample(s)" in note
+    assert note.startswith("exporter gpu-operator/") and "dropped 6 bad sample(s)" in note
     monkeypatch.setattr(sim.telemetry, "node_metrics", real)
     baseline.refresh_once()
     assert poller.store.nodes() == baseline.store.nodes()  # the good samples all count

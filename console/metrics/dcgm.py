@@ -309,9 +309,14 @@ class DcgmSource:
         frame = Frame(readings={}, full=True, requests=self._list_requests)
         trusted, untrusted = self._split(exporters)
         if untrusted:
+            count = (
+                "untrusted exporter"
+                if len(untrusted) == 1
+                else f"{len(untrusted)} untrusted exporters"
+            )
             frame.notes.append(
-                f"ignored {len(untrusted)} exporter-labelled pod(s) not owned by a DaemonSet "
-                f"in {','.join(self.namespaces)}: {_names(untrusted)}"
+                f"{count} ignored: {_names(untrusted)} "
+                f"(only DaemonSet pods in {','.join(self.namespaces)} are read)"
             )
         by_node: dict[str, Exporter] = {}
         doubles: dict[str, list[Exporter]] = {}
@@ -324,8 +329,8 @@ class DcgmSource:
                 by_node[e.node] = e
         for node, found in sorted(doubles.items()):
             frame.notes.append(
-                f"node {node} has {len(found)} DCGM exporters ({_names(found)}); "
-                f"reading {found[0].name}"
+                f"{len(found)} exporters on {node}: reading {found[0].name}, "
+                f"ignoring {_names(found[1:])}"
             )
         for e in trusted:
             if not e.running and e.node not in by_node:
@@ -352,7 +357,7 @@ class DcgmSource:
                 frame.readings[node] = readings
             if dropped:
                 frame.notes.append(
-                    f"exporter {exporter.name}: dropped {dropped} sample(s) "
+                    f"exporter {exporter.name} dropped {dropped} bad sample(s) "
                     "(not finite or malformed)"
                 )
         self.where = f"{len(by_node)} exporters via the API server"
