@@ -43,9 +43,13 @@ def clean(value: object) -> str:
     if text.isprintable():  # printable ASCII and most text: no work
         return text
     text = _ESCAPES.sub("", text)
+    if text.isascii():  # the usual slow case: a multi-line message
+        return text
     if "\u2028" in text or "\u2029" in text:
         text = _SEPARATORS.sub("\n", text)
-    if not text.isprintable():
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         text = _SURROGATES.sub("\ufffd", text)
     return text
 
