@@ -254,3 +254,16 @@ def test_requests_per_refresh_stay_bounded(store) -> None:
     assert len(link.progress()) == 65
     assert first.requests <= 4  # experiments, the recent runs, the runs by id (+ client)
     assert link.refresh().requests == 1  # one search_runs for all 65 runs
+
+
+def test_hostile_strings_are_cleaned(store) -> None:
+    uri, mlflow, exp = store
+    hostile = "\x1b]52;c;ZXZpbA==\x07[bold red]x[/] \x1b[31mname\r\n2"
+    run = make_run(mlflow, exp, "trainer", params={"note": hostile})
+    mlflow.set_tag(run, "k8s.job", "ml/trainer")
+    mlflow.set_tag(run, "mlflow.runName", hostile)
+    link = link_for(uri, [job("trainer")])
+    link.refresh()
+    facts = link.progress()[KEY].run
+    for text in (facts.run_name, facts.params["note"]):
+        assert "\x1b" not in text and "\x07" not in text and "\n" not in text and "\r" not in text

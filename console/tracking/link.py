@@ -14,6 +14,7 @@ last progress stays readable (marked down). `stop()` returns at once; the thread
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +24,8 @@ from typing import Any
 from console.tracking.client import History, RunFacts, TrackingClient, TrackingError
 from console.tracking.linking import Candidates, JobRef, Link, LinkRules, resolve
 from console.tracking.progress import JobProgress, RateMeter, progress_of
+
+log = logging.getLogger(__name__)
 
 SEARCH_EVERY = 30.0
 """Seconds between two searches for the runs of jobs that have no run yet."""
@@ -149,6 +152,11 @@ class TrackingLink:
                 self._status = TrackingStatus(
                     DOWN, str(exc), self._status.refreshed, client.shown_uri
                 )
+                return self._status
+            except Exception as exc:  # a bug must not end the thread: say so, try again
+                log.exception("MLflow refresh failed")
+                error = f"refresh failed: {type(exc).__name__}"
+                self._status = TrackingStatus(DOWN, error, self._status.refreshed, client.shown_uri)
                 return self._status
             self._progress = progress
             self._status = TrackingStatus(
