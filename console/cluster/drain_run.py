@@ -1,0 +1,395 @@
+"""Carrying out a drain plan: cordon, then evict through the Eviction API until every pod
+is gone, the timeout passes or the user cancels; progress as plain data.
+
+    drain = Drain(connection, plan, options)
+    final = drain.run(report)       # blocking; report(DrainProgress) after each change
+    drain.cancel()                  # from any thread: stops at the next step
+
+A PodDisruptionBudget's 429 is retried with backoff (1, 2, 4, then every 5 s, or the
+server's Retry-After) and shown with the budget that blocks it; an accepted eviction is
+followed until the pod is gone (404, or a new pod under the same name). A 404 on eviction
+means the pod is already gone. No Textual here: the screen posts what `report` receives.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from console.cluster.actions import ActionError, ActionRunner, Change, Plan
+from console.cluster.actions_node import node_ref
+from console.cluster.connection import ClusterError, Connection, ReadOnlyError, UnreachableError
+from console.cluster.drain import DrainOptions, DrainPlan, DrainPod, classify
+from console.cluster.kinds import quote_segment
+from console.cluster.rbac import Access
+from console.cluster.selectors import matches_selector
+from console.text import clean_line
+
+BACKOFF = (1.0, 2.0, 4.0, 5.0)
+POLL = 1.0
+PDB_CACHE_SECONDS = 5.0
+TRANSIENT = (500, 502, 503, 504)
+
+WAITING, EVICTING, BLOCKED, TERMINATING = "waiting", "evicting", "blocked", "terminating"
+EVICTED, FAILED, LEFT = "evicted", "failed", "not evicted"
+DONE_STATES = (EVICTED, FAILED, LEFT)
+
+
+@dataclass(frozen=True)
+class PodProgress:
+    pod: DrainPod
+    state: str = WAITING
+    detail: str = ""
+    attempts: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.state in DONE_STATES
+
+
+@dataclass(frozen=True)
+class DrainProgress:
+    """A snapshot of a drain. `phase`: cordoning, evicting, done, cancelled, timed out,
+    failed; `message` says why it failed or stopped."""
+
+    node: str
+    phase: str
+    pods: tuple[PodProgress, ...]
+    elapsed: float
+    cordoned: bool = False
+    message: str = ""
+    stay: tuple[DrainPod, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in ("done", "cancelled", "timed out", "failed")
+
+    @property
+    def evicted(self) -> int:
+        return sum(p.state == EVICTED for p in self.pods)
+
+    @property
+    def settled(self) -> int:
+        """Pods the drain is through with (evicted or failed)."""
+        return sum(p.state in (EVICTED, FAILED) for p in self.pods)
+
+    def summary(self) -> list[str]:
+        """What was evicted, what is still on the node and why: plain lines."""
+        lines = [
+            f"{self.node}: drain {self.phase} after {self.elapsed:.0f}s"
+            + (f" — {self.message}" if self.message else "")
+        ]
+        lines.append(f"cordoned: {'yes' if self.cordoned else 'no'}")
+        evicted = [p.pod.ref for p in self.pods if p.state == EVICTED]
+        lines.append(
+            f"evicted {len(evicted)} of {len(self.pods)}"
+            + (": " + ", ".join(evicted) if evicted else "")
+        )
+        for item in self.pods:
+            if item.state != EVICTED:
+                lines.append(
+                    f"still on the node: {item.pod.ref} ({item.state}: {item.detail or '-'})"
+                )
+        if self.stay:
+            lines.append(f"left in place: {len(self.stay)} DaemonSet/mirror pod(s)")
+        return lines
+
+
+class Drain:
+    """One drain of one node, run once on a worker thread."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        plan: DrainPlan,
+        options: DrainOptions,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        poll: float = POLL,
+        runner: ActionRunner | None = None,
+    ) -> None:
+        self.connection = connection
+        self.runner = runner
+        """Read-only and RBAC refusals before the cordon, and the audit log (None: neither,
+        for callers that already checked; the connection still refuses in read-only)."""
+        self.plan = plan
+        self.options = options
+        self._clock = clock
+        self._poll = poll
+        self._cancel = threading.Event()
+        self._started = 0.0
+        self._pods: dict[str, PodProgress] = {}
+        self._due: dict[str, float] = {}
+        self._budgets: dict[str, tuple[float, list[dict]]] = {}
+        self._cordoned = plan.cordoned
+        self._unrecorded = ""
+
+    def cancel(self) -> None:
+        """Stop at the next step (any thread): pods not yet gone are reported as left."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _elapsed(self) -> float:
+        return self._clock() - self._started
+
+    def _snapshot(self, phase: str, message: str = "") -> DrainProgress:
+        return DrainProgress(
+            self.plan.node,
+            phase,
+            tuple(self._pods.values()),
+            self._elapsed(),
+            self._cordoned,
+            clean_line(message),
+            self.plan.stay,
+        )
+
+    def run(self, report: Callable[[DrainProgress], None]) -> DrainProgress:
+        """Cordon, evict, wait; the last snapshot is also returned. Never raises for a
+        cluster error: it ends the drain with phase `failed` and the reason."""
+        self._started = self._clock()
+        self._pods = {p.ref: PodProgress(p) for p in self.plan.evict}
+        report(self._snapshot("cordoning"))
+        try:
+            self._admit()
+        except ActionError as exc:
+            final = self._snapshot("failed", str(exc))
+            report(final)
+            return final
+        final = self._run(report)
+        self._record(final)
+        if self._unrecorded:
+            note = f"not recorded in the audit log: {self._unrecorded}"
+            final = replace(final, message="; ".join(m for m in (final.message, note) if m))
+        report(final)
+        return final
+
+    def audit_plan(self) -> Plan:
+        """The drain as the audit log records it (before → after)."""
+        plan = self.plan
+        return Plan(
+            "drain",
+            node_ref(plan.node),
+            (
+                Change("schedulable", "no" if plan.cordoned else "yes", "no"),
+                Change("pods to evict", str(len(plan.evict)), "0"),
+            ),
+            notes=(self.options.describe(),) if self.options.describe() else (),
+        )
+
+    def accesses(self) -> list[Access]:
+        """What the drain needs: patch the node, create evictions where its pods are."""
+        namespaces = sorted({p.namespace for p in self.plan.evict})
+        return [
+            node_ref(self.plan.node).access("patch"),
+            *(Access("create", "pods", "", "eviction", ns) for ns in namespaces),
+        ]
+
+    def _admit(self) -> None:
+        """Read-only, RBAC and the audit record of the intent, before anything is sent."""
+        if self.runner is None:
+            return
+        self.runner.refuse_read_only("drain", node_ref(self.plan.node))
+        self.runner.check_access(self.accesses())
+        self.runner.audit(self.audit_plan(), "started", options=self.options.describe())
+
+    def _record(self, final: DrainProgress) -> None:
+        if self.runner is None:
+            return
+        evicted = [p.pod.ref for p in final.pods if p.state == EVICTED]
+        left = [
+            f"{p.pod.ref}: {p.state} {p.detail}".strip() for p in final.pods if p.state != EVICTED
+        ]
+        result = "ok" if final.phase == "done" and not left else final.phase
+        try:
+            self.runner.audit(self.audit_plan(), result, final.message, evicted=evicted, left=left)
+        except ActionError as exc:  # what was done is done: the summary says it went unrecorded
+            self._unrecorded = str(exc)
+
+    def _run(self, report: Callable[[DrainProgress], None]) -> DrainProgress:
+        node = self.plan.node
+        path = f"/api/v1/nodes/{quote_segment(node)}"
+        if not self._cordoned:
+            try:
+                self.connection.request(
+                    "PATCH",
+                    path,
+                    body={"spec": {"unschedulable": True}},
+                    headers={"Content-Type": "application/strategic-merge-patch+json"},
+                )
+            except ClusterError as exc:
+                return self._snapshot("failed", f"cordon refused: {_message(exc)}")
+            self._cordoned = True
+        try:
+            self._relist()
+        except ClusterError as exc:
+            return self._snapshot("failed", f"listing the node's pods: {exc}")
+        report(self._snapshot("evicting"))
+        now = self._clock()
+        self._due = {ref: now for ref in self._pods}
+        while True:
+            if self._cancel.is_set():
+                return self._stop("cancelled", "cancelled by the user")
+            if self.options.timeout and self._elapsed() >= self.options.timeout:
+                return self._stop("timed out", f"timeout {self.options.timeout:g}s reached")
+            changed = False
+            for ref in [r for r, at in self._due.items() if at <= self._clock()]:
+                if self._cancel.is_set():
+                    break
+                changed |= self._step(ref)
+            if all(p.done for p in self._pods.values()):
+                failed = sum(p.state == FAILED for p in self._pods.values())
+                return self._snapshot("done", f"{failed} pod(s) failed" if failed else "")
+            if changed:
+                report(self._snapshot("evicting"))
+            wait = min(self._due.values(), default=self._clock()) - self._clock()
+            if self.options.timeout:
+                wait = min(wait, self.options.timeout - self._elapsed())
+            self._cancel.wait(max(0.02, min(wait, self._poll)))
+
+    def _relist(self) -> None:
+        """The node's pods again, after the cordon: pods that came meanwhile are added, pods
+        already gone count as evicted, and a new pod that would refuse the drain fails."""
+        raw = json.loads(
+            self.connection.get(
+                "/api/v1/pods", {"fieldSelector": f"spec.nodeName={self.plan.node}"}
+            )
+        )
+        items = raw.get("items") if isinstance(raw, dict) else None
+        fresh = classify(
+            self.plan.node, True, items if isinstance(items, list) else [], self.options
+        )
+        listed = {p.ref for p in (*fresh.evict, *fresh.stay, *fresh.refused_pods)}
+        for ref, item in list(self._pods.items()):
+            if ref not in listed:
+                self._pods[ref] = replace(item, state=EVICTED, detail="gone before eviction")
+        for pod in fresh.evict:
+            self._pods.setdefault(pod.ref, PodProgress(pod))
+        for pod in fresh.refused_pods:
+            if pod.ref not in self._pods:
+                why = next((r for r in fresh.refusals if pod.ref in r), "refused")
+                self._pods[pod.ref] = PodProgress(pod, FAILED, why.split(":")[0])
+
+    def _stop(self, phase: str, message: str) -> DrainProgress:
+        for ref, item in self._pods.items():
+            if not item.done:
+                detail = item.detail if item.state == BLOCKED else item.state
+                self._pods[ref] = replace(item, state=LEFT, detail=detail)
+        return self._snapshot(phase, message)
+
+    def _set(
+        self, ref: str, state: str, detail: str, due: float | None, tried: bool = False
+    ) -> bool:
+        item = self._pods[ref]
+        new = replace(item, state=state, detail=clean_line(detail), attempts=item.attempts + tried)
+        if due is None:
+            self._due.pop(ref, None)
+        else:
+            self._due[ref] = due
+        self._pods[ref] = new
+        return new != item
+
+    def _step(self, ref: str) -> bool:
+        item = self._pods[ref]
+        if item.state == TERMINATING:
+            return self._check_gone(ref, item)
+        return self._evict(ref, item)
+
+    def _evict(self, ref: str, item: PodProgress) -> bool:
+        pod = item.pod
+        body: dict = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": pod.name, "namespace": pod.namespace},
+        }
+        if self.options.grace_period is not None:
+            body["deleteOptions"] = {"gracePeriodSeconds": self.options.grace_period}
+        path = f"/api/v1/namespaces/{quote_segment(pod.namespace)}/pods/{quote_segment(pod.name)}/eviction"
+        now = self._clock()
+        try:
+            self.connection.request(
+                "POST", path, body=body, headers={"Content-Type": "application/json"}
+            )
+        except ReadOnlyError as exc:
+            return self._set(ref, FAILED, str(exc), None, True)
+        except ClusterError as exc:
+            if exc.status == 404:
+                return self._set(ref, EVICTED, "already gone", None, True)
+            if exc.status == 429:
+                delay = exc.retry_after or BACKOFF[min(item.attempts, len(BACKOFF) - 1)]
+                why = self._blocked_by(pod) or _message(exc)
+                return self._set(
+                    ref,
+                    BLOCKED,
+                    f"{why} (retry {item.attempts + 1}, next in {delay:g}s)",
+                    now + delay,
+                    True,
+                )
+            if isinstance(exc, UnreachableError) or exc.status in TRANSIENT:
+                delay = BACKOFF[min(item.attempts, len(BACKOFF) - 1)]
+                return self._set(ref, item.state, f"{_message(exc)} (retrying)", now + delay, True)
+            return self._set(ref, FAILED, _message(exc), None, True)
+        return self._set(ref, TERMINATING, "eviction accepted", now + min(self._poll, 0.25), True)
+
+    def _check_gone(self, ref: str, item: PodProgress) -> bool:
+        pod = item.pod
+        path = f"/api/v1/namespaces/{quote_segment(pod.namespace)}/pods/{quote_segment(pod.name)}"
+        try:
+            raw = json.loads(self.connection.get(path))
+        except ClusterError as exc:
+            if exc.status == 404:
+                return self._set(ref, EVICTED, "", None)
+            return self._set(
+                ref, TERMINATING, f"checking: {_message(exc)}", self._clock() + self._poll
+            )
+        except ValueError:
+            raw = {}
+        uid = ((raw.get("metadata") or {}) if isinstance(raw, dict) else {}).get("uid")
+        if uid and uid != pod.uid:
+            return self._set(ref, EVICTED, "replaced by a new pod", None)
+        return self._set(ref, TERMINATING, "terminating", self._clock() + self._poll)
+
+    def _blocked_by(self, pod: DrainPod) -> str:
+        """The budget that blocks `pod`, with its numbers, as one line ('' if none found)."""
+        now = self._clock()
+        cached = self._budgets.get(pod.namespace)
+        if cached is None or now - cached[0] > PDB_CACHE_SECONDS:
+            try:
+                raw = json.loads(
+                    self.connection.get(
+                        f"/apis/policy/v1/namespaces/{quote_segment(pod.namespace)}/poddisruptionbudgets"
+                    )
+                )
+                items = [i for i in raw.get("items") or () if isinstance(i, dict)]
+            except (ClusterError, ValueError, AttributeError):
+                items = []
+            cached = (now, items)
+            self._budgets[pod.namespace] = cached
+        for pdb in cached[1]:
+            if matches_selector((pdb.get("spec") or {}).get("selector"), pod.labels):
+                name = clean_line((pdb.get("metadata") or {}).get("name", ""))
+                status = pdb.get("status") or {}
+                return (
+                    f"PodDisruptionBudget {name}: {_int(status.get('currentHealthy'))} healthy,"
+                    f" {_int(status.get('desiredHealthy'))} needed,"
+                    f" {_int(status.get('disruptionsAllowed'))} disruptions allowed"
+                )
+        return ""
+
+
+def _int(value: object) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
+
+
+def _message(exc: ClusterError) -> str:
+    """The server's words without the `POST /path:` prefix the connection adds."""
+    text = str(exc)
+    head, sep, rest = text.partition(": ")
+    return (
+        rest if sep and head.split(" ", 1)[0] in ("GET", "POST", "PATCH", "PUT", "DELETE") else text
+    )
