@@ -30,7 +30,7 @@ def age(seconds: float | None) -> str:
     """kubectl-style duration: 45s, 7m30s, 12m, 5h4m, 20h, 3d4h, 45d ('' when unknown)."""
     if seconds is None or seconds != seconds:
         return ""
-    seconds = max(0, int(min(seconds, 1e15)))
+    seconds = int(min(max(seconds, 0.0), 1e15))  # -inf too: never int() of an infinity
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
     if seconds < 120:
         return f"{seconds}s"
