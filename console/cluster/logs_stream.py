@@ -11,6 +11,7 @@ closes the response, so a blocked read ends at once.
 from __future__ import annotations
 
 import calendar
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ MAX_LINE_CHARS = 16_384
 """Longer lines are cut (with a note of how much): a 1 MB line must not stall the screen."""
 MAX_PARTIAL_BYTES = 1 << 20
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
+_REQUEST_PREFIX = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE) \S+: (?:HTTP \d+: )?")
 _RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 5.0)
 
 
@@ -349,4 +351,6 @@ def container_names(pod: dict[str, Any]) -> list[str]:
 
 
 def _short(exc: BaseException) -> str:
-    return clean(str(exc)).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    """One line: the API's own message, without the request line in front of it."""
+    text = clean(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
+    return _REQUEST_PREFIX.sub("", text)[:200]

@@ -63,6 +63,8 @@ def status_parts(screen: Any) -> list[Part]:
             f"PAUSED +{screen.new_while_paused:,} new (space resumes)",
             f"PAUSED +{screen.new_while_paused:,}", style="bold reverse", cut="none", gap=0,
         )  # fmt: skip
+    elif screen.request.merged and not buffer.sources:
+        state = Part.of("no pods yet (they join when they start)", "no pods", gap=0, cut="none")
     elif screen.previous:
         state = Part.of("previous container", "prev", gap=0, cut="none")
     elif "live" in states or "reconnected" in states:
