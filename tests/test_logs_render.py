@@ -206,3 +206,14 @@ def test_duration_and_saved_format() -> None:
             duration_seconds(bad)
     lines = [LogLine(1, 1_767_225_601_000_000_005, "x"), LogLine(0, 0, "-- m --", "marker")]
     assert list(format_saved(lines, ["a", "b"], True)) == ["2026-01-01T00:00:01.000000005Z b x\n"]
+
+
+def test_line_cap_setting(tmp_path) -> None:
+    from console.config import ConfigError, load_settings
+
+    missing = tmp_path / "none.toml"
+    assert load_settings({}, {}, path=missing).log_line_cap == 50_000
+    assert load_settings({}, {"KMC_LOG_LINE_CAP": "200_000"}, path=missing).log_line_cap == 200_000
+    for bad in ("lots", "10", "true"):
+        with pytest.raises(ConfigError, match="KMC_LOG_LINE_CAP"):
+            load_settings({}, {"KMC_LOG_LINE_CAP": bad}, path=missing)
