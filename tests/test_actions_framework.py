@@ -59,7 +59,7 @@ def test_cordon_and_uncordon_as_kubectl_sees_them(sim, audit):
     node = _node(sim, "a100")
     runner = _runner(sim, audit)
     plan = runner.prepare(Cordon(node))
-    assert plan.title(ADMIN_CONTEXT) == f"cordon Node {node} in context {ADMIN_CONTEXT}"
+    assert plan.title(ADMIN_CONTEXT) == f"cordon Node {node}, context {ADMIN_CONTEXT}"
     assert plan.lines() == ["schedulable: yes → no"]
     mark = sim.requests.mark()
     outcome = runner.execute(Cordon(node))

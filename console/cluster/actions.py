@@ -118,8 +118,13 @@ class Plan:
     """The success message (`cordoned Node gpu-1`)."""
 
     def title(self, context: str) -> str:
-        """`cordon Node gpu-1 in context prod`."""
-        return clean_line(f"{self.verb} {self.target.label()} in context {context or 'in-cluster'}")
+        """`scale PyTorchJob train-1 in namespace ml, context prod` (cluster-scoped objects:
+        `cordon Node gpu-1, context prod`)."""
+        target = self.target
+        where = f" in namespace {target.namespace}," if target.namespace else ","
+        return clean_line(
+            f"{self.verb} {target.kind} {target.name}{where} context {context or 'in-cluster'}"
+        )
 
     def lines(self) -> list[str]:
         return [change.line() for change in self.changes]

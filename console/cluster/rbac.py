@@ -87,6 +87,15 @@ class AccessChecker:
                 self._cache[access] = (now, decision)
         return decision
 
+    def cached(self, access: Access) -> Decision | None:
+        """The cached decision, without asking the server (None: not known yet, or stale).
+        For the UI thread, which must not block."""
+        with self._lock:
+            hit = self._cache.get(access)
+        if hit is None or self._clock() - hit[0] >= self.ttl:
+            return None
+        return hit[1]
+
     def forget(self) -> None:
         """Drop every cached answer (after a role change, or a 403 that contradicts one)."""
         with self._lock:

@@ -88,6 +88,14 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ),
     _rt("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
     _rt(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        short_names=("hpa",),
+        subresources=("status",),
+    ),
+    _rt(
         "policy",
         "v1",
         "PodDisruptionBudget",

@@ -1,0 +1,208 @@
+"""Write actions as the user reaches them: a key or a `:` command on the selected row.
+
+`start_action(host, verb, arg)` resolves the selected row to an object and builds the
+action (bad input, such as `:scale -1`, is one line and nothing is sent); `:scale` without
+a number asks for it. A worker then plans in a thread (read-only and RBAC refusals, a
+fresh read), shows the `ConfirmDialog` (before → after, warnings; `y` confirms, `n` / Esc
+cancel, Enter does not confirm), executes in a thread and tells the outcome in a
+notification. `ActionKeys` is the mixin that gives a table screen its action keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from console.cluster.actions import Action, ActionError, ActionRunner, ObjectRef, kubeconfig_user
+from console.cluster.actions_jobs import JOB_RESOURCES, DeleteJob, RestartPod, Suspend
+from console.cluster.actions_node import Cordon
+from console.cluster.actions_scale import SCALABLE, Scale
+from console.cluster.audit import AuditLog, default_audit_path
+from console.cluster.kinds import KINDS
+from console.host import Host
+from console.text import clean_line
+from widgets.confirm import AskDialog, ConfirmDialog
+
+
+@dataclass(frozen=True)
+class Verb:
+    """Where an action applies: views and the cache kinds of the rows it acts on."""
+
+    views: tuple[str, ...]
+    kinds: tuple[str, ...]
+    what: str
+    """What to select, for the message when the row does not fit: `a node`."""
+
+
+JOBS_WHAT = "a training job"
+VERBS: dict[str, Verb] = {
+    "cordon": Verb(("nodes",), ("nodes",), "a node"),
+    "uncordon": Verb(("nodes",), ("nodes",), "a node"),
+    "scale": Verb(
+        ("jobs", "servers"), SCALABLE, "a PyTorchJob, Deployment, StatefulSet or InferenceService"
+    ),
+    "suspend": Verb(("jobs",), JOB_RESOURCES, JOBS_WHAT),
+    "resume": Verb(("jobs",), JOB_RESOURCES, JOBS_WHAT),
+    "restart": Verb(("pods",), ("pods",), "a pod"),
+    "delete": Verb(("jobs", "pods"), (*JOB_RESOURCES, "pods"), "a training job or a pod"),
+}
+
+
+def ref_of(kind: str, namespace: str, name: str) -> ObjectRef:
+    """The object of a cache record (`kind` is the cache name: `nodes`, `pytorchjobs`)."""
+    k = KINDS[kind]
+    return ObjectRef(k.kind, k.name, k.group, k.version, name, namespace if k.namespaced else "")
+
+
+def selected(host: Host) -> tuple[str, Any] | None:
+    """(cache kind, record) of the visible table's selected row, or None."""
+    screen: Any = getattr(host, "screen", None)
+    view = getattr(screen, "view", None)
+    row = getattr(screen, "_selected", lambda: None)()
+    if view is None or row is None or row.record is None:
+        return None
+    return view.kind_of(row.record), row.record
+
+
+def make_action(
+    verb: str, kind: str, record: Any, arg: str = "", host: Host | None = None
+) -> Action:
+    """The action `verb` on `record`; ActionError when it does not apply or `arg` is bad."""
+    spec = VERBS[verb]
+    ref = ref_of(kind, getattr(record, "namespace", ""), record.name)
+    if kind not in spec.kinds:
+        raise ActionError(f"{verb}: select {spec.what} ({ref.label()} is not one)")
+    if verb in ("cordon", "uncordon"):
+        return Cordon(ref.name, on=verb == "cordon")
+    if verb == "scale":
+        return Scale(ref, arg, capacity(host) if host is not None else None)
+    if verb in ("suspend", "resume"):
+        return Suspend(ref, on=verb == "suspend")
+    if verb == "restart" or (verb == "delete" and kind == "pods"):
+        return RestartPod(ref)
+    return DeleteJob(ref)
+
+
+def capacity(host: Host) -> Callable[[dict[str, Any]], str]:
+    """A line about free GPUs where a pod of a template could run, from the cache (the
+    node selector's matching schedulable nodes, summed per pool)."""
+
+    def fit(template: dict[str, Any]) -> str:
+        session = host.session
+        if session is None:
+            return ""
+        spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+        selector = spec.get("nodeSelector") if isinstance(spec.get("nodeSelector"), dict) else {}
+        free: dict[str, float] = {}
+        for node in session.items("nodes"):
+            if node.unschedulable or not node.gpu_allocatable:
+                continue
+            if any(node.labels.get(k) != v for k, v in selector.items()):
+                continue
+            usage = session.ledger.node(node.name)
+            free[node.pool or "(no pool)"] = free.get(node.pool or "(no pool)", 0.0) + max(
+                0.0, usage.total_free
+            )
+        if not free:
+            return "no schedulable GPU node matches its node selector" if selector else ""
+        pools = ", ".join(f"{pool} has {n:g}" for pool, n in sorted(free.items())[:4])
+        return clean_line(f"GPUs free now: node pool {pools}")
+
+    return fit
+
+
+def new_runner(host: Host) -> ActionRunner | None:
+    """A runner for the current connection: the audit log at its XDG place, the
+    kubeconfig user of the context for the audit lines."""
+    session = host.session
+    if session is None:
+        return None
+    connection = session.connection
+    user = kubeconfig_user(host.settings.kubeconfig, connection.context)
+    return ActionRunner(connection, AuditLog(default_audit_path()), user=user)
+
+
+def start_action(host: Host, verb: str, arg: str = "") -> None:
+    """Run `verb` on the selected row (from a key or a `:` command)."""
+    app: Any = host
+    if host.session is None:
+        app.notify(f"{verb}: not connected", severity="error", markup=False)
+        return
+    chosen = selected(host)
+    if chosen is None:
+        app.notify(f"{verb}: select {VERBS[verb].what} first", severity="warning", markup=False)
+        return
+    kind, record = chosen
+    if verb == "scale" and not arg.strip():
+        if kind not in VERBS["scale"].kinds:
+            app.notify(f"scale: select {VERBS['scale'].what}", severity="warning", markup=False)
+            return
+        what = "minReplicas (or MIN..MAX)" if kind == "inferenceservices" else "replicas"
+        label = ref_of(kind, getattr(record, "namespace", ""), record.name).label()
+
+        def answered(text: str | None) -> None:
+            if text is not None:
+                start_action(host, "scale", text)
+
+        app.push_screen(AskDialog(f"scale {label}: how many {what}?"), answered)
+        return
+    try:
+        action = make_action(verb, kind, record, arg, host)
+    except ActionError as exc:
+        app.notify(str(exc), severity="error", markup=False)
+        return
+    runner = host.write_runner()
+    if runner is None:
+        app.notify(f"{verb}: not connected", severity="error", markup=False)
+        return
+    app.run_worker(_confirm_and_run(app, runner, action), group="action", exclusive=True)
+
+
+async def _confirm_and_run(app: Any, runner: ActionRunner, action: Action) -> None:
+    try:
+        plan = await asyncio.to_thread(runner.prepare, action)
+    except ActionError as exc:
+        app.notify(str(exc), severity="error", markup=False, timeout=8)
+        return
+    if plan.unchanged:
+        app.notify(plan.unchanged, markup=False)
+        return
+    dialog = ConfirmDialog(
+        plan.title(runner.connection.context),
+        changes=plan.lines(),
+        warnings=plan.notes,
+        enter_confirms=False,
+        id="action-confirm",
+    )
+    if not await app.push_screen_wait(dialog):
+        app.notify(f"{plan.verb} cancelled: nothing changed", markup=False)
+        return
+    try:
+        outcome = await asyncio.to_thread(runner.execute, action)
+    except ActionError as exc:
+        app.notify(str(exc), severity="error", markup=False, timeout=10)
+        return
+    app.notify(outcome.message, markup=False)
+    after = getattr(app, "action_done", None)
+    if after is not None:
+        after(outcome)
+
+
+class ActionKeys:
+    """Mixin for a table screen: the `act(verb)` key action, offered (`act_offered`, for
+    `check_action`) only in the views where the verb applies and never in read-only mode.
+    A key pressed on a row it does not fit, or that RBAC denies, says why in one line."""
+
+    def act_offered(self, verb: str) -> bool:
+        screen: Any = self
+        spec = VERBS.get(verb)
+        if spec is None or screen.view.name not in spec.views:
+            return False
+        connection = getattr(screen.host.session, "connection", None)
+        return connection is not None and not getattr(connection, "read_only", False)
+
+    def action_act(self, verb: str) -> None:
+        screen: Any = self
+        screen.host.perform(verb)
