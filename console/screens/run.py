@@ -137,6 +137,10 @@ class RunScreen(Screen[None]):
         except TrackingError as exc:
             self.post_message(HistoryLoaded(run_id, last_step, None, str(exc)))
             return
+        except Exception as exc:  # whatever went wrong, the next refresh may load again
+            error = f"cannot read the history: {type(exc).__name__}"
+            self.post_message(HistoryLoaded(run_id, last_step, None, error))
+            return
         points = [(float(p.step), p.value) for p in history.points]
         self.post_message(HistoryLoaded(run_id, last_step, points))
 
