@@ -159,6 +159,7 @@ async def test_mlflow_down_with_credentials_never_shown(frozen_sim) -> None:
         assert "\n" not in status.error and "s3cret" not in status.error
         text, hint = app.tracking.label()
         assert hint == "error" and "s3cret" not in text and "***" in text
+        await wait_until(pilot, lambda: set(column(app, "last")) == {"down"})  # columns say so
         table = view(app).table
         table.move_cursor(column(app, "name").index("llama-ft"))
         await pilot.press("r")

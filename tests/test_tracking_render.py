@@ -35,6 +35,7 @@ def test_cells_live_stalled_down() -> None:
     cells, hints, _ = progress_cells(live, "Running", 1030.0, 300, down="timed out")
     assert cells[:2] == ("0.5", "120") and cells[3] == "down" and hints[3] == "bad"
     assert progress_cells(None, "Running", 0, 300)[0] == ("", "", "", "")
+    assert progress_cells(None, "Running", 0, 300, down="timed out")[0][3] == "down"
 
 
 def test_braille_plot() -> None:

@@ -51,7 +51,9 @@ def progress_cells(
     progress: Any, job_state: str, now: float, stall_seconds: float, down: str = ""
 ) -> tuple[tuple[str, ...], tuple[Hint, ...], bool]:
     """(LOSS, STEP, STEPS/MIN, LAST) cells, their hints, and whether the job is stalled."""
-    if progress is None:
+    if progress is None:  # not linked, or not known while MLflow cannot be read
+        if down:
+            return ("", "", "", "down"), (None, None, None, "bad"), False
         return ("",) * CELLS, (None,) * CELLS, False
     if progress.found == "missing":
         return ("", "", "", "no run"), (None, None, None, "warn"), False
