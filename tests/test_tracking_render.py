@@ -39,9 +39,11 @@ def test_cells_live_stalled_down() -> None:
 
 
 def test_braille_plot() -> None:
+    blank = "\u2800"  # the empty braille cell: every cell of the plot is one glyph wide
     lines = braille_lines([(0, 0), (1, 1), (2, math.nan), (3, math.inf)], 4, 2)
     assert len(lines) == 2 and all(len(line) == 4 for line in lines)
-    assert lines[1][0] != " " and lines[0][-1] != " "  # from bottom left to top right
-    assert braille_lines([], 4, 2) == [" " * 4, " " * 4]
+    assert lines[1][0] != blank and lines[0][-1] != blank  # from bottom left to top right
+    assert lines[0][0] == blank and lines[1][-1] == blank
+    assert braille_lines([], 4, 2) == [blank * 4, blank * 4]
     flat = braille_lines([(0, 5.0), (10, 5.0)], 3, 1)
-    assert all(cell != " " for cell in flat[0])
+    assert all(cell != blank for cell in flat[0])

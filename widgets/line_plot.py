@@ -22,7 +22,8 @@ def _label(value: float) -> str:
 
 def braille_lines(points: Sequence[tuple[float, float]], width: int, height: int) -> list[str]:
     """`height` lines of `width` braille cells plotting `points`, consecutive points joined.
-    Empty (blank) lines when fewer than one finite point or no room."""
+    Empty cells are the blank braille glyph (U+2800), so a line is one font's glyphs
+    throughout; all blank without a finite point."""
     finite = [(x, y) for x, y in points if math.isfinite(x) and math.isfinite(y)]
     if width < 1 or height < 1:
         return []
@@ -46,7 +47,7 @@ def braille_lines(points: Sequence[tuple[float, float]], width: int, height: int
                 r = row if previous is None else previous[1] + (row - previous[1]) * i // steps
                 grid[r // 4][c // 2] |= _DOTS[r % 4][c % 2]
             previous = (col, row)
-    return ["".join(chr(_BASE + bits) if bits else " " for bits in line) for line in grid]
+    return ["".join(chr(_BASE + bits) for bits in line) for line in grid]
 
 
 class LinePlot(Widget):
