@@ -232,3 +232,16 @@ def test_snapshot_run_screen(snap_compare, frozen_sim, fixed_store, size) -> Non
         frozen_sim, pinned=True, telemetry_source="none", mlflow_tracking_uri=fixed_store
     )
     assert snap_compare(app, terminal_size=size, run_before=_prepare(True))
+
+
+async def test_run_screen_scrolls_by_keyboard_at_80x24(frozen_sim, store) -> None:
+    app = make_app(frozen_sim, pinned=True, telemetry_source="none", mlflow_tracking_uri=store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _jobs_with_progress(pilot, app)
+        view(app).table.move_cursor(column(app, "name").index("llama-ft"))
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
+        body = app.screen.query_one("#run-body")
+        await wait_until(pilot, lambda: body.max_scroll_y > 0)
+        await pilot.press("end")  # the params below the plot, without a mouse
+        await wait_until(pilot, lambda: body.scroll_y == body.max_scroll_y)
