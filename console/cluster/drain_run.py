@@ -44,6 +44,16 @@ class PodProgress:
     state: str = WAITING
     detail: str = ""
     attempts: int = 0
+    retry_in: float = 0.0
+    """Seconds until the next eviction attempt of a blocked pod (0: none planned)."""
+
+    def describe(self) -> str:
+        """The detail with the attempts: `PodDisruptionBudget x: … · try 3, next in 4s`."""
+        if self.state == BLOCKED and self.retry_in:
+            return f"{self.detail} · try {self.attempts}, next in {self.retry_in:g}s"
+        if self.state == LEFT and self.attempts > 1:
+            return f"{self.detail} · {self.attempts} tries"
+        return self.detail
 
     @property
     def done(self) -> bool:
@@ -91,7 +101,7 @@ class DrainProgress:
         for item in self.pods:
             if item.state != EVICTED:
                 lines.append(
-                    f"still on the node: {item.pod.ref} ({item.state}: {item.detail or '-'})"
+                    f"still on the node: {item.pod.ref} ({item.state}: {item.describe() or '-'})"
                 )
         if self.stay:
             lines.append(f"left in place: {len(self.stay)} DaemonSet/mirror pod(s)")
@@ -203,7 +213,9 @@ class Drain:
             return
         evicted = [p.pod.ref for p in final.pods if p.state == EVICTED]
         left = [
-            f"{p.pod.ref}: {p.state} {p.detail}".strip() for p in final.pods if p.state != EVICTED
+            f"{p.pod.ref}: {p.state} {p.describe()}".strip()
+            for p in final.pods
+            if p.state != EVICTED
         ]
         result = "ok" if final.phase == "done" and not left else final.phase
         try:
@@ -279,14 +291,21 @@ class Drain:
         for ref, item in self._pods.items():
             if not item.done:
                 detail = item.detail if item.state == BLOCKED else item.state
-                self._pods[ref] = replace(item, state=LEFT, detail=detail)
+                self._pods[ref] = replace(item, state=LEFT, detail=detail, retry_in=0.0)
         return self._snapshot(phase, message)
 
     def _set(
         self, ref: str, state: str, detail: str, due: float | None, tried: bool = False
     ) -> bool:
         item = self._pods[ref]
-        new = replace(item, state=state, detail=clean_line(detail), attempts=item.attempts + tried)
+        retry_in = due - self._clock() if state == BLOCKED and due is not None else 0.0
+        new = replace(
+            item,
+            state=state,
+            detail=clean_line(detail),
+            attempts=item.attempts + tried,
+            retry_in=round(retry_in, 1),
+        )
         if due is None:
             self._due.pop(ref, None)
         else:
@@ -321,15 +340,10 @@ class Drain:
             if exc.status == 404:
                 return self._set(ref, EVICTED, "already gone", None, True)
             if exc.status == 429:
-                delay = exc.retry_after or BACKOFF[min(item.attempts, len(BACKOFF) - 1)]
+                # The connection reads a 429 without Retry-After as 1 s: backoff beyond that.
+                delay = max(exc.retry_after, BACKOFF[min(item.attempts, len(BACKOFF) - 1)])
                 why = self._blocked_by(pod) or _message(exc)
-                return self._set(
-                    ref,
-                    BLOCKED,
-                    f"{why} (retry {item.attempts + 1}, next in {delay:g}s)",
-                    now + delay,
-                    True,
-                )
+                return self._set(ref, BLOCKED, why, now + delay, True)
             if isinstance(exc, UnreachableError) or exc.status in TRANSIENT:
                 delay = BACKOFF[min(item.attempts, len(BACKOFF) - 1)]
                 return self._set(ref, item.state, f"{_message(exc)} (retrying)", now + delay, True)
