@@ -27,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.message import Message
 
-from console.commands import KmcCommands, help_rows
+from console.commands import KmcCommands, help_rows, read_only
 from console.commands import run_command as run_registered
 from console.config import ConfigError, Settings, load_settings
 from console.metrics import TelemetryStatus
@@ -367,7 +367,8 @@ class KmcApp(App[int]):
         title = f"Help · {view}" if view else "Help"
         described = getattr(self.screen, "KEYS_DESCRIBED", None)
         keys = key_rows(self.active_bindings.values(), described)
-        sections = [(f"Keys ({view or 'view'})", keys), ("Commands", help_rows(view))]
+        commands = help_rows(view, writes=not read_only(self))
+        sections = [(f"Keys ({view or 'view'})", keys), ("Commands", commands)]
         markers = legend(view)
         if markers:
             sections.append(("Legend", markers))
@@ -497,7 +498,43 @@ class KmcApp(App[int]):
             suspender=self.run_with_terminal,
         )
 
+    def open_logs(self, spec: str = "", previous: bool = False) -> None:
+        from console.screens.logs_open import open_logs, request_for_spec
+
+        open_logs(self, request_for_spec(self, f"{spec} -p" if previous else spec))
+
     def toggle_cpu_nodes(self) -> None:
         screen = self.screen
         if isinstance(screen, ResourceScreen):
             screen.action_toggle_cpu()
+
+    def perform(self, verb: str, arg: str = "") -> None:
+        from console.screens.actions import start_action
+
+        start_action(self, verb, arg)
+
+    def write_runner(self) -> Any:
+        """The runner of write actions for the current connection, made on first use."""
+        from console.screens.actions import new_runner
+
+        runner = getattr(self, "_write_runner", None)
+        if self.session is None:
+            return None
+        if runner is None or runner.connection is not self.session.connection:
+            runner = self._write_runner = new_runner(self)
+        return runner
+
+    def open_drain(self, arg: str = "") -> None:
+        from console.screens.drain import start_drain
+
+        start_drain(self, arg)
+
+    def open_timeslice(self, arg: str = "") -> None:
+        from console.screens.timeslice import start_timeslice
+
+        start_timeslice(self, arg)
+
+    def timeslice_names(self) -> list[str]:
+        from console.screens.timeslice import config_names
+
+        return config_names(self)

@@ -36,6 +36,8 @@ class Command:
     views: tuple[str, ...] = ()
     """Views where it applies (empty: everywhere)."""
     choices: Choices | None = None
+    writes: bool = False
+    """It changes the cluster: not offered (help, palette) on a read-only connection."""
 
     @property
     def usage(self) -> str:
@@ -50,6 +52,18 @@ def _view(name: str) -> Handler:
         host.open_view(name)
 
     return run
+
+
+def _act(verb: str) -> Handler:
+    def run(host: Host, arg: str) -> None:
+        host.perform(verb, arg)
+
+    return run
+
+
+def read_only(host: Host) -> bool:
+    """Whether the host's connection refuses writes (write commands are then not offered)."""
+    return bool(getattr(getattr(host.session, "connection", None), "read_only", False))
 
 
 def _ns(host: Host, arg: str) -> None:
@@ -81,6 +95,13 @@ def _ctx_choices(host: Host) -> Iterator[tuple[str, str]]:
         yield name, f"Switch context to {name}"
 
 
+def _timeslice_choices(host: Host) -> Iterator[tuple[str, str]]:
+    yield "", "choose a device-plugin config for the selected GPU node"
+    yield "off", "remove the node's config label (the default config)"
+    for name in host.timeslice_names():
+        yield name, f"switch the selected GPU node to device-plugin config {name}"
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("nodes", "GPU nodes", _view("nodes"), ("node", "no", "gpu", "gpus")),
     Command("jobs", "training jobs", _view("jobs"), ("job", "pytorchjobs", "pj", "trainjobs")),
@@ -109,6 +130,29 @@ COMMANDS: tuple[Command, ...] = (
         "logs", "logs of the selected pod, job or server, or of NAME (-p: previous container)",
         lambda host, arg: host.open_logs(arg), ("log", "lo"), "[pod|job/NAME|server/NAME] [-p]",
     ),
+    Command("cordon", "mark the selected node unschedulable (confirmed)", _act("cordon"),
+            views=("nodes",), writes=True),
+    Command("uncordon", "mark the selected node schedulable again", _act("uncordon"),
+            views=("nodes",), writes=True),
+    Command("scale", "set replicas of the selected job's workers or server (MIN..MAX for"
+            " an InferenceService)", _act("scale"), args="N", views=("jobs", "servers"),
+            writes=True),
+    Command("suspend", "suspend the selected training job (its pods are deleted)",
+            _act("suspend"), views=("jobs",), writes=True),
+    Command("resume", "resume the selected suspended training job", _act("resume"),
+            views=("jobs",), writes=True),
+    Command("restart", "restart the selected pod (delete it; its controller recreates it)",
+            _act("restart"), views=("pods",), writes=True),
+    Command("delete", "delete the selected training job (pods: restart)", _act("delete"),
+            views=("jobs", "pods"), writes=True),
+    Command("drain", "cordon the selected node, then evict its pods (DaemonSet pods stay;"
+            " kubectl's --force, --delete-emptydir-data, --grace-period=N, --timeout=5m)",
+            lambda host, arg: host.open_drain(arg), args="[NODE] [--force …]",
+            views=("nodes",), writes=True),
+    Command("timeslice", "GPU time-slicing of the selected node: a device-plugin config, or"
+            " off (no name: choose)", lambda host, arg: host.open_timeslice(arg),
+            ("timeslicing", "ts"), "[CONFIG|off]", views=("nodes",),
+            choices=_timeslice_choices, writes=True),
     Command("help", "keys and commands of this view", _help, ("?",)),
     Command("q", "quit", lambda host, _arg: host.exit(0), ("quit", "q!", "exit")),
 )  # fmt: skip
@@ -146,9 +190,18 @@ def completion_words() -> list[str]:
     return [c.name for c in COMMANDS]
 
 
-def help_rows(view: str) -> list[tuple[str, str]]:
-    """`(usage, help)` of the commands that apply in `view`."""
-    return [(c.usage, c.help) for c in COMMANDS if c.applies(view)]
+def argument_words(host: Host, view: str) -> list[str]:
+    """Whole `command argument` lines the `:` bar suggests in `view` (`timeslice any`):
+    the device plugin's config names in the nodes view, none on a read-only connection."""
+    if view != "nodes" or read_only(host):
+        return []
+    return [f"timeslice {name}" for name in ("off", *host.timeslice_names())]
+
+
+def help_rows(view: str, writes: bool = True) -> list[tuple[str, str]]:
+    """`(usage, help)` of the commands that apply in `view` (without the write commands
+    when `writes` is False: a read-only context)."""
+    return [(c.usage, c.help) for c in COMMANDS if c.applies(view) and (writes or not c.writes)]
 
 
 @dataclass(frozen=True)
@@ -160,8 +213,9 @@ class PaletteEntry:
 
 def palette_entries(host: Host, view: str = "") -> Iterator[PaletteEntry]:
     """Every command that applies in `view`, one entry per choice where it has choices."""
+    writes = not read_only(host)
     for command in COMMANDS:
-        if not command.applies(view):
+        if not command.applies(view) or (command.writes and not writes):
             continue
         if command.choices is None:
             yield PaletteEntry(command.usage.split(" [")[0], command.help, _runner(host, command))

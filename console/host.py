@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from console.cluster.actions import ActionRunner
     from console.cluster.session import ClusterSession
     from console.config import Settings
     from console.metrics.link import TelemetryLink
@@ -66,5 +67,21 @@ class Host(Protocol):
 
     def open_logs(self, spec: str = "", previous: bool = False) -> None:
         """The log screen of `spec` (`:logs` argument), else of the visible view's row."""
+
+    def perform(self, verb: str, arg: str = "") -> None:
+        """A write action (`console.screens.actions.VERBS`) on the visible view's row:
+        confirmed, RBAC-checked, audited."""
+
+    def write_runner(self) -> ActionRunner | None:
+        """The write-action runner of the current connection (None: not connected)."""
+
+    def open_drain(self, arg: str = "") -> None:
+        """`:drain [NODE] [options]`: plan, confirm and follow a drain (screens.drain)."""
+
+    def open_timeslice(self, arg: str = "") -> None:
+        """`:timeslice [CONFIG|off]` on the selected GPU node (no config: the picker)."""
+
+    def timeslice_names(self) -> list[str]:
+        """The device plugin's config names for completion (cached; never blocks)."""
 
     def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None: ...

@@ -247,8 +247,8 @@ async def test_invisible_characters_long_digits_and_hostile_telemetry(
             await command(pilot, name)
             await populated(pilot, app, name)
             for _ in view(app).table.visible_columns:  # every column's sort, both ways
-                await pilot.press("s")
-                await pilot.press("S")
+                await pilot.press("greater_than_sign")
+                await pilot.press("R")
             await pilot.pause(0.1)
             _assert_clean_screen(app)
         await wait_until(pilot, lambda: any(n == "digits" for n in column(app, "name")))

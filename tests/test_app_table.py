@@ -58,7 +58,7 @@ async def test_filter_and_sort_hold_across_refreshes(fresh_sim) -> None:
         await wait_until(pilot, lambda: "other-c" in column(app, "name"))
         await filter_(pilot, "fs-")
         await wait_until(pilot, lambda: column(app, "name") == ["fs-a", "fs-b"])
-        await pilot.press("S")  # reverse: NAME ↓
+        await pilot.press("R")  # reverse: NAME ↓
         await wait_until(pilot, lambda: column(app, "name") == ["fs-b", "fs-a"])
         # watch events: a pod that matches joins in its sorted place, one that doesn't stays out
         admin.request("POST", path, body=_pod("fs-c", "default"))

@@ -45,10 +45,10 @@ async def test_cpu_nodes_toggle(tiny_sim) -> None:
     app = make_app(tiny_sim)
     async with app.run_test(size=SIZE) as pilot:
         await populated(pilot, app, "nodes")
-        await pilot.press("c")
+        await pilot.press("h")  # `c` is cordon (k9s)
         await wait_until(pilot, lambda: len(table_rows(app)) == 3)
         assert "CPU nodes" in str(app.screen.query_one("#title", Static).render())
-        await pilot.press("c")
+        await pilot.press("h")
         await wait_until(pilot, lambda: len(table_rows(app)) == 2)
 
 
@@ -134,16 +134,19 @@ async def test_sort_cycles_and_reverses(tiny_sim) -> None:
         await populated(pilot, app, "nodes")
         names = column(app, "name")
         assert names == sorted(names)
-        await pilot.press("S")
+        await pilot.press("R")  # reverse (`s` is scale, as in k9s)
         assert column(app, "name") == sorted(names, reverse=True)
         assert view(app).sort == ("name", True)
-        await pilot.press("s")
+        await pilot.press("greater_than_sign")
         assert view(app).sort == ("status", False)
+        await pilot.press("less_than_sign")
+        assert view(app).sort == ("name", False)
+        await pilot.press("greater_than_sign")
         # FREE: numeric sort
         for _ in range(10):
             if view(app).sort[0] == "free":
                 break
-            await pilot.press("s")
+            await pilot.press("greater_than_sign")
         free = [float(x) for x in column(app, "free")]
         assert free == sorted(free)
         await pilot.press("A")  # age sorts by seconds, not text
@@ -269,8 +272,9 @@ async def test_help_lists_the_keys_of_the_view(tiny_sim) -> None:
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         keys = {key for _, rows in app.screen.sections for key, _ in rows}
-        for key in ("enter", "d", "y", "e", "/", ":", "c", "s", "S", "esc", "?"):
+        for key in ("enter", "d", "y", "e", "/", ":", "c", "u", "h", ">", "<", "R", "esc", "?"):
             assert key in keys
+        assert "s" not in keys  # scale: jobs and servers only
         titles = [title for title, _ in app.screen.sections]
         assert titles[-1] == "Legend"  # what the compact status markers mean
         assert "⊘" in {marker for marker, _ in app.screen.sections[-1][1]}
@@ -280,7 +284,7 @@ async def test_help_lists_the_keys_of_the_view(tiny_sim) -> None:
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         keys = {key for _, rows in app.screen.sections for key, _ in rows}
-        assert "c" not in keys  # CPU toggle only in the nodes view
+        assert "c" not in keys and "h" not in keys  # cordon, CPU toggle: nodes view only
 
 
 async def test_palette_provider_offers_the_commands(tiny_sim) -> None:

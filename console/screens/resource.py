@@ -17,11 +17,12 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from console.commands import completion_words
+from console.commands import argument_words, completion_words, read_only
 from console.host import Host
 from console.render import VIEWS
 from console.render.base import Row, Scope
 from console.render.pipeline import ViewRequest, ViewResult
+from console.screens.actions import ActionKeys
 from console.screens.lines import messages_sections, status_parts, table_columns, title_parts
 from widgets.command_bar import CommandBar
 from widgets.header import ClusterHeader
@@ -30,7 +31,7 @@ from widgets.status_line import StatusLine
 from widgets.virtual_table import TableColumn, VirtualTable
 
 
-class ResourceScreen(Screen[None]):
+class ResourceScreen(ActionKeys, Screen[None]):
     """A table of one kind of resource, optionally scoped by a drill-down."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -46,12 +47,29 @@ class ResourceScreen(Screen[None]):
         Binding("p", "logs(True)", "Previous", show=False,
                 tooltip="logs of the previous (crashed) container"),
         Binding("r", "run", "Run", tooltip="the selected job's MLflow run: metrics and plot"),
-        Binding("s", "sort_next", "Sort", tooltip="sort by the next column"),
-        Binding("S", "sort_reverse", "Reverse", show=False, tooltip="reverse the sort"),
-        Binding("N", "sort_column('name')", "Sort name", show=False, tooltip="sort by name"),
-        Binding("A", "sort_column('age')", "Sort age", show=False, tooltip="sort by age"),
-        Binding("c", "toggle_cpu", "CPU nodes", show=False,
-                tooltip="show or hide CPU-only nodes"),
+        Binding("greater_than_sign", "sort_step(1)", "Sort", key_display=">",
+                tooltip="sort by the next column"),
+        Binding("less_than_sign", "sort_step(-1)", "Sort back", show=False, key_display="<",
+                tooltip="sort by the previous column"),
+        Binding("R", "sort_reverse", "Reverse", show=False, tooltip="reverse the sort"),
+        Binding("N", "sort_column('name')", "Sort name", show=False,
+                tooltip="sort by name (again: reversed)"),
+        Binding("A", "sort_column('age')", "Sort age", show=False,
+                tooltip="sort by age (again: reversed)"),
+        Binding("h", "toggle_cpu", "CPU nodes", show=False,
+                tooltip="hide or show CPU-only nodes (:cpu)"),
+        Binding("c", "act('cordon')", "Cordon", show=False,
+                tooltip="cordon the selected node (confirmed)"),
+        Binding("u", "act('uncordon')", "Uncordon", show=False,
+                tooltip="uncordon the selected node (confirmed)"),
+        Binding("s", "act('scale')", "Scale", show=False,
+                tooltip="scale the selected job's workers or server (asks how many)"),
+        Binding("ctrl+d", "act('delete')", "Delete", show=False,
+                tooltip="delete the selected training job; on a pod: restart it (confirmed)"),
+        Binding("r", "drain", "Drain", show=False,
+                tooltip="drain the selected node: cordon, evict its pods (k9s's r; confirmed)"),
+        Binding("t", "timeslice", "Time-slice", show=False,
+                tooltip="GPU time-slicing of the selected node: choose a device-plugin config"),
         Binding("escape", "back", "Back", tooltip="clear the filter, else back"),
         Binding("m", "messages", "Messages", show=False,
                 tooltip="the title, status and header lines in full, and the legend"),
@@ -259,7 +277,9 @@ class ResourceScreen(Screen[None]):
         return self.table.current_row
 
     def action_command(self) -> None:
-        self.query_one(CommandBar).open(":")
+        bar = self.query_one(CommandBar)
+        bar.set_commands([*completion_words(), *argument_words(self.host, self.view.name)])
+        bar.open(":")
 
     def action_filter(self) -> None:
         self._filter_before = self.filter_text
@@ -349,7 +369,12 @@ class ResourceScreen(Screen[None]):
         self.app.push_screen(DetailScreen("nodes", row.record, "gpus"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Node-only keys are not offered (nor listed in help) elsewhere."""
+        """Node-only keys are not offered (nor listed in help) elsewhere; write actions
+        only where they apply and never in read-only mode (`ActionKeys`)."""
+        if action == "act":
+            return self.act_offered(str(parameters[0]) if parameters else "")
+        if action in ("drain", "timeslice"):
+            return self.view.name == "nodes" and not read_only(self.host)
         if action == "logs":
             return self.view.name != "nodes"
         if action == "run":
@@ -369,9 +394,10 @@ class ResourceScreen(Screen[None]):
         self._update_status()
         self._publish()
 
-    def action_sort_next(self) -> None:
+    def action_sort_step(self, step: int) -> None:
+        """Sort by the next (`step` 1) or previous (-1) column."""
         keys = self._sortable()
-        index = keys.index(self.sort[0]) + 1 if self.sort[0] in keys else 0
+        index = keys.index(self.sort[0]) + step if self.sort[0] in keys else 0
         self.action_sort_column(keys[index % len(keys)], False)
 
     def action_sort_reverse(self) -> None:
@@ -389,6 +415,12 @@ class ResourceScreen(Screen[None]):
             self.set_filter("")
         elif len(self.app.screen_stack) > 2:  # above Textual's default screen and the base view
             self.app.pop_screen()
+
+    def action_drain(self) -> None:
+        self.host.open_drain()
+
+    def action_timeslice(self) -> None:
+        self.host.open_timeslice()
 
     def action_help(self) -> None:
         self.host.show_help(self.view.name)
