@@ -66,8 +66,8 @@ def test_demo_jobs_log_runs_and_link_by_every_rule(demo) -> None:
         progress = link.progress()
         llama = progress[("PyTorchJob", "ml-research", "llama3-8b-sft")]
         assert llama.rule == "annotation" and llama.metric.step > 0 and llama.steps_per_min > 0
-        assert progress[("TFJob", "ml-platform", "dlrm-recsys")].rule == "annotation"
-        assert progress[("MPIJob", "ml-platform", "horovod-resnet152")].rule == "env"
+        assert progress[("PyTorchJob", "ml-research", "bert-large-pretrain")].rule == "env"
+        assert progress[("TFJob", "ml-platform", "dlrm-recsys")].rule == "name"
         assert progress[("PyTorchJob", "ml-research", "mistral-7b-dpo")].rule == "tag"
         done = progress[("PyTorchJob", "ml-platform", "resnet50-imagenet")]
         assert done.run.status == "FINISHED"

@@ -160,7 +160,7 @@ def _demo_training(w: _Writer) -> None:
         research,
         {"Master": (1, 4), "Worker": (1, 4)},
         H100,
-        _logs("name"),
+        _logs("env"),
     )
     w.job("PyTorchJob", "mistral-7b-dpo", research, pair, A100, _logs("tag"))
     done = {**_logs("tag"), RUN_SECONDS: "45"}
@@ -184,9 +184,9 @@ def _demo_training(w: _Writer) -> None:
     hung = {PROFILE: "hung", MLFLOW: "tag", MLFLOW_STALL: "240"}
     w.job("PyTorchJob", "llava-13b-eval", research, {"Master": (1, 4)}, A100, hung)
     chief = {"Chief": (1, 4), "Worker": (1, 4)}
-    w.job("TFJob", "dlrm-recsys", platform, chief, A100, _logs("annotation"))
+    w.job("TFJob", "dlrm-recsys", platform, chief, A100, _logs("name"))
     mpi = {"Launcher": (1, 0), "Worker": (1, 8)}
-    w.job("MPIJob", "horovod-resnet152", platform, mpi, A100, _logs("env"))
+    w.job("MPIJob", "horovod-resnet152", platform, mpi, A100, _logs("annotation"))
     embed = container("embed", PYTORCH, 1, cpu="4", memory="16Gi", command=["python", "embed.py"])
     shards = {**TRAINING, RUN_SECONDS: "120"}
     w.create(
