@@ -299,6 +299,12 @@ def sim() -> None:
     help="Where to write the kubeconfig.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Announce readiness as one JSON line.")
+@click.option(
+    "--mlflow-uri",
+    default=None,
+    metavar="URI",
+    help="MLflow tracking URI the training jobs log their runs to (default: none).",
+)
 def sim_serve(
     preset: str,
     seed: int,
@@ -307,8 +313,50 @@ def sim_serve(
     speed: float,
     kubeconfig_out: str | None,
     as_json: bool,
+    mlflow_uri: str | None,
 ) -> None:
     """Serve the simulated cluster in the foreground; Ctrl-C stops it."""
     from console.sim.process import serve_command
 
-    serve_command(preset, seed, port, kubeconfig_out, speed, metrics_port, as_json)
+    serve_command(preset, seed, port, kubeconfig_out, speed, metrics_port, as_json, mlflow_uri)
+
+
+@main.command("audit")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: aligned columns; json: one JSON object per line, as stored.",
+)
+@click.option(
+    "--file",
+    "path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The audit log (default: $XDG_STATE_HOME/kmc/audit.jsonl).",
+)
+@click.option("--last", default=0, type=click.IntRange(min=0), help="Only the last N records.")
+def audit(output: str, path: str | None, last: int) -> None:
+    """Print the audit log: every write the console made, and its outcome."""
+    import json
+
+    from console.cluster.audit import AuditError, AuditLog, default_audit_path, table_lines
+
+    log = AuditLog(path or default_audit_path())
+    try:
+        entries = log.entries()
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from None
+    if last:
+        entries = entries[-last:]
+    if output == "json":
+        for entry in entries:
+            click.echo(json.dumps(entry, ensure_ascii=False))
+        return
+    if not entries:
+        click.echo(f"no actions recorded in {log.path}", err=True)
+        return
+    for line in table_lines(entries):
+        click.echo(line)

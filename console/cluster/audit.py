@@ -106,3 +106,34 @@ class AuditLog:
                 continue
             if isinstance(entry, dict):
                 yield entry
+
+
+TABLE_COLUMNS = ("TIME", "CONTEXT", "USER", "VERB", "OBJECT", "CHANGE", "RESULT", "MESSAGE")
+
+
+def _changes(entry: Mapping[str, Any]) -> str:
+    before = entry.get("before") if isinstance(entry.get("before"), Mapping) else {}
+    after = entry.get("after") if isinstance(entry.get("after"), Mapping) else {}
+    return "; ".join(f"{k} {before.get(k, '')} → {after.get(k, '')}" for k in after) or "-"
+
+
+def table_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """`kmc audit -o table`: one aligned line per record (cleaned: the file may have been
+    edited by hand), the message last and unpadded."""
+    from console.text import clean_line
+
+    rows = [
+        [clean_line(e.get(key, "")) or "-" for key in ("time", "context", "user", "verb", "object")]
+        + [
+            clean_line(_changes(e)),
+            clean_line(e.get("result", "")),
+            clean_line(e.get("message", "")),
+        ]
+        for e in entries
+    ]
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(TABLE_COLUMNS)]
+    lines = []
+    for row in [list(TABLE_COLUMNS), *rows]:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return lines
