@@ -73,6 +73,7 @@ def test_json_and_last(tmp_path: Path) -> None:
 def test_missing_and_unreadable_logs(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["audit", "--file", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 0 and "no actions recorded" in result.output
-    result = CliRunner().invoke(main, ["audit", "--file", str(tmp_path)])  # a directory
+    (tmp_path / "f").write_text("")
+    result = CliRunner().invoke(main, ["audit", "--file", str(tmp_path / "f" / "audit.jsonl")])
     assert result.exit_code == 1
     assert result.output.startswith("Error: audit log ") and len(result.output.splitlines()) == 1
