@@ -225,17 +225,24 @@ def test_pod_cells_status_and_hints() -> None:
             }
         ],
     }
+    completed = {
+        "name": "pytorch",
+        "ready": False,
+        "restartCount": 0,
+        "state": {"terminated": {"exitCode": 0, "reason": "Completed"}},
+    }
     s = session(
         ("nodes", node("gpu-0")),
         ("pods", pod("run", gpus=2)),
         ("pods", pod("crash", status=crash)),
         ("pods", pod("wait", node="", status={"phase": "Pending", "containerStatuses": []})),
-        ("pods", pod("done", status={"phase": "Succeeded"})),
+        ("pods", pod("done", status={"phase": "Succeeded", "containerStatuses": [completed]})),
+        ("pods", pod("gone", status={"phase": "Succeeded"})),
         ("pods", pod("bye", metadata={"deletionTimestamp": "2024-05-01T11:00:00Z"})),
         ("pods", pod("cpu", gpus=0)),
     )
     rows = build(PODS, s)
-    assert set(rows) == {"ml/run", "ml/crash", "ml/wait", "ml/done", "ml/bye"}  # GPU pods
+    assert set(rows) == {"ml/run", "ml/crash", "ml/wait", "ml/done", "ml/gone", "ml/bye"}
     run = rows["ml/run"]
     assert cells(PODS, run) == {
         "namespace": "ml",
@@ -243,6 +250,7 @@ def test_pod_cells_status_and_hints() -> None:
         "ready": "1/1",
         "status": "Running",
         "restarts": "2",
+        "last": "",
         "gpus": "2",
         "node": "gpu-0",
         "workload": "",
@@ -257,6 +265,8 @@ def test_pod_cells_status_and_hints() -> None:
     assert rows["ml/wait"].hint == "warn" and cells(PODS, rows["ml/wait"])["node"] == ""
     assert cells(PODS, rows["ml/done"])["status"] == "Completed"
     assert rows["ml/done"].hint == "dim"
+    # kubectl prints the phase when no container says more (a pod whose statuses are gone)
+    assert cells(PODS, rows["ml/gone"])["status"] == "Succeeded" and rows["ml/gone"].hint == "dim"
     assert cells(PODS, rows["ml/bye"])["status"] == "Terminating" and rows["ml/bye"].hint == "dim"
     assert PODS.drill(run.record)[1].name == "gpu-0" and PODS.drill(rows["ml/wait"].record) is None
 
@@ -412,6 +422,7 @@ def test_gpu_rows() -> None:
     first = dict(zip((c.key for c in GPU_COLUMNS), rows[0].cells, strict=True))
     assert first == {
         "gpu": "0",
+        "mig": "",
         "uuid": "GPU-5f2c1a9e",
         "util_hist": "      ▁▅·█",
         "util": " 61%",
@@ -425,13 +436,20 @@ def test_gpu_rows() -> None:
         "pod": "ml/a",
     }
     assert rows[0].hint is None and rows[0].record.index == 0
-    assert rows[0].styles[2:4] == ("util:61", "util:61")
-    assert rows[1].hint == "bad" and rows[1].styles[7] == "warn" and rows[1].styles[10] == "bad"
-    assert rows[1].cells[7] == "90°C!" and rows[1].cells[10] == "79"
+    assert rows[0].styles[3:5] == ("util:61", "util:61")
+    assert rows[1].hint == "bad" and rows[1].styles[8] == "warn" and rows[1].styles[11] == "bad"
+    assert rows[1].cells[8] == "90°C!" and rows[1].cells[11] == "79"
     free = rows[2].cells
-    assert free[11] == "(free)" and free[6] == "-" and free[8] == "-" and free[3] == "   -"
-    assert rows[2].styles[3] == "none" and rows[3].hint == "warn"  # held and idle
-    assert len(gpu_rows([_gpu(0)], width=160)[0].cells[2]) == spark_width(160) == 30
+    assert free[12] == "(free)" and free[7] == "-" and free[9] == "-" and free[4] == "   -"
+    assert rows[2].styles[4] == "none" and rows[3].hint == "warn"  # held and idle
+    assert len(gpu_rows([_gpu(0)], width=160)[0].cells[3]) == spark_width(160) == 30
+    # a MIG GPU and its instance: keyed 0 and 0/9, the profile in MIG, no UUID repeated
+    parent, instance = gpu_rows(
+        [_gpu(0, instances=2), _gpu(0, mig_id=9, profile="1g.10gb", pods=("ml/b",))], width=80
+    )
+    assert (parent.key, parent.cells[:2]) == ("0", ("0", "MIG ×2"))
+    assert (instance.key, instance.cells[:3]) == ("0/9", ("0/9", "1g.10gb", ""))
+    assert instance.cells[12] == "ml/b"
 
 
 # ---------------------------------------------------------------- export

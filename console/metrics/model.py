@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 import msgspec
 
 GpuKey = tuple[str, int]  # (node, GPU index)
+MigKey = tuple[str, int, int]  # (node, parent GPU index, GPU_I_ID): one MIG instance
+SlotKey = GpuKey | MigKey
 PodKey = tuple[str, str]  # (namespace, pod)
+
+UTIL_METRIC = "DCGM_FI_DEV_GPU_UTIL"
+GR_METRIC = "DCGM_FI_PROF_GR_ENGINE_ACTIVE"
+"""Where a utilization figure comes from: MIG instances (and exporters with only profiling
+fields) have no `DCGM_FI_DEV_GPU_UTIL`; their utilization is the graphics engine's active
+ratio ×100."""
 
 IDLE_UTIL = 5.0  # % below which an allocated GPU counts as idle (and a GPU as not busy)
 
@@ -35,12 +43,15 @@ class LabelNames:
     pod: tuple[str, ...]
     namespace: tuple[str, ...]
     container: tuple[str, ...]
+    node: tuple[str, ...] = ("node", "nodeName")
+    """Target labels naming the node (Prometheus relabelling), used when the host label does
+    not name a node (old exporters set `Hostname` to their own pod's name)."""
 
     @property
     def all(self) -> tuple[str, ...]:
         """Every label name these candidates use (for PromQL `by (...)` clauses)."""
         seen: dict[str, None] = {}
-        for names in (self.host, self.uuid, self.pod, self.namespace, self.container):
+        for names in (self.host, self.uuid, self.pod, self.namespace, self.container, self.node):
             seen.update(dict.fromkeys(names))
         return tuple(seen)
 
@@ -103,6 +114,24 @@ class GpuReading(msgspec.Struct, gc=False):
     gr_active: float | None = None
     tensor_active: float | None = None
     pods: tuple[PodKey, ...] = ()
+    mig_id: int | None = None
+    """`GPU_I_ID` of a MIG instance (None: a whole GPU)."""
+    profile: str = ""
+    """`GPU_I_PROFILE` of a MIG instance (`1g.10gb`, `3g.40gb`, ...)."""
+    util_metric: str = ""
+    """The metric `util` comes from (`UTIL_METRIC`, `GR_METRIC`), "" when there is none."""
+    xid_code: str = ""
+    xid_msg: str = ""
+    """`err_code` / `err_msg` of the XID series (dcgm-exporter ≥ 3.3.6), for triage."""
+    instances: tuple[GpuReading, ...] = ()
+    """The MIG instances of a parent GPU, by `mig_id` (the parent aggregates them)."""
+
+    @property
+    def key(self) -> SlotKey:
+        """(node, index), or (node, index, GPU_I_ID) for a MIG instance."""
+        if self.mig_id is None:
+            return (self.node, self.index)
+        return (self.node, self.index, self.mig_id)
 
     @property
     def mem_pct(self) -> float | None:
@@ -150,6 +179,15 @@ class GpuRow:
     tensor_active: float | None  # %
     pods: tuple[str, ...]  # "namespace/pod"
     idle: bool
+    mig_id: int | None = None  # a MIG instance of GPU `index` (None: a whole GPU)
+    profile: str = ""  # the instance's GPU_I_PROFILE
+    util_metric: str = ""  # the metric `util` comes from
+    instances: int = 0  # MIG instances of this GPU (rows follow it)
+
+    @property
+    def key(self) -> str:
+        """The table key: `3` for GPU 3, `3/9` for its MIG instance 9."""
+        return str(self.index) if self.mig_id is None else f"{self.index}/{self.mig_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,9 +291,9 @@ class Frame:
     full: bool = True
     nodes: dict[str, NodeTelemetry] | None = None
     detail: dict[str, list[GpuReading]] = field(default_factory=dict)
-    idle: set[GpuKey] | None = None
+    idle: set[SlotKey] | None = None
     xid: dict[GpuKey, int] = field(default_factory=dict)
-    history: dict[GpuKey, tuple[list[float | None], list[float | None]]] = field(
+    history: dict[SlotKey, tuple[list[float | None], list[float | None]]] = field(
         default_factory=dict
     )
     failed: dict[str, str] = field(default_factory=dict)  # node → why it has no data

@@ -8,10 +8,14 @@ family). The test suite checks both agree on every label variant; the benchmark
 (`benchmarks/telemetry.py`) measures both at 80,000 GPUs. `parse_fast` is the default
 because the reference parser builds a Sample object for every line of every family.
 
-Both assemble samples the same way (`Assembler`): a GPU is (node, `gpu` label); the
-node is the exporter pod's node when known (direct scrape), else the host label; the
-pod holding it comes from the pod/namespace labels (one line per pod on a time-shared
-GPU). Every string is cleaned with `console.text.clean_line`. A tenant or a broken exporter
+Both assemble samples the same way (`Assembler`): a GPU is (node, `gpu` label), a MIG
+instance (node, `gpu`, `GPU_I_ID`) with its `GPU_I_PROFILE` — every instance carries its
+parent's `gpu` and `UUID` — and the parent aggregates its instances (`attach_instances`).
+The node is the exporter pod's node when known (direct scrape), else resolved from the
+labels (`NodeResolver`: the host label when it names a node, else the target's `node`
+label or `instance` address); the pod holding it comes from the pod/namespace labels
+(one line per pod on a time-shared GPU; `exported_pod` first, never the exporter's own
+pod). 1.x-compatibility family names (`dcgm_gpu_utilization`, ...) are read too. Every string is cleaned with `console.text.clean_line`. A tenant or a broken exporter
 cannot fail the parse with one bad sample: non-finite values (`+Inf`, `NaN`), values that
 are not numbers and `gpu` labels that are not indexes (`gpu="²"`) are dropped and counted
 (`Assembler.dropped`, returned by `parse_counted`).
@@ -23,7 +27,16 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 
-from console.metrics.model import LABEL_MODES, GpuReading, LabelNames, PodKey, pick
+from console.metrics.labels import NodeResolver
+from console.metrics.mig import MIG_ID, MIG_PROFILE, attach_instances
+from console.metrics.model import (
+    LABEL_MODES,
+    GpuReading,
+    LabelNames,
+    PodKey,
+    SlotKey,
+    pick,
+)
 from console.text import clean_line
 
 # metric family → GpuReading attribute
@@ -38,6 +51,20 @@ FIELDS: dict[str, str] = {
     "DCGM_FI_PROF_GR_ENGINE_ACTIVE": "gr_active",
     "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE": "tensor_active",
 }
+# dcgm-exporter's 1.x-compatibility names (its etc/1.x-compatibility-metrics.csv)
+COMPAT_FIELDS: dict[str, str] = {
+    "dcgm_gpu_utilization": "util",
+    "dcgm_fb_used": "fb_used",
+    "dcgm_fb_free": "fb_free",
+    "dcgm_gpu_temp": "temp",
+    "dcgm_power_usage": "power",
+    "dcgm_sm_clock": "sm_clock",
+    "dcgm_xid_errors": "xid",
+    "dcgm_fi_prof_gr_engine_active": "gr_active",
+    "dcgm_fi_prof_pipe_tensor_active": "tensor_active",
+}
+ALL_FIELDS: dict[str, str] = {**FIELDS, **COMPAT_FIELDS}
+"""Every family name read, current and 1.x-compatible."""
 
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _UNESCAPE = re.compile(r"\\(.)")
@@ -68,16 +95,23 @@ def whole(value: float) -> int:
 
 
 class Assembler:
-    """Collects samples into one `GpuReading` per GPU.
+    """Collects samples into one `GpuReading` per GPU and per MIG instance.
 
     Samples that cannot be a GPU's figure are dropped and counted in `dropped`: a value that
-    is not finite (`+Inf`, `NaN`) or not a number, or a `gpu` label that is not an index
-    (`gpu="²"`). A sample without a `gpu` label is not per-GPU and is skipped silently."""
+    is not finite (`+Inf`, `NaN`) or not a number, or a `gpu` (or `GPU_I_ID`) label that is
+    not an index (`gpu="²"`). A sample without a `gpu` label is not per-GPU and is skipped
+    silently, as is one whose node cannot be told."""
 
-    def __init__(self, names: LabelNames = LABEL_MODES["auto"], node: str | None = None) -> None:
+    def __init__(
+        self,
+        names: LabelNames = LABEL_MODES["auto"],
+        node: str | None = None,
+        resolver: NodeResolver | None = None,
+    ) -> None:
         self.names = names
         self.node = clean_line(node) if node else None
-        self.gpus: dict[tuple[str, int], GpuReading] = {}
+        self.resolver = resolver or NodeResolver(names)
+        self.gpus: dict[SlotKey, GpuReading] = {}
         self.dropped = 0
 
     def reading(self, labels: Mapping[str, str]) -> GpuReading | None:
@@ -90,26 +124,46 @@ class Assembler:
         if index is None:
             self.dropped += 1
             return None
-        host = self.node or clean_line(pick(labels, self.names.host))
+        instance: int | None = None
+        if MIG_ID in labels:
+            instance = gpu_index(labels[MIG_ID])
+            if instance is None:
+                self.dropped += 1
+                return None
+        host = self.node or clean_line(self.resolver.node(labels))
         if not host:
             return None
-        key = (host, index)
+        key: SlotKey = (host, index) if instance is None else (host, index, instance)
         reading = self.gpus.get(key)
         if reading is None:
             reading = GpuReading(
                 host,
-                key[1],
+                index,
                 uuid=clean_line(pick(labels, self.names.uuid)),
                 model=clean_line(labels.get("modelName", "")),
+                mig_id=instance,
+                profile=clean_line(labels.get(MIG_PROFILE, "")) if instance is not None else "",
             )
             self.gpus[key] = reading
-        pod = pick(labels, self.names.pod)
-        if pod:
-            ns = pick(labels, self.names.namespace)
-            pod_key: PodKey = (clean_line(ns), clean_line(pod))
-            if pod_key not in reading.pods:
-                reading.pods = (*reading.pods, pod_key)
+        pod_key = self.holder(labels)
+        if pod_key is not None and pod_key not in reading.pods:
+            reading.pods = (*reading.pods, pod_key)
         return reading
+
+    def holder(self, labels: Mapping[str, str]) -> PodKey | None:
+        """The pod holding the GPU: `exported_pod`/`exported_namespace` when present (the
+        workload's labels under Prometheus' `honor_labels: false`), else `pod`/`namespace`
+        unless that names the exporter itself (a target label on an unallocated GPU)."""
+        for pod_name, ns_name in zip(self.names.pod, self.names.namespace, strict=False):
+            pod = labels.get(pod_name)
+            if not pod:
+                continue
+            ns = clean_line(labels.get(ns_name) or pick(labels, self.names.namespace))
+            pod = clean_line(pod)
+            if not pod_name.startswith("exported_") and self.resolver.is_exporter(ns, pod):
+                return None
+            return (ns, pod)
+        return None
 
     def add(self, labels: Mapping[str, str], attr: str, value: float) -> None:
         reading = self.reading(labels)
@@ -117,11 +171,21 @@ class Assembler:
             return
         if math.isfinite(value):
             setattr(reading, attr, value)
+            if attr == "xid":
+                xid_labels(reading, labels)
         else:
             self.dropped += 1
 
     def result(self) -> list[GpuReading]:
-        return [self.gpus[k] for k in sorted(self.gpus)]
+        """The GPUs, by (node, index), each with its MIG instances attached."""
+        return attach_instances(self.gpus)
+
+
+def xid_labels(reading: GpuReading, labels: Mapping[str, str]) -> None:
+    """`err_code`/`err_msg` of an XID series (dcgm-exporter ≥ 3.3.6) into the reading."""
+    if "err_code" in labels or "err_msg" in labels:
+        reading.xid_code = clean_line(labels.get("err_code", ""))[:16]
+        reading.xid_msg = clean_line(labels.get("err_msg", ""))[:200]
 
 
 def parse_reference(
@@ -138,7 +202,7 @@ def parse_reference(
     try:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                attr = FIELDS.get(sample.name)
+                attr = ALL_FIELDS.get(sample.name)
                 if attr:
                     out.add(sample.labels, attr, float(sample.value))
     except (ValueError, TypeError, IndexError) as exc:
@@ -159,7 +223,7 @@ def parse_fast(
     missing = GpuReading("", -1)
     malformed: set[str] = set()  # label texts whose `gpu` label is not an index
     isfinite = math.isfinite
-    for name, attr in FIELDS.items():
+    for name, attr in ALL_FIELDS.items():
         skip = len(name) + 1
         for line in _family_lines(text, name):
             close = line.rfind("}")
@@ -185,6 +249,8 @@ def parse_fast(
                 continue
             if isfinite(value):
                 setattr(reading, attr, value)
+                if attr == "xid" and "err_" in label_text:
+                    xid_labels(reading, _labels(label_text) or {})
             else:
                 out.dropped += 1
     return _checked(out, text, dropped)

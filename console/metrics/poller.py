@@ -210,6 +210,7 @@ class TelemetryPoller:
     # ------------------------------------------------------------------ choosing a source
 
     def _make_prometheus(self, url: str) -> Source:
+        from console.metrics.dcgm import exporter_namespaces
         from console.metrics.prometheus import PrometheusSource
 
         return PrometheusSource(
@@ -219,6 +220,8 @@ class TelemetryPoller:
             interval=self.interval,
             idle_samples=self.store.idle_samples,
             history=self.store.history,
+            cache=self.cache,
+            namespaces=exporter_namespaces(self.settings),
         )
 
     def _make_dcgm(self) -> Source:

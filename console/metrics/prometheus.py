@@ -10,8 +10,14 @@ Per refresh, whatever the cluster size:
 4. only when the on-screen nodes change: one range query seeding their sparklines.
 
 Queries group by every label-name variant at once (`Hostname` and `hostname`, `pod` and
-`pod_name`, ...): a `by` label a series lacks is simply absent, so one query serves
-every exporter version. The URL is given (`--prometheus-url`, `PROMETHEUS_URL`,
+`pod_name`, `exported_pod`, the target's `node` and `instance`, ...): a `by` label a series
+lacks is simply absent, so one query serves every exporter version and both `honor_labels`
+settings. Under kube-prometheus-stack's default (`honorLabels: false`) the workload's pod is
+`exported_pod` and `pod` is the exporter: `parse.NodeResolver` and `Assembler.holder` read
+them so (the exporter pods and their IPs come from the cluster cache, when there is one).
+MIG instances have no `DCGM_FI_DEV_GPU_UTIL`: the utilization query adds their
+`DCGM_FI_PROF_GR_ENGINE_ACTIVE` (only series with a `GPU_I_ID`), and memory sums per
+instance. Family names of the 1.x-compatibility mode are matched along with the current. The URL is given (`--prometheus-url`, `PROMETHEUS_URL`,
 settings) or discovered: a Prometheus Service in the usual namespaces, reached through
 the API server's service proxy with the kubeconfig's credentials and CA. The cluster's
 credentials go only to a URL with the API server's scheme, host and port; the URL is
@@ -31,122 +37,22 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from urllib3.util.retry import Retry
 
 from console.cluster.connection import ClusterError, Connection
+from console.metrics.labels import NodeResolver
+from console.metrics.mig import MIG_ID, MIG_PROFILE
 from console.metrics.model import (
     IDLE_UTIL,
     Frame,
-    GpuKey,
     NodeTelemetry,
+    SlotKey,
     label_names,
-    pick,
 )
-from console.metrics.parse import FIELDS, Assembler, gpu_index, whole
+from console.metrics.parse import ALL_FIELDS, COMPAT_FIELDS, FIELDS, Assembler, gpu_index, whole
+from console.metrics.prom_connect import NAMESPACES, _reason, _session, discover
 from console.metrics.source import SourceError
+
+__all__ = ["NAMESPACES", "PrometheusSource", "_session", "discover"]
 from console.redact import redact
 from console.text import clean_line
-
-NAMESPACES = ("monitoring", "prometheus", "kube-prometheus-stack", "observability", "default")
-_SKIP = (
-    "alertmanager",
-    "operator",
-    "node-exporter",
-    "pushgateway",
-    "adapter",
-    "kube-state",
-    "grafana",
-)
-
-
-# ---------------------------------------------------------------------- connecting
-
-
-class _KubeAuth(requests.auth.AuthBase):
-    """The kubeconfig's credentials on every request (tokens refresh through the connection:
-    an exec plugin runs single-flight, never on the TUI's terminal)."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if not self.connection.same_origin(request.url or ""):
-            return request  # a redirect elsewhere: the cluster's credentials stay home
-        try:
-            request.headers.update(self.connection.auth_headers())
-        except ClusterError as exc:
-            raise requests.RequestException(str(exc)) from None
-        return request
-
-
-def _session(url: str, connection: Connection | None) -> tuple[requests.Session, Any]:
-    """A session for `url`; with the cluster's CA, client certificate and credentials only
-    when `url` has the API server's scheme, host and port (its service proxy): a string
-    prefix would also match `https://api.example.com.attacker.net`. Returns (session, auth)."""
-    session = requests.Session()
-    if connection is None or not connection.same_origin(url):
-        return session, None
-    conf = connection.configuration
-    session.verify = (conf.ssl_ca_cert or True) if conf.verify_ssl else False
-    if conf.cert_file:
-        session.cert = (conf.cert_file, conf.key_file) if conf.key_file else conf.cert_file
-    return session, _KubeAuth(connection)
-
-
-def discover(connection: Connection, namespaces: tuple[str, ...] = NAMESPACES) -> str | None:
-    """The service-proxy URL of a Prometheus Service in the usual places, or None."""
-    best: tuple[int, str] | None = None
-    for ns in namespaces:
-        try:
-            body = connection.get(f"/api/v1/namespaces/{ns}/services", timeout=10.0)
-            services = json.loads(body).get("items", [])
-        except (ClusterError, ValueError):
-            continue
-        for svc in services:
-            name = (svc.get("metadata") or {}).get("name", "")
-            rank = _rank(name)
-            ports = (svc.get("spec") or {}).get("ports") or []
-            if rank is None or not ports:
-                continue
-            port = next(
-                (p for p in ports if p.get("name") in ("web", "http-web", "http")),
-                next((p for p in ports if p.get("port") == 9090), ports[0]),
-            )
-            port_ref = port.get("name") or str(port.get("port", ""))
-            url = f"{connection.server}/api/v1/namespaces/{ns}/services/{name}:{port_ref}/proxy"
-            if best is None or rank < best[0]:
-                best = (rank, url)
-    return best[1] if best else None
-
-
-def _rank(name: str) -> int | None:
-    if any(s in name for s in _SKIP):
-        return None
-    if name == "prometheus-operated":
-        return 0
-    if name.endswith(
-        "-prometheus"
-    ):  # kube-prometheus-stack: <release>-kube-prom(etheus)-prometheus
-        return 1
-    if name in ("prometheus-server", "prometheus", "prometheus-k8s"):
-        return 2
-    return None
-
-
-def _reason(exc: BaseException, url: str) -> str:
-    return redact(_unredacted_reason(exc, redact(url)))
-
-
-def _unredacted_reason(exc: BaseException, url: str) -> str:
-    text = clean_line(exc)
-    if isinstance(exc, requests.ConnectionError):
-        match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
-        return (
-            f"cannot reach Prometheus at {url}: {match.group(1) if match else 'connection failed'}"
-        )
-    if isinstance(exc, requests.Timeout):
-        return f"Prometheus at {url} timed out"
-    if isinstance(exc, PrometheusApiClientException):
-        return f"Prometheus at {url}: {text[:160]}"
-    return f"Prometheus at {url}: {type(exc).__name__}: {text[:160]}"
-
 
 # ---------------------------------------------------------------------- the source
 
@@ -166,8 +72,16 @@ class PrometheusSource:
         idle_samples: int = 12,
         history: int = 60,
         timeout: float = 15.0,
+        cache: Any = None,
+        namespaces: tuple[str, ...] = (),
     ) -> None:
+        """`cache`: the cluster cache, to tell node names and the exporter pods (and their
+        IPs) from the workloads' (None: the host label is trusted as the node);
+        `namespaces`: the trusted exporter namespaces (default: the GPU operator's)."""
         self.url = url.rstrip("/")
+        self.cache = cache if cache is not None and "pods" in cache else None
+        self._exporter_pods: Any = None
+        self._namespaces = namespaces
         self.where = redact(self.url)
         self.names = label_names(label_mode)
         self.interval = max(1.0, interval)
@@ -181,56 +95,117 @@ class PrometheusSource:
         )
         self.client.auth = auth
         self._focused: frozenset[str] = frozenset()
-        self._host_labels: tuple[str, ...] = ()
+        self.resolver = NodeResolver(self.names)
 
     def _count(self, response: requests.Response, *_args: Any, **_kw: Any) -> None:
         self._bytes += len(response.content)
 
     def close(self) -> None:
+        if self._exporter_pods is not None:
+            self._exporter_pods.close()
         self.client.close()
+
+    def _resolver(self) -> NodeResolver:
+        """Node names and exporter pods (with their IPs) as the cache has them now."""
+        if self.cache is None:
+            return NodeResolver(self.names)
+        from console.metrics.dcgm import OPERATOR_NAMESPACES, ExporterPods
+
+        if self._exporter_pods is None:
+            self._exporter_pods = ExporterPods(self.cache)
+        trusted = self._namespaces or OPERATOR_NAMESPACES
+        exporters = [e for e in self._exporter_pods() if e.trusted(trusted)]
+        pods = self.cache["pods"]
+        by_ip = {}
+        for e in exporters:
+            record = pods.get((e.namespace, e.pod))
+            if record is not None and getattr(record, "pod_ip", ""):
+                by_ip[record.pod_ip] = e.node
+        nodes = None
+        if "nodes" in self.cache:
+            names = {n.name for n in self.cache["nodes"].items()}
+            nodes = names or None
+        return NodeResolver(
+            self.names, nodes, {(e.namespace, e.pod): e.node for e in exporters}, by_ip
+        )
+
+    def _names_of(self, node: str) -> tuple[list[str], list[str]]:
+        """(host-label values, exporter IPs) that mean `node` in a series' labels."""
+        values = [node, *(p for p, n in self.resolver.by_pod.items() if n == node)]
+        return values, [ip for ip, n in self.resolver.by_ip.items() if n == node]
 
     # PromQL fragments
     def _by(self, *extra: str) -> str:
-        return ", ".join((*self.names.host, *extra))
+        return ", ".join((*self.names.host, *self.names.node, "instance", *extra))
+
+    @staticmethod
+    def _metric(field: str, matchers: str = "") -> str:
+        """A selector of `field` under its current and its 1.x-compatibility name."""
+        names = [field, *(c for c, a in COMPAT_FIELDS.items() if a == FIELDS[field])]
+        regex = "|".join(names)
+        return f'{{__name__=~"{regex}"{", " + matchers if matchers else ""}}}'
 
     def _util_query(self) -> str:
         pods = (*self.names.pod, *self.names.namespace)
-        return f"max by ({self._by('gpu', *pods)}) (DCGM_FI_DEV_GPU_UTIL)"
+        util = self._metric("DCGM_FI_DEV_GPU_UTIL")
+        mig = self._metric("DCGM_FI_PROF_GR_ENGINE_ACTIVE", f'{MIG_ID}!=""')
+        return (
+            f'label_replace(max by ({self._by("gpu", *pods)}) ({util}), "kmc_m", "util", "", "")'
+            f" or label_replace(max by ({self._by('gpu', MIG_ID, MIG_PROFILE, *pods)}) ({mig}),"
+            ' "kmc_m", "gr_active", "", "")'
+        )
 
     def _figures_query(self) -> str:
-        h, hg = self._by(), self._by("gpu")
+        h, hg, hgi = self._by(), self._by("gpu"), self._by("gpu", MIG_ID)
         window = f"{round(self.idle_samples * self.interval)}s"
+        m = self._metric
+        gr = m("DCGM_FI_PROF_GR_ENGINE_ACTIVE", f'{MIG_ID}!=""')
         parts = {
-            "fb_used": f"sum by ({h}) (max by ({hg}) (DCGM_FI_DEV_FB_USED))",
-            "fb_free": f"sum by ({h}) (max by ({hg}) (DCGM_FI_DEV_FB_FREE))",
-            "temp": f"max by ({h}) (DCGM_FI_DEV_GPU_TEMP)",
-            "power": f"sum by ({h}) (max by ({hg}) (DCGM_FI_DEV_POWER_USAGE))",
-            "xid": f"max by ({hg}) (DCGM_FI_DEV_XID_ERRORS) != 0",
-            "idle": f"max by ({hg}) (max_over_time(DCGM_FI_DEV_GPU_UTIL[{window}])) < {IDLE_UTIL:g}",
+            "fb_used": f"sum by ({h}) (max by ({hgi}) ({m('DCGM_FI_DEV_FB_USED')}))",
+            "fb_free": f"sum by ({h}) (max by ({hgi}) ({m('DCGM_FI_DEV_FB_FREE')}))",
+            "temp": f"max by ({h}) ({m('DCGM_FI_DEV_GPU_TEMP')})",
+            "power": f"sum by ({h}) (max by ({hg}) ({m('DCGM_FI_DEV_POWER_USAGE')}))",
+            "xid": f"max by ({hg}) ({m('DCGM_FI_DEV_XID_ERRORS')}) != 0",
+            "idle": f"max by ({hg}) (max_over_time({m('DCGM_FI_DEV_GPU_UTIL')}[{window}]))"
+            f" < {IDLE_UTIL:g}",
+            "idle_mig": f"max by ({hgi}) (max_over_time({gr}[{window}])) < {IDLE_UTIL / 100:g}",
         }
         return " or ".join(
             f'label_replace({q}, "kmc_stat", "{k}", "", "")' for k, q in parts.items()
         )
 
-    def _node_match(self, label: str, nodes: frozenset[str]) -> str:
-        regex = "|".join(re.escape(n) for n in sorted(nodes))
-        return f"{label}=~{json.dumps(regex)}"
+    def _selectors(self, names: str, nodes: frozenset[str]) -> list[str]:
+        """Selectors of the `names` families on `nodes`: by host label, by the target's
+        node label and by the exporter pods' addresses (`instance`)."""
+        hosts: list[str] = []
+        ips: list[str] = []
+        for node in sorted(nodes):
+            values, addresses = self._names_of(node)
+            hosts.extend(values)
+            ips.extend(addresses)
+        host_regex = json.dumps("|".join(re.escape(v) for v in hosts))
+        node_regex = json.dumps("|".join(re.escape(n) for n in sorted(nodes)))
+        out = [f"{{__name__=~{names}, {h}=~{host_regex}}}" for h in self.names.host]
+        out += [f"{{__name__=~{names}, {n}=~{node_regex}}}" for n in self.names.node]
+        if ips:
+            ip_regex = json.dumps("|".join(re.escape(ip) + ":.*" for ip in ips))
+            out.append(f"{{__name__=~{names}, instance=~{ip_regex}}}")
+        return out
 
     def _detail_query(self, nodes: frozenset[str]) -> str:
-        names = "|".join(FIELDS)
-        return " or ".join(
-            f'{{__name__=~"{names}", {self._node_match(h, nodes)}}}' for h in self._host_labels
-        )
+        names = json.dumps("|".join(ALL_FIELDS))
+        return " or ".join(self._selectors(names, nodes))
 
     def _history_query(self, nodes: frozenset[str]) -> str:
-        h = self._host_labels[0]
-        sel = "{" + self._node_match(h, nodes) + "}"
         hg = self._by("gpu")
-        used, free = (
-            f"max by ({hg}) (DCGM_FI_DEV_FB_USED{sel})",
-            f"max by ({hg}) (DCGM_FI_DEV_FB_FREE{sel})",
-        )
-        util = f"max by ({hg}) (DCGM_FI_DEV_GPU_UTIL{sel})"
+
+        def pick(field: str) -> str:
+            names = [field, *(c for c, a in COMPAT_FIELDS.items() if a == FIELDS[field])]
+            return " or ".join(self._selectors(json.dumps("|".join(names)), nodes))
+
+        used = f"max by ({hg}) ({pick('DCGM_FI_DEV_FB_USED')})"
+        free = f"max by ({hg}) ({pick('DCGM_FI_DEV_FB_FREE')})"
+        util = f"max by ({hg}) ({pick('DCGM_FI_DEV_GPU_UTIL')})"
         return (
             f'label_replace({util}, "kmc_stat", "util", "", "") or '
             f'label_replace(100 * {used} / ({used} + {free}), "kmc_stat", "mem", "", "")'
@@ -254,26 +229,27 @@ class PrometheusSource:
     def refresh(self, focus: frozenset[str] = frozenset()) -> Frame:
         self._bytes = 0
         requests_made = 1
-        util = Assembler(self.names)
+        self.resolver = self._resolver()
+        util = Assembler(self.names, resolver=self.resolver)
         for series in self._query(self._util_query()):
             labels, value = series.get("metric") or {}, _value(series)
-            util.add(labels, "util", value)
-            for name in self.names.host:
-                if name in labels and name not in self._host_labels:
-                    self._host_labels = (*self._host_labels, name)
+            util.add(labels, labels.get("kmc_m") or "util", value)
         if not util.gpus:
-            raise SourceError(f"Prometheus at {self.where} has no DCGM_FI_DEV_GPU_UTIL series")
+            raise SourceError(
+                f"Prometheus at {self.where} has no DCGM utilization series "
+                "(DCGM_FI_DEV_GPU_UTIL, or DCGM_FI_PROF_GR_ENGINE_ACTIVE of MIG instances)"
+            )
         frame = Frame(readings={}, full=False, nodes={}, idle=set())
         for reading in util.result():
             frame.readings.setdefault(reading.node, []).append(reading)
         self._figures(frame)
         requests_made += 1
         focus = frozenset(n for n in focus if n in frame.readings)
-        if focus and self._host_labels:
-            detail = Assembler(self.names)
+        if focus:
+            detail = Assembler(self.names, resolver=self.resolver)
             for series in self._query(self._detail_query(focus)):
                 labels = series.get("metric") or {}
-                attr = FIELDS.get(labels.get("__name__", ""))
+                attr = ALL_FIELDS.get(labels.get("__name__", ""))
                 if attr:
                     detail.add(labels, attr, _value(series))
             for reading in detail.result():
@@ -292,7 +268,7 @@ class PrometheusSource:
         for series in self._query(self._figures_query()):
             labels = series.get("metric") or {}
             node, stat, value = (
-                clean_line(pick(labels, self.names.host)),
+                clean_line(self.resolver.node(labels)),
                 labels.get("kmc_stat"),
                 _value(series),
             )
@@ -303,6 +279,10 @@ class PrometheusSource:
                 frame.xid[(node, int(gpu))] = whole(value)
             elif stat == "idle" and gpu_index(gpu) is not None:
                 frame.idle.add((node, int(gpu)))
+            elif stat == "idle_mig" and gpu_index(gpu) is not None:
+                instance = gpu_index(labels.get(MIG_ID, ""))
+                if instance is not None:
+                    frame.idle.add((node, int(gpu), instance))
             else:
                 stats.setdefault(node, {})[stat] = value
         for node, s in stats.items():
@@ -320,7 +300,7 @@ class PrometheusSource:
 
     def _history(
         self, nodes: frozenset[str]
-    ) -> dict[GpuKey, tuple[list[float | None], list[float | None]]]:
+    ) -> dict[SlotKey, tuple[list[float | None], list[float | None]]]:
         step = self.interval
         end = time.time()
         start = end - step * (self.history - 1)
@@ -334,10 +314,10 @@ class PrometheusSource:
         except (requests.RequestException, PrometheusApiClientException, ValueError, KeyError):
             return {}  # sparklines then fill from live samples
         start = round(start)  # the client rounds start/end to whole seconds
-        out: dict[GpuKey, tuple[list[float | None], list[float | None]]] = {}
+        out: dict[SlotKey, tuple[list[float | None], list[float | None]]] = {}
         for series in result or []:
             labels = series.get("metric") or {}
-            node, gpu = clean_line(pick(labels, self.names.host)), labels.get("gpu", "")
+            node, gpu = clean_line(self.resolver.node(labels)), labels.get("gpu", "")
             if not node or gpu_index(gpu) is None:
                 continue
             utils, mems = out.setdefault(

@@ -8,6 +8,12 @@ GPU (`array('H')`) makes "allocated and below 5 % for the last N samples" O(1).
 
 `apply` runs on the poller thread; readers on any thread call the other methods. One
 lock guards both, held briefly; readers get fresh immutable rows, never live state.
+
+A MIG instance gets a slot of its own, keyed (node, GPU index, GPU_I_ID): its pod, its
+utilization (from the profiling metric) and history are its own, so a job on a slice is
+measured on that slice. Its parent GPU's slot holds the aggregate; the header, the map and
+the per-node GPU counts count parents (physical GPUs) only, while allocated-idle counts
+each unit a pod holds (a whole GPU or an instance).
 """
 
 from __future__ import annotations
@@ -20,12 +26,12 @@ from collections.abc import Callable, Iterable
 from console.metrics.model import (
     IDLE_UTIL,
     Frame,
-    GpuKey,
     GpuReading,
     GpuRow,
     HeaderTelemetry,
     NodeTelemetry,
     PodKey,
+    SlotKey,
     WorkloadTelemetry,
 )
 
@@ -83,10 +89,11 @@ class TelemetryStore:
     def clear(self) -> None:
         """Forget everything (the source changed)."""
         with self._lock:
-            self._slot: dict[GpuKey, int] = {}
-            self._keys: list[GpuKey] = []
-            self._cells: list[str] = []  # "<node>/<index>", the map's cell keys
-            self._by_node: dict[str, list[int]] = {}
+            self._slot: dict[SlotKey, int] = {}
+            self._keys: list[SlotKey] = []
+            self._cells: list[str] = []  # "<node>/<index>", the map's cell keys ("": instance)
+            self._by_node: dict[str, list[int]] = {}  # whole GPUs' slots, index order
+            self._units: dict[str, list[int]] = {}  # every slot of a node, instances too
             self._util_hist = bytearray()
             self._mem_hist = bytearray()
             self._run = array("H")
@@ -103,15 +110,19 @@ class TelemetryStore:
 
     # ------------------------------------------------------------------ writing
 
-    def _slot_of(self, key: GpuKey) -> int:
+    def _slot_of(self, key: SlotKey) -> int:
         slot = self._slot.get(key)
         if slot is None:
             slot = len(self._keys)
             self._slot[key] = slot
             self._keys.append(key)
-            self._cells.append(f"{key[0]}/{key[1]}")
-            self._by_node.setdefault(key[0], []).append(slot)
-            self._by_node[key[0]].sort(key=lambda s: self._keys[s][1])
+            self._units.setdefault(key[0], []).append(slot)
+            if len(key) == 2:
+                self._cells.append(f"{key[0]}/{key[1]}")
+                self._by_node.setdefault(key[0], []).append(slot)
+                self._by_node[key[0]].sort(key=lambda s: self._keys[s][1])
+            else:
+                self._cells.append("")
             self._util_hist.extend(b"\xff" * self.history)
             self._mem_hist.extend(b"\xff" * self.history)
             self._run.append(0)
@@ -125,6 +136,8 @@ class TelemetryStore:
             for readings in frame.readings.values():
                 for r in readings:
                     self._slot_of((r.node, r.index))
+                    for i in r.instances:
+                        self._slot_of(i.key)
             n, size = len(self._keys), self.history
             self._tick += 1
             col = self._tick % size
@@ -136,23 +149,26 @@ class TelemetryStore:
             pods: list[tuple[PodKey, ...]] = [()] * n
             slot_of, util_hist, mem_hist = self._slot, self._util_hist, self._mem_hist
             for readings in frame.readings.values():
-                for r in readings:
-                    s = slot_of[(r.node, r.index)]
-                    pods[s] = r.pods
-                    u = _finite(r.util)
-                    if u is None:
-                        continue
-                    util[s] = u
-                    util_hist[s * size + col] = _byte(u)
-                    if frame.full:
-                        mem_hist[s * size + col] = _byte(r.mem_pct)
-                    if u < IDLE_UTIL:
-                        run[s] = min(65535, old_run[s] + 1)
+                for parent in readings:
+                    for r in (parent, *parent.instances):
+                        s = slot_of[r.key]
+                        # a MIG parent's pods are its instances' (held there, not here)
+                        pods[s] = () if r.instances else r.pods
+                        u = _finite(r.util)
+                        if u is None:
+                            continue
+                        util[s] = u
+                        util_hist[s * size + col] = _byte(u)
+                        if frame.full:
+                            mem_hist[s * size + col] = _byte(r.mem_pct)
+                        if u < IDLE_UTIL:
+                            run[s] = min(65535, old_run[s] + 1)
             for readings in frame.detail.values():
-                for r in readings:
-                    s = slot_of.get((r.node, r.index))
-                    if s is not None:
-                        mem_hist[s * size + col] = _byte(r.mem_pct)
+                for parent in readings:
+                    for r in (parent, *parent.instances):
+                        s = slot_of.get(r.key)
+                        if s is not None:
+                            mem_hist[s * size + col] = _byte(r.mem_pct)
             self._run, self._util, self._pods = run, util, pods
             for key, (utils, mems) in frame.history.items():
                 self._seed(key, utils, mems, col)
@@ -173,7 +189,7 @@ class TelemetryStore:
             self._header = self._header_figures()
 
     def _seed(
-        self, key: GpuKey, utils: list[float | None], mems: list[float | None], col: int
+        self, key: SlotKey, utils: list[float | None], mems: list[float | None], col: int
     ) -> None:
         """Write range-query history into the columns before the current one."""
         s = self._slot.get(key)
@@ -214,7 +230,7 @@ class TelemetryStore:
                 xids = {r.index: x for r in readings if (x := _xid(r.xid))}
             else:
                 xids = {i: x for (n, i), v in frame.xid.items() if n == node and (x := _xid(v))}
-            slots = self._by_node.get(node, [])
+            slots = self._units.get(node, [])
             out[node] = NodeTelemetry(
                 node=node,
                 gpus=len(utils),
@@ -230,7 +246,8 @@ class TelemetryStore:
         return out
 
     def _header_figures(self) -> HeaderTelemetry:
-        values = [u for u in self._util if u == u]
+        cells = self._cells
+        values = [u for s, u in enumerate(self._util) if u == u and cells[s]]
         return HeaderTelemetry(
             gpus=len(values),
             busy=sum(1 for u in values if u >= IDLE_UTIL),
@@ -261,7 +278,7 @@ class TelemetryStore:
         with self._lock:
             return dict(self._failed)
 
-    def util(self, key: GpuKey) -> float | None:
+    def util(self, key: SlotKey) -> float | None:
         with self._lock:
             s = self._slot.get(key)
             if s is None:
@@ -275,7 +292,7 @@ class TelemetryStore:
         ordered = row[col + 1 :] + row[: col + 1]
         return tuple(None if b == NO_SAMPLE else float(b) for b in ordered)
 
-    def history_of(self, key: GpuKey) -> tuple[tuple[float | None, ...], tuple[float | None, ...]]:
+    def history_of(self, key: SlotKey) -> tuple[tuple[float | None, ...], tuple[float | None, ...]]:
         """(utilization, memory %) history of one GPU, oldest → newest."""
         with self._lock:
             s = self._slot.get(key)
@@ -285,48 +302,57 @@ class TelemetryStore:
             return self._hist(self._util_hist, s), self._hist(self._mem_hist, s)
 
     def gpu_rows(self, node: str) -> list[GpuRow]:
-        """The GPUs of `node` for its detail screen, index order (empty: no telemetry)."""
+        """The GPUs of `node` for its detail screen, index order, each MIG GPU followed by
+        its instances (empty: no telemetry)."""
         with self._lock:
             readings = self._detail.get(node) or self._last.get(node) or []
             rows = []
-            for r in readings:
-                s = self._slot.get((r.node, r.index))
-                if s is None:
-                    continue
-                used, free = _finite(r.fb_used), _finite(r.fb_free)
-                util = _finite(r.util)
-                util = util if util is not None else self.util((r.node, r.index))
-                rows.append(
-                    GpuRow(
-                        node=r.node,
-                        index=r.index,
-                        uuid=r.uuid,
-                        model=r.model,
-                        util=util,
-                        util_history=self._hist(self._util_hist, s),
-                        mem_pct=_finite(r.mem_pct),
-                        mem_history=self._hist(self._mem_hist, s),
-                        mem_used_mib=used,
-                        mem_total_mib=used + free
-                        if used is not None and free is not None
-                        else None,
-                        temp=_finite(r.temp),
-                        power=_finite(r.power),
-                        sm_clock=_finite(r.sm_clock),
-                        xid=_xid(r.xid),
-                        gr_active=_percent(r.gr_active),
-                        tensor_active=_percent(r.tensor_active),
-                        pods=tuple(f"{ns}/{p}" for ns, p in (r.pods or self._pods[s])),
-                        idle=s in self._idle,
-                    )
-                )
+            for parent in readings:
+                for r in (parent, *parent.instances):
+                    row = self._gpu_row(r, len(parent.instances) if r is parent else 0)
+                    if row is not None:
+                        rows.append(row)
             return rows
+
+    def _gpu_row(self, r: GpuReading, instances: int) -> GpuRow | None:
+        s = self._slot.get(r.key)
+        if s is None:
+            return None
+        used, free = _finite(r.fb_used), _finite(r.fb_free)
+        util = _finite(r.util)
+        util = util if util is not None else self.util(r.key)
+        return GpuRow(
+            node=r.node,
+            index=r.index,
+            uuid=r.uuid,
+            model=r.model,
+            util=util,
+            util_history=self._hist(self._util_hist, s),
+            mem_pct=_finite(r.mem_pct),
+            mem_history=self._hist(self._mem_hist, s),
+            mem_used_mib=used,
+            mem_total_mib=used + free if used is not None and free is not None else None,
+            temp=_finite(r.temp),
+            power=_finite(r.power),
+            sm_clock=_finite(r.sm_clock),
+            xid=_xid(r.xid),
+            gr_active=_percent(r.gr_active),
+            tensor_active=_percent(r.tensor_active),
+            pods=tuple(f"{ns}/{p}" for ns, p in (r.pods or self._pods[s])),
+            idle=s in self._idle,
+            mig_id=r.mig_id,
+            profile=r.profile,
+            util_metric=r.util_metric,
+            instances=instances,
+        )
 
     def map_values(self) -> dict[str, float | None]:
         """Cell key ("<node>/<index>") → utilization now, for every GPU ever seen."""
         with self._lock:
             return {
-                c: (u if u == u else None) for c, u in zip(self._cells, self._util, strict=False)
+                c: (u if u == u else None)
+                for c, u in zip(self._cells, self._util, strict=False)
+                if c
             }
 
     def node_gpus(self, node: str) -> list[int]:

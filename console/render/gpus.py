@@ -1,13 +1,16 @@
 """A GPU node's GPUs (the GPU tab of its detail screen): one row per GPU from the telemetry
 store's `GpuRow`s — index, short UUID, utilization and memory sparklines (oldest → newest,
 `·` for a missing sample), utilization, memory, framebuffer, temperature, power, SM clock,
-last XID and the pods holding the GPU."""
+last XID and the pods holding the GPU. A MIG GPU (`MIG ×4`) is followed by one row per
+instance (`0/9`, its `GPU_I_PROFILE`, its own utilization and pod); an instance's
+utilization is the graphics engine's active ratio (`DCGM_FI_PROF_GR_ENGINE_ACTIVE`), the
+parent's the slice-weighted mean of its instances (`summary_source` says so)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from console.metrics.model import GpuRow
+from console.metrics.model import GR_METRIC, GpuRow
 from console.render.base import EMPTY, Column, Hint, Row, capped, styles_of
 from console.render.fmt import HOT_C, pct, short_uuid, sparkline, temp, util, util_hint
 
@@ -18,6 +21,7 @@ def _right(key: str, label: str, priority: int, width: int) -> Column:
 
 GPU_COLUMNS = (
     _right("gpu", "GPU", 0, 3),
+    Column("mig", "MIG", 2, 7),
     Column("uuid", "UUID", 6, 12),
     Column("util_hist", "UTIL HISTORY", 1, 10),
     _right("util", "UTIL", 0, 4),
@@ -52,9 +56,14 @@ def gpu_row(r: GpuRow, spark: int) -> Row:
     )
     util_text, util_style = util(r.util)
     temp_text, temp_style = temp(r.temp)
+    if r.mig_id is not None:
+        mig = r.profile or "instance"
+    else:
+        mig = f"MIG ×{r.instances}" if r.instances else ""
     cells = (
-        (str(r.index), None),
-        (short_uuid(r.uuid), None),
+        (str(r.index) if r.mig_id is None else f"{r.index}/{r.mig_id}", None),
+        (mig, None),
+        (short_uuid(r.uuid) if r.mig_id is None else "", None),
         (sparkline(r.util_history, spark), util_hint(r.util)),
         (util_text, util_style),
         (sparkline(r.mem_history, spark), None),
@@ -67,7 +76,7 @@ def gpu_row(r: GpuRow, spark: int) -> Row:
         (", ".join(r.pods) if r.pods else "(free)", None),
     )
     return Row(
-        str(r.index),
+        r.key,
         capped(tuple(c for c, _ in cells)),
         hint,
         styles_of([s for _, s in cells]),
@@ -80,3 +89,14 @@ def gpu_rows(rows: Sequence[GpuRow], width: int) -> list[Row]:
     """The rows of a node's GPUs for a terminal `width` columns wide."""
     spark = spark_width(width)
     return [gpu_row(r, spark) for r in rows]
+
+
+def summary_source(rows: Sequence[GpuRow]) -> str:
+    """Where the utilization figures come from, when not all from DCGM_FI_DEV_GPU_UTIL:
+    `util: DCGM_FI_PROF_GR_ENGINE_ACTIVE (MIG: 2 GPUs, 7 instances)`, else ""."""
+    if not any(r.util_metric == GR_METRIC for r in rows):
+        return ""
+    parents = sum(1 for r in rows if r.instances)
+    instances = sum(1 for r in rows if r.mig_id is not None)
+    mig = f" (MIG: {parents} GPUs, {instances} instances)" if instances else ""
+    return f"util: {GR_METRIC}{mig}"

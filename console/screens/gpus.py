@@ -1,4 +1,4 @@
-"""`NodeGpus`: the GPU tab of a GPU node's detail screen — one row per GPU.
+"""`NodeGpus`: the GPU tab of a GPU node's detail screen — one row per GPU, and per MIG instance after its GPU.
 
 Rows come from `console.render.gpus.gpu_rows` over `TelemetryStore.gpu_rows(node)` (a
 node has a handful of GPUs, so they are built here on each telemetry sample); while the
@@ -21,7 +21,7 @@ from console.host import Host
 from console.metrics import GpuRow
 from console.render.base import measure
 from console.render.fmt import util
-from console.render.gpus import GPU_COLUMNS, gpu_rows
+from console.render.gpus import GPU_COLUMNS, gpu_rows, summary_source
 from console.screens.resource import table_columns
 from themes import health_color
 from widgets.virtual_table import VirtualTable
@@ -91,6 +91,9 @@ class NodeGpus(Vertical):
             return text
         model = self.rows[0].model if self.rows else ""
         text.append(f"{figures.gpus} GPUs" + (f" {model}" if model else ""))
+        instances = sum(1 for r in self.rows if r.mig_id is not None)
+        if instances:
+            text.append(f" · {instances} MIG instances")
         text.append(f"  mean {util(figures.mean_util)[0].strip()}")
         text.append(f"  max {util(figures.max_util)[0].strip()}")
         if figures.mem_pct is not None:
@@ -104,6 +107,9 @@ class NodeGpus(Vertical):
             gpus = ",".join(str(i) for i in figures.xid_gpus)
             xid = health_color("error", self.app.current_theme) or "red"
             text.append(f"  XID {figures.last_xid} on GPU {gpus}", f"bold {xid}")
+        source = summary_source(self.rows)
+        if source:
+            text.append(f"  · {source}", "dim")
         if store is not None:
             period = link.poller.period if link.poller else 0
             text.append(f"  · history {store.history} samples ~{period:.0f}s apart", "dim")
@@ -112,6 +118,6 @@ class NodeGpus(Vertical):
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         """Enter on a GPU: the detail of the pod holding it."""
         event.stop()
-        row = next((r for r in self.rows if str(r.index) == event.key), None)
+        row = next((r for r in self.rows if r.key == event.key), None)
         if row is not None and row.pods:
             self.post_message(self.PodChosen(row.pods[0]))
