@@ -186,25 +186,47 @@ TEMPLATES: dict[str, Any] = {
     },
     "trainjobs": {
         "metadata": META,
-        "spec": {"suspend": B, "trainer": {
+        "spec": {"suspend": B, "runtimeRef": {"name": S, "kind": S, "apiGroup": S}, "trainer": {
             "numNodes": I, "image": S, "resourcesPerNode": {"limits": QUANTITIES, "requests": QUANTITIES},
         }},
-        "status": JOB_STATUS,
+        "status": {"conditions": [COND], "jobsStatus": [
+            {"name": S, "ready": I, "succeeded": I, "failed": I, "active": I, "suspended": I}
+        ]},
+    },
+    "clustertrainingruntimes": {
+        "metadata": META,
+        "spec": {"mlPolicy": {"numNodes": I}, "template": {"spec": {"replicatedJobs": [{
+            "name": S, "replicas": I,
+            "template": {"spec": {"parallelism": I, "template": TEMPLATE}},
+        }]}}},
     },
     "inferenceservices": {
         "metadata": META,
         "spec": {"predictor": {
             "model": {"modelFormat": {"name": S}, "runtime": S, "storageUri": S,
                       "resources": {"limits": QUANTITIES}},
+            "tensorflow": {"storageUri": S, "resources": {"limits": QUANTITIES, "requests": QUANTITIES}},
             "containers": [CONTAINER], "minReplicas": I, "maxReplicas": I,
         }},
-        "status": {"url": S, "conditions": [{**COND, "type": Leaf(st.just("Ready"))}],
-                   "components": {"predictor": {"latestReadyRevision": S}},
+        "status": {"url": S, "deploymentMode": S,
+                   "conditions": [{**COND, "type": Leaf(st.just("Ready"))},
+                                  {**COND, "type": Leaf(st.just("LatestDeploymentReady"))}],
+                   "components": {"predictor": {
+                       "latestReadyRevision": S, "latestCreatedRevision": S,
+                       "traffic": [{"revisionName": S, "percent": I, "latestRevision": B, "tag": S}],
+                   }},
                    "modelStatus": {"states": {"activeModelState": S}}},
     },
 }  # fmt: skip
 TEMPLATES["statefulsets"] = TEMPLATES["deployments"]
 TEMPLATES["tfjobs"] = TEMPLATES["mpijobs"] = TEMPLATES["pytorchjobs"]
+TEMPLATES["trainingruntimes"] = TEMPLATES["clustertrainingruntimes"]
+for _kind, _specs in (("xgboostjobs", "xgbReplicaSpecs"), ("jaxjobs", "jaxReplicaSpecs"),
+                      ("paddlejobs", "paddleReplicaSpecs")):
+    TEMPLATES[_kind] = {**TEMPLATES["pytorchjobs"], "spec": {
+        _specs: TEMPLATES["pytorchjobs"]["spec"]["pytorchReplicaSpecs"],
+        "runPolicy": TEMPLATES["pytorchjobs"]["spec"]["runPolicy"],
+    }}
 
 finite_or_not = st.one_of(
     st.none(), st.floats(), st.sampled_from([float("inf"), float("-inf"), float("nan"), 1e308])

@@ -16,7 +16,12 @@ from tests.kube import api_client
 CRDS = [
     ("kubeflow.org", "v1", "pytorchjobs"),
     ("kubeflow.org", "v1", "tfjobs"),
-    ("kubeflow.org", "v1", "mpijobs"),
+    ("kubeflow.org", "v2beta1", "mpijobs"),
+    ("kubeflow.org", "v1", "xgboostjobs"),
+    ("kubeflow.org", "v1", "jaxjobs"),
+    ("kubeflow.org", "v1", "paddlejobs"),
+    ("jobset.x-k8s.io", "v1alpha2", "jobsets"),
+    ("trainer.kubeflow.org", "v1alpha1", "trainjobs"),
     ("serving.kserve.io", "v1beta1", "inferenceservices"),
     ("nvidia.com", "v1", "clusterpolicies"),
 ]

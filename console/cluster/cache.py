@@ -72,11 +72,13 @@ def _pod_workload(pod: records.PodRecord) -> Iterable[tuple[str, str, str]]:
 
 def _pod_job(pod: records.PodRecord) -> Iterable[tuple[str, str]]:
     labels = pod.labels
+    # A JobSet's pods also carry their child Job's name in batch.kubernetes.io/job-name:
+    # the JobSet (and the TrainJob of the same name that runs it) is the job they belong to.
     name = (
-        labels.get("training.kubeflow.org/job-name")
+        labels.get("jobset.sigs.k8s.io/jobset-name")
+        or labels.get("training.kubeflow.org/job-name")
         or labels.get("batch.kubernetes.io/job-name")
         or labels.get("job-name")
-        or labels.get("jobset.sigs.k8s.io/jobset-name")
     )
     return ((pod.namespace, name),) if name else ()
 

@@ -1,12 +1,13 @@
 """Decoding the serving workloads — Deployment, StatefulSet, KServe InferenceService — from
-wire structs into records: replicas, per-pod GPU request, images, readiness.
+wire structs into records: replicas, per-pod GPU request, images, readiness, and a KServe
+predictor's revisions and traffic split.
 """
 
 from __future__ import annotations
 
 from console.cluster import gpu, wire
 from console.cluster.decode_fields import clean_labels, conds, line, parse_time
-from console.cluster.records import IsvcRecord, WorkloadRecord
+from console.cluster.records import Cond, IsvcRecord, Traffic, WorkloadRecord
 
 
 def workload_record(kind: str, obj: wire.Workload) -> WorkloadRecord:
@@ -36,18 +37,71 @@ def workload_record(kind: str, obj: wire.Workload) -> WorkloadRecord:
     )
 
 
+FRAMEWORKS = (
+    "sklearn",
+    "xgboost",
+    "tensorflow",
+    "pytorch",
+    "triton",
+    "onnx",
+    "huggingface",
+    "lightgbm",
+    "paddle",
+    "pmml",
+)
+"""The predictor's framework blocks (KServe v1beta1), each with its own resources."""
+
+_ROLLOUT_CONDITIONS = ("LatestDeploymentReady", "PredictorConfigurationReady", "PredictorReady")
+"""Conditions that say why the latest created revision is not ready (KServe copies
+Knative's `Revision "…" failed with message: 0/4 nodes are available: …`)."""
+
+
+def _predictor_model(predictor: wire.PredictorSpec) -> tuple[str, wire.ModelSpec]:
+    """(format name, block) of `predictor.model` or the first framework block set."""
+    if predictor.model is not None:
+        return predictor.model.model_format.name, predictor.model
+    for name in FRAMEWORKS:
+        block = getattr(predictor, name)
+        if block is not None:
+            return name, block
+    return "", wire.ModelSpec()
+
+
+def _traffic(component: wire.ComponentStatus) -> tuple[Traffic, ...]:
+    out = []
+    for t in component.traffic:
+        percent = t.percent if t.percent is not None and 0 <= t.percent <= 100 else 0
+        out.append(Traffic(line(t.revision_name), percent, bool(t.latest_revision), line(t.tag)))
+    return tuple(out)
+
+
+def _rollout_message(conditions: tuple[Cond, ...], created: str, ready: str) -> str:
+    """Why the latest created revision is not the ready one ("" when they agree)."""
+    if not created or created == ready:
+        return ""
+    for type_ in _ROLLOUT_CONDITIONS:
+        cond = next((c for c in conditions if c.type == type_ and c.status != "True"), None)
+        if cond is not None and (cond.message or cond.reason):
+            return cond.message or cond.reason
+    return "not ready yet"
+
+
 def isvc_record(isvc: wire.InferenceService) -> IsvcRecord:
+    """A KServe InferenceService: its predictor's model, GPUs per pod, revisions, traffic
+    split and deployment mode (`status.deploymentMode`, else the annotation)."""
     meta, predictor, status = isvc.metadata, isvc.spec.predictor, isvc.status
     conditions = conds(status.conditions)
     ready = next((c for c in conditions if c.type == "Ready"), None)
-    model = predictor.model or wire.ModelSpec()
+    model_format, model = _predictor_model(predictor)
     invalid: list[str] = []
     request = gpu.gpu_quantities(model.resources.limits, invalid)
     request.update(gpu.gpu_quantities(model.resources.requests, invalid))
     if not request:
         request = gpu.effective_request(wire.PodSpec(containers=predictor.containers), invalid)
     component = status.components.get("predictor", wire.ComponentStatus())
-    mode = meta.annotations.get("serving.kserve.io/deploymentMode", "")
+    mode = status.deployment_mode or meta.annotations.get("serving.kserve.io/deploymentMode", "")
+    created_rev = line(component.latest_created_revision)
+    ready_rev = line(component.latest_ready_revision)
     return IsvcRecord(
         namespace=line(meta.namespace),
         name=line(meta.name),
@@ -60,14 +114,16 @@ def isvc_record(isvc: wire.InferenceService) -> IsvcRecord:
         conditions=conditions,
         min_replicas=predictor.min_replicas,
         max_replicas=predictor.max_replicas,
-        model_format=line(model.model_format.name),
+        model_format=line(model_format),
         runtime=line(model.runtime),
         storage_uri=line(model.storage_uri),
         deployment_mode=line(mode),
         gpus_per_pod=sum(request.values()),
-        latest_ready_revision=line(component.latest_ready_revision),
-        latest_created_revision=line(component.latest_created_revision),
+        latest_ready_revision=ready_rev,
+        latest_created_revision=created_rev,
         model_state=line(status.model_status.states.active_model_state),
         created=parse_time(meta.creation_timestamp),
         invalid=tuple(sorted({line(n) for n in invalid})),
+        traffic=_traffic(component),
+        rollout_message=_rollout_message(conditions, created_rev, ready_rev),
     )

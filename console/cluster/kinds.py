@@ -22,6 +22,7 @@ from console.cluster.decode_jobs import (
     batch_job_record,
     jobset_record,
     kubeflow_job_record,
+    runtime_record,
     trainjob_record,
 )
 from console.cluster.decode_workloads import isvc_record, workload_record
@@ -168,11 +169,29 @@ KINDS: dict[str, Kind] = {
         _k("jobs", "Job", "batch", "v1", wire.BatchJob, batch_job_record),
         _k("pytorchjobs", "PyTorchJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "PyTorchJob"), optional=True),
         _k("tfjobs", "TFJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "TFJob"), optional=True),
-        _k("mpijobs", "MPIJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "MPIJob"), optional=True),
+        # the mpi-operator serves MPIJob at v2beta1 only (training-operator v1's MPIJob is gone)
+        _k("mpijobs", "MPIJob", "kubeflow.org", "v2beta1", wire.KubeflowJob, partial(kubeflow_job_record, "MPIJob"), optional=True),
+        _k("xgboostjobs", "XGBoostJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "XGBoostJob"), optional=True),
+        _k("jaxjobs", "JAXJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "JAXJob"), optional=True),
+        _k("paddlejobs", "PaddleJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "PaddleJob"), optional=True),
         _k("inferenceservices", "InferenceService", "serving.kserve.io", "v1beta1", wire.InferenceService, isvc_record, optional=True),
         _k("jobsets", "JobSet", "jobset.x-k8s.io", "v1alpha2", wire.JobSet, jobset_record, optional=True),
         _k("trainjobs", "TrainJob", "trainer.kubeflow.org", "v1alpha1", wire.TrainJob, trainjob_record, optional=True),
+        _k("clustertrainingruntimes", "ClusterTrainingRuntime", "trainer.kubeflow.org", "v1alpha1", wire.TrainingRuntime, partial(runtime_record, "ClusterTrainingRuntime"), namespaced=False, optional=True),
+        _k("trainingruntimes", "TrainingRuntime", "trainer.kubeflow.org", "v1alpha1", wire.TrainingRuntime, partial(runtime_record, "TrainingRuntime"), optional=True),
     )
 }  # fmt: skip
 
-JOB_KINDS = ("pytorchjobs", "tfjobs", "mpijobs", "jobs", "jobsets", "trainjobs")
+JOB_KINDS = (
+    "pytorchjobs",
+    "tfjobs",
+    "mpijobs",
+    "xgboostjobs",
+    "jaxjobs",
+    "paddlejobs",
+    "jobs",
+    "jobsets",
+    "trainjobs",
+)
+RUNTIME_KINDS = ("clustertrainingruntimes", "trainingruntimes")
+"""Kubeflow Trainer runtimes: read for the GPUs and nodes of TrainJobs that leave them unset."""

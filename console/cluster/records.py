@@ -156,10 +156,44 @@ class JobRecord(msgspec.Struct, frozen=True, gc=False):
     invalid: tuple[str, ...] = ()
     """GPU resources whose quantity in a pod template was malformed, not finite, negative
     or absurd: counted as 0 and shown as invalid."""
+    owner_kind: str = ""
+    """Kind of the controller owner (a JobSet run by a TrainJob: `TrainJob`)."""
+    runtime: tuple[str, str] = ("", "")
+    """A TrainJob's runtime (kind, name): ClusterTrainingRuntime or TrainingRuntime."""
+    nodes_set: bool = True
+    resources_set: bool = True
+    """False for a TrainJob that leaves its node count / per-node resources to its runtime."""
 
     @property
     def key(self) -> Key:
         return (self.namespace, self.name)
+
+
+class RuntimeRecord(msgspec.Struct, frozen=True, gc=False):
+    """A Kubeflow Trainer runtime: the nodes and per-node GPUs its TrainJobs get by default."""
+
+    kind: str  # ClusterTrainingRuntime | TrainingRuntime
+    namespace: str  # "" for a ClusterTrainingRuntime
+    name: str
+    uid: str
+    labels: dict[str, str]
+    num_nodes: int  # mlPolicy.numNodes, else the trainer replicated job's replicas
+    gpus_per_node: float
+    created: float
+    invalid: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> Key:
+        return (self.namespace, self.name)
+
+
+class Traffic(msgspec.Struct, frozen=True, gc=False):
+    """One entry of a KServe component's traffic split."""
+
+    revision: str
+    percent: int
+    latest: bool
+    tag: str
 
 
 class WorkloadRecord(msgspec.Struct, frozen=True, gc=False):
@@ -212,6 +246,10 @@ class IsvcRecord(msgspec.Struct, frozen=True, gc=False):
     invalid: tuple[str, ...] = ()
     """GPU resources whose quantity in a pod template was malformed, not finite, negative
     or absurd: counted as 0 and shown as invalid."""
+    traffic: tuple[Traffic, ...] = ()
+    """status.components.predictor.traffic: revision → percent."""
+    rollout_message: str = ""
+    """Why the latest created revision is not ready (a False condition's message)."""
 
     @property
     def key(self) -> Key:

@@ -8,8 +8,11 @@ their "gpu" index, never all 200,000 pods.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
+
+import msgspec
 
 from console.cluster.accounting import GpuUsage
 from console.cluster.cache import ClusterCache
@@ -19,6 +22,8 @@ from console.cluster.records import (
     JobRecord,
     NodeRecord,
     PodRecord,
+    Role,
+    Traffic,
     WorkloadRecord,
 )
 
@@ -66,6 +71,9 @@ class JobRow:
     queue: str
     restarts: int
     pending_pods: int
+    pods_key: tuple[str, str, str] = ("", "", "")
+    """(kind, namespace, name) its pods name as their workload (a TrainJob's pods: its
+    JobSet's), the key of its telemetry figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +93,11 @@ class ServerRow:
     gpus: float  # held by its running pods
     revision: str
     age: float
+    traffic: tuple[Traffic, ...] = ()  # an InferenceService's split: revision → percent
+    pending_revision: str = ""  # latest created revision when it is not the ready one
+    rollout_message: str = ""  # why that revision is not ready
+    mode: str = ""  # deployment mode (Serverless/Knative, RawDeployment/Standard, …)
+    scaled_to_zero: bool = False  # minReplicas 0 and no replicas wanted or running
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +142,8 @@ def pod_ready(pod: PodRecord) -> bool:
 
 
 def pod_status(pod: PodRecord) -> str:
-    """kubectl-like STATUS: Terminating, a container's waiting reason, status.reason, phase."""
-    if pod.deleting:
-        return "Terminating"
-    return pod.reason or pod.phase or "Unknown"
+    """STATUS as `kubectl get pods` prints it (computed once, when the pod was decoded)."""
+    return pod.status
 
 
 # ------------------------------------------------------------------ nodes
@@ -220,11 +231,13 @@ def gpu_pod_rows(
 
 
 def job_pods(cache: ClusterCache, job: JobRecord) -> list[PodRecord]:
-    """Pods of a training job (by the operator's job-name labels)."""
+    """Pods of a training job: by the operator's job-name label, a JobSet's (and so its
+    TrainJob's) by `jobset.sigs.k8s.io/jobset-name`."""
     return cache["pods"].by_index("job", (job.namespace, job.name))
 
 
 _ROLE_LABELS = ("training.kubeflow.org/replica-type", "jobset.sigs.k8s.io/replicatedjob-name")
+_JOBSET_RUN = ("JobSet", "TrainJob")
 
 
 def _role_of(pod: PodRecord) -> str:
@@ -234,6 +247,38 @@ def _role_of(pod: PodRecord) -> str:
     return ""
 
 
+def _trainjob_parts(cache: ClusterCache, job: JobRecord) -> tuple[tuple[Role, ...], float]:
+    """A TrainJob's (roles, GPUs), with what it leaves unset taken from its runtime, else
+    from the JobSet it runs as (the trainer's replicated job)."""
+    if job.nodes_set and job.resources_set:
+        return job.roles, job.gpus
+    role = job.roles[0] if job.roles else Role("node", 0, 0, 0, 0)
+    nodes, per_node = role.desired, role.gpus_per_pod
+    kind, name = job.runtime
+    plural = "clustertrainingruntimes" if kind == "ClusterTrainingRuntime" else "trainingruntimes"
+    runtime_ns = "" if plural == "clustertrainingruntimes" else job.namespace
+    runtime = cache[plural].get((runtime_ns, name)) if plural in cache and name else None
+    jobset = cache["jobsets"].get(job.key) if "jobsets" in cache else None
+    trainer = _trainer_role(jobset) if jobset is not None else None
+    if not job.nodes_set:
+        nodes = runtime.num_nodes if runtime is not None else (trainer.desired if trainer else 0)
+    if not job.resources_set:
+        if runtime is not None:
+            per_node = runtime.gpus_per_node
+        elif trainer is not None:
+            per_node = trainer.gpus_per_pod
+    resolved = msgspec.structs.replace(role, desired=nodes, gpus_per_pod=per_node)
+    return (resolved,), nodes * per_node
+
+
+def _trainer_role(jobset: JobRecord) -> Role | None:
+    for name in ("node", "trainer-node"):
+        found = next((r for r in jobset.roles if r.name == name), None)
+        if found is not None:
+            return found
+    return jobset.roles[-1] if jobset.roles else None
+
+
 def job_row(cache: ClusterCache, job: JobRecord, now: float) -> JobRow:
     pods = job_pods(cache, job)
     ready: dict[str, int] = {}
@@ -241,24 +286,38 @@ def job_row(cache: ClusterCache, job: JobRecord, now: float) -> JobRow:
         if pod_ready(pod):
             role = _role_of(pod)
             ready[role] = ready.get(role, 0) + 1
-    roles = tuple(RoleCount(r.name, ready.get(r.name.lower(), 0), r.desired) for r in job.roles)
+    job_roles, job_gpus = (
+        _trainjob_parts(cache, job) if job.kind == "TrainJob" else (job.roles, job.gpus)
+    )
+    roles = tuple(RoleCount(r.name, ready.get(r.name.lower(), 0), r.desired) for r in job_roles)
+    state = job.state
+    if job.kind in _JOBSET_RUN and state == "Pending" and any(p.phase == "Running" for p in pods):
+        state = "Running"  # no Job counts in its status (older controllers): its pods run
     end = job.completed or now
     return JobRow(
         key=(job.kind, job.namespace, job.name),
         kind=job.kind,
         namespace=job.namespace,
         name=job.name,
-        state=job.state,
+        state=state,
         reason=job.state_reason,
         message=job.state_message,
         age=age_seconds(job.created, now),
         duration=max(0.0, end - job.started) if job.started else 0.0,
         roles=roles,
-        gpus=job.gpus,
+        gpus=job_gpus,
         queue=job.queue,
         restarts=sum(p.restarts for p in pods),
         pending_pods=sum(1 for p in pods if p.phase == "Pending"),
+        pods_key=("JobSet" if job.kind in _JOBSET_RUN else job.kind, job.namespace, job.name),
     )
+
+
+def _run_by_trainjob(cache: ClusterCache, job: JobRecord) -> bool:
+    """A JobSet that a TrainJob runs: the TrainJob's row stands for it."""
+    if job.owner_kind == "TrainJob":
+        return True
+    return "trainjobs" in cache and cache["trainjobs"].get(job.key) is not None
 
 
 def job_rows(
@@ -267,8 +326,9 @@ def job_rows(
     gpu_only: bool = False,
     now: float | None = None,
 ) -> list[JobRow]:
-    """Training jobs of every installed kind. batch/v1 Jobs only when they request GPUs,
-    and not those run by a JobSet (the JobSet row stands for them)."""
+    """Training jobs of every installed kind, each once. batch/v1 Jobs only when they request
+    GPUs, and not those run by a JobSet; JobSets not those run by a TrainJob (the JobSet's or
+    the TrainJob's row stands for them)."""
     now = time.time() if now is None else now
     rows = []
     for kind in JOB_KINDS:
@@ -277,11 +337,17 @@ def job_rows(
         for job in cache[kind].items():
             if not _in(namespace, job.namespace):
                 continue
-            if (gpu_only or kind == "jobs") and job.gpus <= 0:
-                continue
             if kind == "jobs" and "jobset.sigs.k8s.io/jobset-name" in job.labels:
                 continue
-            rows.append(job_row(cache, job, now))
+            if kind == "jobsets" and _run_by_trainjob(cache, job):
+                continue
+            gpu_filter = gpu_only or kind == "jobs"
+            if gpu_filter and job.gpus <= 0 and kind != "trainjobs":
+                continue  # before building the row: most batch Jobs are CPU-only
+            row = job_row(cache, job, now)
+            if gpu_filter and row.gpus <= 0:
+                continue
+            rows.append(row)
     return rows
 
 
@@ -297,10 +363,40 @@ def _gpus_held(pods: list[PodRecord]) -> float:
     return sum(p.gpus for p in pods if p.holds_resources)
 
 
+def predictor_deployments(cache: ClusterCache, isvc: IsvcRecord) -> list[WorkloadRecord]:
+    """The predictor's Deployments: `<isvc>-predictor` (raw/standard mode), or one per
+    serverless revision, `<revision>-deployment`, for the revisions in its traffic split and
+    the latest created and ready ones."""
+    if "deployments" not in cache:
+        return []
+    deployments = cache["deployments"]
+    raw = deployments.get((isvc.namespace, f"{isvc.name}-predictor"))
+    if raw is not None:
+        return [raw]
+    revisions = [t.revision for t in isvc.traffic]
+    revisions += [isvc.latest_ready_revision, isvc.latest_created_revision]
+    found = []
+    for rev in dict.fromkeys(r for r in revisions if r):
+        dep = deployments.get((isvc.namespace, f"{rev}-deployment"))
+        if dep is not None:
+            found.append(dep)
+    return found
+
+
+_SERVERLESS_DEPLOYMENT = re.compile(r"^(?P<isvc>.+)-predictor(?:-default)?-\d{5}-deployment$")
+
+
 def _isvc_row(cache: ClusterCache, isvc: IsvcRecord, now: float) -> ServerRow:
     pods = server_pods(cache, "InferenceService", isvc.namespace, isvc.name)
-    predictor = cache["deployments"].get((isvc.namespace, f"{isvc.name}-predictor"))
-    desired = predictor.desired if predictor else len(pods)
+    deployments = predictor_deployments(cache, isvc)
+    desired = sum(d.desired for d in deployments) if deployments else len(pods)
+    per_pod = isvc.gpus_per_pod or next(
+        (d.gpus_per_pod for d in deployments if d.gpus_per_pod), 0.0
+    )
+    if not per_pod and pods:
+        per_pod = pods[0].gpus
+    created, ready_rev = isvc.latest_created_revision, isvc.latest_ready_revision
+    live = [p for p in pods if p.phase not in ("Succeeded", "Failed")]
     return ServerRow(
         key=("InferenceService", isvc.namespace, isvc.name),
         kind="InferenceService",
@@ -313,10 +409,15 @@ def _isvc_row(cache: ClusterCache, isvc: IsvcRecord, now: float) -> ServerRow:
         desired_replicas=desired,
         min_replicas=isvc.min_replicas,
         max_replicas=isvc.max_replicas,
-        gpus_per_pod=isvc.gpus_per_pod or (pods[0].gpus if pods else 0.0),
+        gpus_per_pod=per_pod,
         gpus=_gpus_held(pods),
-        revision=isvc.latest_ready_revision,
+        revision=ready_rev,
         age=age_seconds(isvc.created, now),
+        traffic=isvc.traffic,
+        pending_revision=created if created and created != ready_rev else "",
+        rollout_message=isvc.rollout_message,
+        mode=isvc.deployment_mode,
+        scaled_to_zero=isvc.min_replicas == 0 and desired == 0 and not live,
     )
 
 
@@ -362,6 +463,9 @@ def server_rows(
             if wl.gpus_per_pod <= 0 or not _in(namespace, wl.namespace) or wl.isvc:
                 continue
             if wl.name.endswith("-predictor") and (wl.namespace, wl.name[:-10]) in isvcs:
+                continue
+            serverless = _SERVERLESS_DEPLOYMENT.match(wl.name)
+            if serverless and (wl.namespace, serverless["isvc"]) in isvcs:
                 continue
             rows.append(_workload_row(cache, wl, now))
     return rows

@@ -202,6 +202,11 @@ class KubeflowSpec(_W):
     pytorch_replica_specs: dict[str, ReplicaSpec] = {}
     tf_replica_specs: dict[str, ReplicaSpec] = msgspec.field(default={}, name="tfReplicaSpecs")
     mpi_replica_specs: dict[str, ReplicaSpec] = msgspec.field(default={}, name="mpiReplicaSpecs")
+    xgb_replica_specs: dict[str, ReplicaSpec] = msgspec.field(default={}, name="xgbReplicaSpecs")
+    jax_replica_specs: dict[str, ReplicaSpec] = msgspec.field(default={}, name="jaxReplicaSpecs")
+    paddle_replica_specs: dict[str, ReplicaSpec] = msgspec.field(
+        default={}, name="paddleReplicaSpecs"
+    )
     run_policy: RunPolicy = RunPolicy()
 
 
@@ -263,6 +268,8 @@ class ReplicatedJobStatus(_W):
 class JobSetStatus(_W):
     conditions: list[Condition] = []
     replicated_jobs_status: list[ReplicatedJobStatus] = []
+    restarts: int = 0
+    terminal_state: str = ""
 
 
 class JobSet(_W):
@@ -277,15 +284,47 @@ class TrainerSpec(_W):
     image: str = ""
 
 
+class RuntimeRef(_W):
+    name: str = ""
+    kind: str = ""  # ClusterTrainingRuntime (the default) | TrainingRuntime
+    api_group: str = ""
+
+
 class TrainJobSpec(_W):
+    runtime_ref: RuntimeRef = RuntimeRef()
     trainer: TrainerSpec = TrainerSpec()
     suspend: bool = False
+
+
+class TrainJobStatus(_W):
+    conditions: list[Condition] = []
+    jobs_status: list[ReplicatedJobStatus] = []
 
 
 class TrainJob(_W):
     metadata: Meta = Meta()
     spec: TrainJobSpec = TrainJobSpec()
-    status: JobStatus = JobStatus()
+    status: TrainJobStatus = TrainJobStatus()
+
+
+class MLPolicy(_W):
+    num_nodes: int | None = None
+
+
+class JobSetTemplate(_W):
+    spec: JobSetSpec = JobSetSpec()
+
+
+class TrainingRuntimeSpec(_W):
+    ml_policy: MLPolicy = msgspec.field(default=MLPolicy(), name="mlPolicy")
+    template: JobSetTemplate = JobSetTemplate()
+
+
+class TrainingRuntime(_W):
+    """ClusterTrainingRuntime and TrainingRuntime (Kubeflow Trainer v2)."""
+
+    metadata: Meta = Meta()
+    spec: TrainingRuntimeSpec = TrainingRuntimeSpec()
 
 
 class LabelSelector(_W):
@@ -328,6 +367,17 @@ class ModelSpec(_W):
 
 class PredictorSpec(_W):
     model: ModelSpec | None = None
+    # The older framework blocks, each with its own resources (KServe v1beta1 PredictorSpec).
+    sklearn: ModelSpec | None = None
+    xgboost: ModelSpec | None = None
+    tensorflow: ModelSpec | None = None
+    pytorch: ModelSpec | None = None
+    triton: ModelSpec | None = None
+    onnx: ModelSpec | None = None
+    huggingface: ModelSpec | None = None
+    lightgbm: ModelSpec | None = None
+    paddle: ModelSpec | None = None
+    pmml: ModelSpec | None = None
     containers: list[Container] = []
     min_replicas: int | None = None
     max_replicas: int | None = None
@@ -339,9 +389,17 @@ class IsvcSpec(_W):
     predictor: PredictorSpec = PredictorSpec()
 
 
+class TrafficTarget(_W):
+    revision_name: str = ""
+    percent: int | None = None
+    latest_revision: bool | None = None
+    tag: str = ""
+
+
 class ComponentStatus(_W):
     latest_ready_revision: str = ""
     latest_created_revision: str = ""
+    traffic: list[TrafficTarget] = []
 
 
 class ModelStates(_W):
@@ -356,6 +414,7 @@ class ModelStatus(_W):
 
 class IsvcStatus(_W):
     url: str = ""
+    deployment_mode: str = ""
     conditions: list[Condition] = []
     components: dict[str, ComponentStatus] = {}
     model_status: ModelStatus = ModelStatus()

@@ -85,7 +85,7 @@ def job_row(
 ) -> Row:
     """The row of one training job (`record`: its `JobRecord`, or None; `tracked`: its
     MLflow progress cells)."""
-    (util_text, util_hint), (idle_text, idle_hint), idle_count = _gauges(figures, row.key)
+    (util_text, util_hint), (idle_text, idle_hint), idle_count = _gauges(figures, _pods_key(row))
     state = row.state or "-"
     if record is not None and record.suspended and state != "Failed":
         state = "Suspended"
@@ -123,6 +123,12 @@ def job_row(
     )
 
 
+def _pods_key(row: cv.JobRow) -> tuple[str, str, str]:
+    """The key of a job's telemetry: what its pods name as their workload (a TrainJob's
+    pods name its JobSet)."""
+    return row.pods_key if row.pods_key[2] else row.key
+
+
 def _job_sorts(row: cv.JobRow, now: float) -> dict[str, float | None]:
     return {"age": age_key(row.age, now), "duration": row.duration or None}
 
@@ -148,7 +154,17 @@ def build_jobs(session: ClusterSession, ctx: RowContext, cache: RowCache) -> lis
         )
         # LAST ticks in place; what else the run shows is an input
         steady = (tracked[0][:3], tracked[1], tracked[2])
-        inputs = (record, figures.get(row.key), row.roles, row.restarts, row.pending_pods, steady)
+        figure = figures.get(_pods_key(row))
+        inputs = (
+            record,
+            figure,
+            row.roles,
+            row.gpus,
+            row.state,
+            row.restarts,
+            row.pending_pods,
+            steady,
+        )
         built = cache.get(key, inputs) if record is not None else None
         if built is None:
             built = cache.put(key, inputs, job_row(row, record, figures, now, tracked))
@@ -207,21 +223,53 @@ def _model(record: Any) -> str:
     return images[0].rsplit("/", 1)[-1] if images else ""
 
 
+def _short_revision(revision: str, name: str) -> str:
+    """`llama-predictor-00002` → `00002` (the service's name is on the row already)."""
+    for prefix in (f"{name}-predictor-default-", f"{name}-predictor-"):
+        if revision.startswith(prefix) and len(revision) > len(prefix):
+            return revision[len(prefix) :]
+    return revision
+
+
+def rollout_cell(row: cv.ServerRow) -> tuple[str, Hint]:
+    """An InferenceService's revisions: its traffic split (`00002 10% · 00001 90%`), the
+    ready revision when there is no split, and a newer revision that is not ready with why
+    (`00003 not ready: 0/6 nodes are available: …`, in amber)."""
+    split = [t for t in row.traffic if t.percent or t.latest]
+    if len(split) > 1 or (split and split[0].percent < 100):
+        text = " · ".join(f"{_short_revision(t.revision, row.name)} {t.percent}%" for t in split)
+    else:
+        text = _short_revision(row.revision, row.name)
+    if not row.pending_revision:
+        return text, None
+    pending = _short_revision(row.pending_revision, row.name)
+    why = f"{pending} not ready: {row.rollout_message}" if row.rollout_message else pending
+    return (f"{text}; {why}" if text else why), "warn"
+
+
 def server_row(row: cv.ServerRow, record: Any, figures: Mapping[Any, Any], now: float) -> Row:
     """The row of one model server (`record`: its `IsvcRecord` / `WorkloadRecord`, or None)."""
     (util_text, util_hint), (idle_text, idle_hint), _count = _gauges(figures, row.key)
     ok = row.ready == "True"
     hint = None if ok else ("warn" if row.ready == "Unknown" or row.ready_replicas else "bad")
+    rollout, rollout_hint = rollout_cell(row)
+    if rollout_hint and hint is None:
+        hint = rollout_hint
+    ready = "True" if ok else (row.reason or row.ready)
+    if row.scaled_to_zero and ok:
+        ready = "scaled to zero"
     cells = (
         row.namespace,
         row.name,
         row.kind,
-        "True" if ok else (row.reason or row.ready),
+        ready,
         f"{row.ready_replicas}/{row.desired_replicas}",
         INVALID if getattr(record, "invalid", ()) else gpus(row.gpus),
         util_text,
         idle_text,
         _model(record),
+        rollout,
+        row.mode,
         row.url,
         age(row.age),
     )
@@ -229,7 +277,7 @@ def server_row(row: cv.ServerRow, record: Any, figures: Mapping[Any, Any], now: 
         f"{row.kind}/{row.namespace}/{row.name}",
         cells,
         hint,
-        styles_of((None,) * 6 + (util_hint, idle_hint) + (None,) * 3),
+        styles_of((None,) * 6 + (util_hint, idle_hint, None, rollout_hint) + (None,) * 3),
         record.labels if record is not None else EMPTY,
         record if record is not None else row,
         {"age": age_key(row.age, now)},
@@ -253,6 +301,8 @@ def build_servers(session: ClusterSession, ctx: RowContext, cache: RowCache) -> 
             row.desired_replicas,
             row.gpus,
             row.gpus_per_pod,
+            row.pending_revision,
+            row.scaled_to_zero,
         )
         built = cache.get(key, inputs) if record is not None else None
         if built is None:
@@ -281,6 +331,8 @@ SERVERS = View(
         UTIL,
         IDLE,
         Column("model", "MODEL", 3, 12, cut="middle"),
+        Column("revision", "REVISION", 4, 14),
+        Column("mode", "MODE", 6, 10),
         Column("url", "URL", 5, 20, cut="middle"),
         AGE,
     ),

@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..clock import parse_rfc3339
+from ..hashing import stable_hash
 from ..podspec import pod_from_template
+from .jobset import JOBSET_NAME, name_uid
 from .owned import Controller, PodInfo, find_condition, set_condition
 
 JOB_NAME = "batch.kubernetes.io/job-name"
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 INDEX = "batch.kubernetes.io/job-completion-index"
 BACKOFF_BASE, BACKOFF_MAX = 10.0, 360.0
+SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def job_labels(job: dict[str, Any]) -> dict[str, str]:
@@ -217,7 +220,12 @@ class JobController(Controller):
         labels = job_labels(job)
         annotations: dict[str, str] = {}
         stem = meta["name"] if index is None else f"{meta['name']}-{index}"
-        name = f"{stem}-{self.store.random_suffix()}"
+        jobset = JOBSET_NAME in (meta.get("labels") or {})
+        # A JobSet's Jobs name their pods from their own names (see controllers.jobset), so
+        # that a JobSet in a preset leaves the store's random sequence to the other objects.
+        seq = str(len(self.children(job))) if jobset else ""
+        suffix = _suffix(f"{meta['uid']}/{stem}/{seq}") if jobset else self.store.random_suffix()
+        name = f"{stem}-{suffix}"
         if index is not None:
             labels[INDEX] = annotations[INDEX] = str(index)
         pod = pod_from_template(
@@ -233,6 +241,8 @@ class JobController(Controller):
         )
         if index is not None:
             pod["spec"]["hostname"] = stem
+        if jobset:
+            pod["metadata"]["uid"] = name_uid(meta["namespace"], name, meta["uid"])
         if self.create_child("Pod", pod):
             self.event(job, "SuccessfulCreate", f"Created pod: {name}")
 
@@ -309,6 +319,12 @@ def _probe(conditions: list[dict[str, Any]], type_: str, iso: str) -> None:
     cond = find_condition(conditions, type_)
     if cond is not None:
         cond["lastProbeTime"] = iso
+
+
+def _suffix(seed: str, n: int = 5) -> str:
+    """A pod name suffix from the alphabet of the store's, drawn from `seed` alone."""
+    h = stable_hash(seed)
+    return "".join(SUFFIX_ALPHABET[(h >> (6 * i)) % len(SUFFIX_ALPHABET)] for i in range(n))
 
 
 def _index(pod: PodInfo) -> int | None:

@@ -1,4 +1,5 @@
-"""Kubeflow Training Operator v1: PyTorchJob, TFJob and MPIJob on one engine.
+"""Kubeflow Training Operator v1: PyTorchJob, TFJob, XGBoostJob, JAXJob, PaddleJob, and the
+mpi-operator's MPIJob (`v2beta1`), on one engine.
 
 Pods `<job>-<type lowercase>-<index>` (MPI launcher: `<job>-launcher`) with the operator's
 `training.kubeflow.org/*` labels. Conditions are appended in order like the operator's
@@ -63,13 +64,34 @@ FLAVORS = (
         "Never",
         "Running",
     ),
+    # MPIJob is the mpi-operator's `kubeflow.org/v2beta1` (the only version it serves).
     Flavor("MPIJob", "mpiReplicaSpecs", "mpi", "mpijob-controller", ("Launcher",), "Never", "None"),
+    # training-operator v1.8+: no master type means every Worker must succeed (JAXJob).
+    Flavor(
+        "XGBoostJob",
+        "xgbReplicaSpecs",
+        "xgboost",
+        "xgboostjob-controller",
+        ("Master",),
+        "Never",
+        "None",
+    ),
+    Flavor("JAXJob", "jaxReplicaSpecs", "jax", "jaxjob-controller", (), "OnFailure", "None"),
+    Flavor(
+        "PaddleJob",
+        "paddleReplicaSpecs",
+        "paddle",
+        "paddlejob-controller",
+        ("Master",),
+        "OnFailure",
+        "None",
+    ),
 )
 TYPE_ORDER = ("Launcher", "Chief", "Master", "PS", "Worker", "Evaluator")
 
 
 def start(ctx: SimContext) -> None:
-    """Start the PyTorchJob, TFJob and MPIJob controllers."""
+    """Start the PyTorchJob, TFJob, MPIJob, XGBoostJob, JAXJob and PaddleJob controllers."""
     for flavor in FLAVORS:
         TrainingJobController(ctx, flavor)
 
