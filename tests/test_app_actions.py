@@ -227,7 +227,7 @@ async def test_scale_a_pytorchjob_validates_then_scales(sim) -> None:
         dialog = await _dialog(pilot, app)
         assert dialog.title_text == "scale PyTorchJob act-elastic in namespace ml, context kmc-sim"
         assert dialog.changes[:2] == ("worker replicas: 2 → 3", "GPUs requested: 4 → 6")
-        assert any(w.startswith("GPUs free now: node pool") for w in dialog.warnings)
+        assert any(w.startswith("2 more GPUs asked") and "node pool" in w for w in dialog.warnings)
         await pilot.press("y")
         await wait_until(
             pilot, lambda: any(n.startswith("scaled PyTorchJob ml/act-elastic") for n in notes)

@@ -7,8 +7,8 @@ subresource, within `elasticPolicy`), InferenceService `minReplicas` / `maxRepli
 The confirmation says replicas before → after and the GPUs the pods request before →
 after; notes warn when a HorizontalPodAutoscaler or KEDA ScaledObject manages the target
 (it would undo a manual scale) and when a PyTorchJob has no `elasticPolicy` (changing its
-workers restarts it). `capacity(template)` (optional, from the UI's cache) adds a line
-such as "node pool a100 has 12 GPUs free".
+workers restarts it). `capacity(template, more)` (optional, from the UI's cache) adds a
+line such as "node pool a100 has 12 GPUs free (6 more asked)".
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ SCALABLE = ("deployments", "statefulsets", "pytorchjobs", "inferenceservices")
 _WHOLE = re.compile(r"\d{1,9}")
 _RANGE = re.compile(r"\s*(\S+?)\s*(?:\.\.|-|\s)\s*(\S+)\s*")
 
-Capacity = Callable[[dict[str, Any]], str]
-"""Given a pod template, a line about where such pods fit (or "")."""
+Capacity = Callable[[dict[str, Any], float], str]
+"""Given a pod template and the GPUs more that scaling asks for, a line about where such
+pods fit (or "")."""
 
 
 def parse_replicas(text: str, what: str = "replicas") -> int:
@@ -185,8 +186,9 @@ class Scale(Action):
             changes.append(
                 Change("GPUs requested", _gpus(per_pod * before), _gpus(per_pod * self.replicas))
             )
-        if self.capacity and per_pod and isinstance(template, dict):
-            fit = self.capacity(template)
+        more = per_pod * (self.replicas - before)
+        if self.capacity and more > 0 and isinstance(template, dict):
+            fit = self.capacity(template, more)
             if fit:
                 notes.append(fit)
         notes.extend(_autoscalers(connection, self.target))

@@ -85,11 +85,11 @@ def make_action(
     return DeleteJob(ref)
 
 
-def capacity(host: Host) -> Callable[[dict[str, Any]], str]:
-    """A line about free GPUs where a pod of a template could run, from the cache (the
-    node selector's matching schedulable nodes, summed per pool)."""
+def capacity(host: Host) -> Callable[[dict[str, Any], float], str]:
+    """A line about free GPUs where pods of a template could run, from the cache (the
+    node selector's matching schedulable nodes, summed per pool), against `more` GPUs."""
 
-    def fit(template: dict[str, Any]) -> str:
+    def fit(template: dict[str, Any], more: float) -> str:
         session = host.session
         if session is None:
             return ""
@@ -108,7 +108,11 @@ def capacity(host: Host) -> Callable[[dict[str, Any]], str]:
         if not free:
             return "no schedulable GPU node matches its node selector" if selector else ""
         pools = ", ".join(f"{pool} has {n:g}" for pool, n in sorted(free.items())[:4])
-        return clean_line(f"GPUs free now: node pool {pools}")
+        if more > sum(free.values()):
+            return clean_line(
+                f"{more:g} more GPUs asked, node pool {pools} free: some pods will stay Pending"
+            )
+        return clean_line(f"{more:g} more GPUs asked; node pool {pools} free")
 
     return fit
 
@@ -139,7 +143,9 @@ def start_action(host: Host, verb: str, arg: str = "") -> None:
         if kind not in VERBS["scale"].kinds:
             app.notify(f"scale: select {VERBS['scale'].what}", severity="warning", markup=False)
             return
-        what = "minReplicas (or MIN..MAX)" if kind == "inferenceservices" else "replicas"
+        what = {"inferenceservices": "minReplicas (or MIN..MAX)", "pytorchjobs": "workers"}.get(
+            kind, "replicas"
+        )
         label = ref_of(kind, getattr(record, "namespace", ""), record.name).label()
 
         def answered(text: str | None) -> None:
