@@ -16,6 +16,7 @@ from console.cluster.decode_fields import (
     share,
     shared_labels,
 )
+from console.cluster.pod_status import kubectl_status
 from console.cluster.records import (
     ContainerRecord,
     EventRecord,
@@ -67,6 +68,8 @@ def _containers(pod: wire.Pod) -> tuple[ContainerRecord, ...]:
             s = statuses.get(c.name)
             state, reason = _state_of(s.state) if s else ("", "")
             last = _state_of(s.last_state)[1] if s else ""
+            ended = s.state.terminated if s else None
+            previous = s.last_state.terminated if s else None
             record = ContainerRecord(
                 iline(c.name),
                 iline(c.image),
@@ -76,6 +79,11 @@ def _containers(pod: wire.Pod) -> tuple[ContainerRecord, ...]:
                 state,
                 iline(reason),
                 iline(last),
+                exit_code=ended.exit_code if ended else None,
+                last_exit_code=(previous.exit_code or 0) if previous else None,
+                last_signal=previous.signal if previous else 0,
+                last_finished=parse_time(previous.finished_at) if previous else 0.0,
+                sidecar=init and c.restart_policy == "Always",
             )
             out.append(share(record, record))
     containers = tuple(out)
@@ -121,15 +129,22 @@ def node_record(node: wire.Node, pool_label: str | None = None) -> NodeRecord:
     )
 
 
+def _last_termination(containers: tuple[ContainerRecord, ...]) -> str:
+    """The latest previous termination among the containers (the first when none says when)."""
+    ended = [c for c in containers if c.last_termination]
+    if not ended:
+        return ""
+    return max(ended, key=lambda c: c.last_finished).last_termination
+
+
 def pod_record(pod: wire.Pod) -> PodRecord:
     meta, status = pod.metadata, pod.status
     owner = _controller(meta)
     containers = _containers(pod)
-    app = [c for c in containers if not c.init]
+    kubectl = kubectl_status(pod)
     scheduled = next((c for c in status.conditions if c.type == "PodScheduled"), None)
     unscheduled = scheduled is not None and scheduled.status == "False"
     created = parse_time(meta.creation_timestamp)
-    waiting = next((c.reason for c in app if c.state == "waiting" and c.reason), "")
     workload = _workload_of(meta, owner)
     invalid: list[str] = []
     request = gpu.effective_request(pod.spec, invalid)
@@ -144,12 +159,12 @@ def pod_record(pod: wire.Pod) -> PodRecord:
         workload=share(("workload", *workload), (iline(workload[0]), iline(workload[1]))),
         node=iline(pod.spec.node_name),
         phase=iline(status.phase),
-        reason=iline(status.reason) or waiting,
+        reason=iline(status.reason),
         gpu_request=share(("request", *request.items()), request),
         containers=containers,
-        restarts=sum(c.restarts for c in containers),
-        ready_containers=sum(1 for c in app if c.ready),
-        total_containers=len(app),
+        restarts=kubectl.restarts,
+        ready_containers=kubectl.ready,
+        total_containers=kubectl.total,
         scheduled_reason=iline(scheduled.reason) if unscheduled and scheduled else "",
         scheduled_message=clean(scheduled.message) if unscheduled and scheduled else "",
         pending_since=(
@@ -164,6 +179,9 @@ def pod_record(pod: wire.Pod) -> PodRecord:
         invalid=share(("invalid", *invalid), tuple(sorted({iline(n) for n in invalid})))
         if invalid
         else (),
+        status=kubectl.status,
+        last_restart=kubectl.last_restart,
+        last_termination=_last_termination(containers),
     )
 
 

@@ -155,7 +155,8 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
                 ("Pod", f"{record.namespace}/{record.name}"),
                 ("Node", record.node or "(not scheduled)"),
                 ("Phase", record.phase),
-                ("Status", record.reason),
+                ("Status", record.status),
+                ("Reason", record.reason if record.reason != record.status else ""),
                 ("Owner", f"{record.owner_kind}/{record.owner_name}" if record.owner_kind else ""),
                 ("GPU request", _gpus(record.gpu_request)),
                 ("IP", record.pod_ip),
@@ -168,11 +169,15 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
         )  # fmt: skip
         lines.append("Containers:")
         for c in record.containers:
-            kind = "init " if c.init else ""
+            kind = "sidecar " if c.sidecar else "init " if c.init else ""
             state = f"{c.state} {c.reason}".strip()
-            last = f", last: {c.last_reason}" if c.last_reason else ""
+            if c.exit_code is not None:
+                state += f" (exit {c.exit_code})"
             ready = "ready" if c.ready else "not ready"
-            lines.append(f"  {kind}{c.name}: {state}, {ready}, restarts {c.restarts}{last}")
+            lines.append(f"  {kind}{c.name}: {state}, {ready}, restarts {c.restarts}")
+            if c.last_termination:
+                when = f", {_when(c.last_finished, now)}" if c.last_finished else ""
+                lines.append(f"    last state: terminated {c.last_termination}{when}")
             lines.append(f"    image {c.image}")
         return "\n".join(lines)
     if isinstance(record, r.JobRecord):

@@ -76,6 +76,22 @@ class ContainerRecord(msgspec.Struct, frozen=True, gc=False):
     state: str  # running | waiting | terminated | ""
     reason: str  # CrashLoopBackOff, OOMKilled, …
     last_reason: str  # reason of the previous termination
+    exit_code: int | None = None  # of the current termination
+    last_exit_code: int | None = None  # of the previous termination
+    last_signal: int = 0
+    last_finished: float = 0.0  # when the previous termination happened
+    sidecar: bool = False  # an init container with restartPolicy Always
+
+    @property
+    def last_termination(self) -> str:
+        """The previous termination as on-call reads it: `OOMKilled (exit 137)`, `Error
+        (exit 1)`, `signal 9`, `exit 2`; "" when the container never terminated."""
+        if self.last_exit_code is None and not self.last_reason:
+            return ""
+        code = (
+            f"signal {self.last_signal}" if self.last_signal else f"exit {self.last_exit_code or 0}"
+        )
+        return f"{self.last_reason} ({code})" if self.last_reason else code
 
 
 class PodRecord(msgspec.Struct, frozen=True, gc=False):
@@ -91,12 +107,12 @@ class PodRecord(msgspec.Struct, frozen=True, gc=False):
     ]  # (kind, name): Deployment / StatefulSet / PyTorchJob / JobSet / InferenceService / …
     node: str
     phase: str
-    reason: str  # status.reason (Evicted, …) or the first waiting container reason
+    reason: str  # status.reason (Evicted, NodeLost, …) as the kubelet/controller set it
     gpu_request: dict[str, float]  # effective accelerator request (§7)
     containers: tuple[ContainerRecord, ...]
-    restarts: int
-    ready_containers: int
-    total_containers: int  # app containers
+    restarts: int  # kubectl's RESTARTS count
+    ready_containers: int  # kubectl's READY: ready app containers and started sidecars
+    total_containers: int  # app containers and sidecars
     scheduled_reason: str  # PodScheduled=False reason (Unschedulable) and message
     scheduled_message: str
     pending_since: float  # PodScheduled=False lastTransitionTime, else creation
@@ -107,6 +123,12 @@ class PodRecord(msgspec.Struct, frozen=True, gc=False):
     invalid: tuple[str, ...] = ()
     """GPU resources whose request, limit or overhead was malformed, not finite, negative or
     absurd: counted as 0 and shown as invalid."""
+    status: str = ""
+    """STATUS exactly as `kubectl get pods` prints it (`console.cluster.pod_status`)."""
+    last_restart: float = 0.0
+    """When the latest restart kubectl counts happened (its `3 (5m ago)`), 0.0 if none."""
+    last_termination: str = ""
+    """The most recent previous termination among the containers: `OOMKilled (exit 137)`."""
 
     @property
     def key(self) -> Key:

@@ -86,7 +86,9 @@ class StateDetail(_W):
     reason: str = ""
     message: str = ""
     exit_code: int | None = None
+    signal: int = 0
     started_at: str | None = None
+    finished_at: str | None = None
 
 
 class ContainerState(_W):
@@ -99,6 +101,7 @@ class ContainerStatus(_W):
     name: str = ""
     ready: bool = False
     restart_count: int = 0
+    started: bool | None = None
     state: ContainerState = ContainerState()
     last_state: ContainerState = ContainerState()
 

@@ -3,7 +3,8 @@ scope (on a node, of a job, of a workload).
 
 At 80 columns a pod keeps its name (cut in the middle when long), status, GPUs and node
 (its distinguishing part, `console.render.names`); namespace and READY come next with the
-width, then age, restarts and workload."""
+width, then age, restarts and workload; LAST EXIT (the latest previous termination:
+`OOMKilled (exit 137)`) when wide. STATUS and RESTARTS are kubectl's, to the character."""
 
 from __future__ import annotations
 
@@ -31,20 +32,39 @@ if TYPE_CHECKING:
 
 _BAD_POD = {
     "CrashLoopBackOff", "Error", "OOMKilled", "ImagePullBackOff", "ErrImagePull",
-    "CreateContainerConfigError", "Evicted", "UnexpectedAdmissionError", "Failed",
+    "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+    "InvalidImageName", "ContainerCannotRun", "DeadlineExceeded", "Evicted",
+    "UnexpectedAdmissionError", "Failed", "Unknown", "StartError",
 }  # fmt: skip
+
+
+def _failing(status: str) -> bool:
+    """A STATUS that says something broke: a bad reason, `ExitCode:N`/`Signal:N`, or an
+    init container's (`Init:CrashLoopBackOff`, `Init:ExitCode:1`; not the `Init:1/2` count)."""
+    if status.startswith("Init:"):
+        status = status[5:]
+        if status[:1].isdigit():
+            return False
+    return status in _BAD_POD or status.startswith(("ExitCode:", "Signal:"))
 
 
 def pod_hint(row: cv.PodRow) -> Hint:
     """dim: terminating or done; bad: failing; warn: pending, not running or not ready."""
-    if row.status == "Terminating" or row.phase == "Succeeded":
+    if row.status in ("Terminating", "Completed") or row.phase == "Succeeded":
         return "dim"
-    if row.status in _BAD_POD or row.phase == "Failed":
+    if _failing(row.status) or row.phase == "Failed":
         return "bad"
     if row.phase == "Pending" or row.status != "Running":
         return "warn"
     ready, _, total = row.ready.partition("/")
     return "warn" if ready != total else None
+
+
+def restarts_cell(pod: PodRecord, now: float) -> str:
+    """kubectl's RESTARTS: `3`, or `3 (5m ago)` when it knows when the last one was."""
+    if pod.restarts and pod.last_restart:
+        return f"{pod.restarts} ({age(now - pod.last_restart)} ago)"
+    return str(pod.restarts)
 
 
 def pod_key(pod: PodRecord) -> str:
@@ -55,13 +75,13 @@ def pod_key(pod: PodRecord) -> str:
 def pod_row(pod: PodRecord, now: float, short_node: str | None = None) -> Row:
     """The row of one pod (`short_node`: the distinguishing part of its node's name)."""
     row = cv.pod_row(pod, now)
-    status = row.status if row.status != "Succeeded" else "Completed"
     cells = (
         row.namespace,
         row.name,
         row.ready,
-        status,
-        str(row.restarts),
+        row.status,
+        restarts_cell(pod, now),
+        pod.last_termination,
         INVALID if pod.invalid else gpus(row.gpus) if row.gpu_request else "",
         row.node,
         f"{row.workload[0]}/{row.workload[1]}" if row.workload[1] else "",
@@ -106,6 +126,8 @@ def build_pods(session: ClusterSession, ctx: RowContext, cache: RowCache) -> lis
             row = cache.put(key, inputs, pod_row(pod, now, short.get(pod.node)))
         else:
             row = cache.with_cell(key, row, AGE_INDEX, age(cv.age_seconds(pod.created, now)))
+            if pod.last_restart:
+                row = cache.with_cell(key, row, RESTARTS_INDEX, restarts_cell(pod, now))
         out.append(row)
     cache.end()
     return out
@@ -120,6 +142,7 @@ PODS = View(
         Column("ready", "READY", 2, 5),
         Column("status", "STATUS", 0, 9),
         Column("restarts", "RESTARTS", 4, 8, "right", "number"),
+        Column("last", "LAST EXIT", 6, 9),
         Column("gpus", "GPUS", 1, 4, "right", "number"),
         Column("node", "NODE", 1, 12, narrow="node_short", cut="middle"),
         Column("workload", "WORKLOAD", 5, 14, cut="middle"),
@@ -132,3 +155,4 @@ PODS = View(
     lambda _pod: "pods",
 )
 AGE_INDEX = [c.key for c in PODS.columns].index("age")
+RESTARTS_INDEX = [c.key for c in PODS.columns].index("restarts")

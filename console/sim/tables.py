@@ -8,6 +8,7 @@ from typing import Any
 
 from .clock import parse_rfc3339
 from .kinds import ResourceType
+from .pod_table import pod_cells
 
 Column = tuple[str, str, int, Callable[[dict[str, Any], float], Any]]  # name, type, priority, cell
 
@@ -48,38 +49,20 @@ def _name(obj: dict[str, Any], _now: float) -> str:
     return obj.get("metadata", {}).get("name", "")
 
 
-def _pod_status(obj: dict[str, Any]) -> str:
-    status = obj.get("status", {})
-    if obj.get("metadata", {}).get("deletionTimestamp"):
-        return "Terminating"
-    reason = status.get("reason") or status.get("phase") or "Unknown"
-    for cs in status.get("containerStatuses") or []:
-        state = cs.get("state") or {}
-        if state.get("waiting", {}).get("reason"):
-            reason = state["waiting"]["reason"]
-        elif state.get("terminated"):
-            term = state["terminated"]
-            reason = term.get("reason") or f"ExitCode:{term.get('exitCode', 0)}"
-    return reason
-
-
 def _pod_ready(obj: dict[str, Any], _now: float) -> str:
-    statuses = obj.get("status", {}).get("containerStatuses") or []
-    total = len(obj.get("spec", {}).get("containers") or [])
-    return f"{sum(1 for cs in statuses if cs.get('ready'))}/{total}"
+    return pod_cells(obj).ready
+
+
+def _pod_status(obj: dict[str, Any], _now: float) -> str:
+    return pod_cells(obj).status
 
 
 def _pod_restarts(obj: dict[str, Any], now: float) -> str:
-    statuses = obj.get("status", {}).get("containerStatuses") or []
-    count = sum(cs.get("restartCount", 0) for cs in statuses)
-    finished = [
-        cs["lastState"]["terminated"].get("finishedAt")
-        for cs in statuses
-        if (cs.get("lastState") or {}).get("terminated", {}).get("finishedAt")
-    ]
-    if count and finished:
-        return f"{count} ({human_duration(now - parse_rfc3339(max(finished)))} ago)"
-    return str(count)
+    """kubectl's `3 (5m ago)`: the count, and how long ago the latest counted restart was."""
+    cells = pod_cells(obj)
+    if cells.restarts and cells.last_restart:
+        return f"{cells.restarts} ({human_duration(now - cells.last_restart)} ago)"
+    return str(cells.restarts)
 
 
 def _node_status(obj: dict[str, Any], _now: float) -> str:
@@ -172,7 +155,7 @@ COLUMNS: dict[str, list[Column]] = {
     "pods": [
         NAME,
         ("Ready", "string", 0, _pod_ready),
-        ("Status", "string", 0, lambda o, _n: _pod_status(o)),
+        ("Status", "string", 0, _pod_status),
         ("Restarts", "string", 0, _pod_restarts),
         AGE,
         ("IP", "string", 1, _path("status", "podIP")),
