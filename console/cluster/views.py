@@ -236,7 +236,11 @@ def job_pods(cache: ClusterCache, job: JobRecord) -> list[PodRecord]:
     return cache["pods"].by_index("job", (job.namespace, job.name))
 
 
-_ROLE_LABELS = ("training.kubeflow.org/replica-type", "jobset.sigs.k8s.io/replicatedjob-name")
+_ROLE_LABELS = (
+    "training.kubeflow.org/replica-type",
+    "jobset.sigs.k8s.io/replicatedjob-name",
+    "training.kubeflow.org/job-role",  # the mpi-operator's only role label (launcher/worker)
+)
 _JOBSET_RUN = ("JobSet", "TrainJob")
 
 
