@@ -27,6 +27,9 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.message import Message
 
+from console.cluster.gpu import MIG as GPU_MIG
+from console.cluster.gpu import SHARED as GPU_SHARED
+from console.cluster.gpu import WHOLE as GPU_WHOLE
 from console.commands import KmcCommands, help_rows, read_only
 from console.commands import run_command as run_registered
 from console.config import ConfigError, Settings, load_settings
@@ -318,17 +321,25 @@ class KmcApp(App[int]):
                 sync_hint="warn",
                 read_only=self.settings.read_only,
             )
-        usage = session.ledger.cluster()
+        units = session.ledger.units()  # whole GPUs apart from MIG slices and shared replicas
+        forbidden = session.state("nodes").state == "forbidden"
         sync, hint = session.view_state(view or "nodes")
         figures = self.telemetry.header()
         label, label_hint = self.telemetry.label()
         return HeaderData(
             context=clean_line(self.context) or "in-cluster",
             namespace=self.namespace,
-            allocatable=None
-            if session.state("nodes").state == "forbidden"
-            else round(usage.total_allocatable),
-            requested=round(usage.total_requested),
+            allocatable=None if forbidden else round(units.of(GPU_WHOLE)[1]),
+            requested=round(units.of(GPU_WHOLE)[0]),
+            gpus=None if forbidden else units.physical,
+            units=tuple(
+                (name, round(req), None if forbidden else round(alloc))
+                for name, (req, alloc) in (
+                    ("MIG", units.of(GPU_MIG)),
+                    ("shared", units.of(GPU_SHARED)),
+                )
+                if req or alloc
+            ),
             busy=figures.busy if figures else None,
             idle=figures.allocated_idle if figures else None,
             mean_util=figures.mean_util if figures else None,

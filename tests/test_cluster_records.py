@@ -372,8 +372,10 @@ def test_valid_quantities_are_not_invalid() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "count"), [("8", 8), ("²", 0), ("9" * 5000, 0), ("-1", 0), ("", 0)]
+    ("text", "count"), [("8", 8), ("²", 4), ("9" * 5000, 4), ("-1", 4), ("", 4)]
 )
 def test_gpu_count_label(text: str, count: int) -> None:
-    node = KINDS["nodes"].decode_item(orjson.dumps(node_json(**{"nvidia.com/gpu.count": text})))
+    # a garbage gpu.count is not read: the physical count falls back to the whole GPUs advertised
+    data = node_json(gpus=4, **{"nvidia.com/gpu.count": text})
+    node = KINDS["nodes"].decode_item(orjson.dumps(data))
     assert node is not None and node.gpu_count == count

@@ -84,8 +84,8 @@ def test_nodes_rebuild_only_what_changed() -> None:
     load(s, ("pods", pod("b", node="gpu-1")))  # the ledger's usage of gpu-1 changes
     figures["gpu-0"] = NodeTelemetry("gpu-0", 8, 90.0, 90.0, None, None, None)  # a new sample
     rows = {r.key: r for r in NODES.build(s, RowContext(NOW, telemetry=telemetry), cache)}
-    assert cache.built == 4 and rows["gpu-1"].cells[4].startswith("    1/8")
-    assert rows["gpu-0"].cells[6] == " 90%"
+    assert cache.built == 4 and rows["gpu-1"].cells[5].startswith("    1/8")
+    assert rows["gpu-0"].cells[7] == " 90%"
     load(s, ("nodes", node("gpu-1", spec={"unschedulable": True})))
     rows2 = {r.key: r for r in NODES.build(s, RowContext(NOW, telemetry=telemetry), cache)}
     assert cache.built == 5 and rows2["gpu-0"] is rows["gpu-0"]

@@ -96,3 +96,28 @@ async def test_header_shows_telemetry_state_in_its_hint_colour() -> None:
         assert styles["ok"] == [style("ok")] and styles["error"] == [style("error")]
         assert styles[None] == styles["bogus"] == [style("muted")]
         assert len({str(s) for s in styles.values()}) == 4
+
+
+async def test_header_counts_gpus_apart_from_slices_and_replicas() -> None:
+    data = replace(DATA, gpus=26, units=(("MIG", 3, 56), ("shared", 5, 16)))
+    app = HeaderApp(data)
+    async with app.run_test(size=(160, 24)) as pilot:
+        header = app.query_one(ClusterHeader)
+        gpu_line = header.full_lines()[1]
+        assert "120/160" in gpu_line and "MIG 3/56" in gpu_line and "shared 5/16" in gpu_line
+        assert "26 GPUs" in gpu_line
+        # at 80 columns the whole-GPU allocation stays, the rest drops by importance
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "120/160" in header.render().plain.split("\n")[1]
+        # an all-MIG cluster: the slices lead, never a "0/0" of GPUs
+        header.data = HeaderData(context="mig", allocatable=0, gpus=8, units=(("MIG", 4, 56),))
+        await pilot.pause()
+        line = header.render().plain.split("\n")[1]
+        assert line.startswith("MIG 4/56") and "0/0" not in line
+        # nodes forbidden: nothing allocatable is known
+        header.data = HeaderData(
+            context="x", allocatable=None, requested=2, units=(("MIG", 1, None),)
+        )
+        await pilot.pause()
+        assert "GPU alloc 2/?" in header.render().plain and "MIG 1/?" in header.render().plain

@@ -4,6 +4,10 @@ and, when given, a telemetry state).
 Fed a plain `HeaderData` with `ClusterHeader.data = HeaderData(...)`; every string
 is shown as plain text. The clock ticks once a second; pass `clock=` to pin it.
 
+GPUs are counted in honest units: the allocation is of whole GPUs (`GPU alloc 12/40`),
+MIG slices and shared (time-sliced) replicas come as their own parts (`MIG 3/56`,
+`shared 5/16`), and the physical GPUs as `48 GPUs`.
+
 Both lines fit the width by importance (`widgets.status_line.fit_line`): read-only, the
 GPU allocation and a telemetry or sync problem stay; the title, the clock, the busy count
 and the allocation bar go first; long context and namespace names are cut in the middle,
@@ -29,7 +33,8 @@ from widgets.status_line import Part, fit_line, full_text
 
 @dataclass(frozen=True)
 class HeaderData:
-    """What the header shows. GPU counts are whole GPUs (or time-sliced replicas)."""
+    """What the header shows. `allocatable`/`requested` count whole GPUs; MIG slices and
+    shared replicas are in `units`, physical GPUs in `gpus`."""
 
     context: str = ""
     namespace: str | None = None
@@ -47,6 +52,11 @@ class HeaderData:
     """A GPU telemetry state ("dcgm live", "telemetry unavailable: …") ending the GPU line."""
     telemetry_hint: str | None = None
     """"ok", "warn", "error" or None (muted): colours the telemetry text."""
+    gpus: int | None = None
+    """Physical GPUs (None: unknown or not shown)."""
+    units: tuple[tuple[str, int, int | None], ...] = ()
+    """Other schedulable units as (name, requested, allocatable or None when unknown):
+    `("MIG", 3, 56)`, `("shared", 5, 16)`."""
 
     @property
     def free(self) -> int | None:
@@ -166,7 +176,10 @@ class ClusterHeader(Widget):
             # Nodes are forbidden to this user: requests are known, allocatable is not.
             numbers = f"{d.requested}/?"
             alloc = Part((self._labelled("GPU alloc", numbers), self._labelled("GPU", numbers)))
-            return [alloc, *self._telemetry_parts(d, scale)]
+            return [alloc, *self._unit_parts(d), *self._telemetry_parts(d, scale)]
+        if not d.allocatable and not d.requested and d.units:
+            # no whole GPUs to hand out (an all-MIG or all-shared cluster): the units lead
+            return [*self._unit_parts(d, lead=True), *self._telemetry_parts(d, scale)]
         numbers = f"{d.requested}/{d.allocatable}"
         with_bar = self._labelled("GPU alloc", "")
         with_bar.append_text(gpu_bar(d.requested, d.allocatable, 10, scale=scale))
@@ -178,7 +191,20 @@ class ClusterHeader(Widget):
             ),
             Part((self._labelled("free", str(d.free)),), importance=1, cut="none"),
         ]
-        return parts + self._telemetry_parts(d, scale)
+        return parts + self._unit_parts(d) + self._telemetry_parts(d, scale)
+
+    def _unit_parts(self, d: HeaderData, lead: bool = False) -> list[Part]:
+        """`MIG 3/56`, `shared 5/16` and `48 GPUs` (physical); the first unit stays when
+        it `lead`s (no whole GPUs), the others go before the telemetry."""
+        parts = []
+        for i, (name, requested, allocatable) in enumerate(d.units):
+            numbers = f"{requested}/{'?' if allocatable is None else allocatable}"
+            importance = 0 if lead and i == 0 else 2
+            parts.append(Part((self._labelled(name, numbers),), importance, cut="none"))
+        if d.gpus:
+            physical = f"{d.gpus} GPU{'s' if d.gpus != 1 else ''}"
+            parts.append(Part((Text(physical, self._style("muted"), end=""),), 4, cut="none"))
+        return parts
 
     def _telemetry_parts(self, d: HeaderData, scale: UtilScale) -> list[Part]:
         parts: list[Part] = []

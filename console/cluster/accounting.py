@@ -6,6 +6,11 @@ The ledger is fed pod and node changes by the caches (`on_upsert` / `on_delete`)
 refresh reads ready sums instead of walking nodes × pods. Each accelerator resource
 is kept under its own name (`nvidia.com/gpu`, `nvidia.com/gpu.shared`,
 `nvidia.com/mig-1g.10gb`, …); time-sliced allocatable is already × replicas.
+
+Alongside, the cluster's sums per kind of unit (`gpu.resource_kinds`: whole GPUs, MIG
+slices, shared replicas; a resource's kind depends on its node's labels, so a node's change
+re-files what its pods hold) and its physical GPUs (`NodeRecord.gpu_count`), so the header
+says GPUs only for GPUs (`units`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from console.cluster import gpu
 from console.cluster.records import NodeRecord, PodRecord
 
 Resources = dict[str, float]
@@ -46,6 +52,22 @@ class GpuUsage:
         return self.total_allocatable - self.total_requested
 
 
+@dataclass(frozen=True, slots=True)
+class Units:
+    """The cluster's GPUs in honest units: physical GPUs, and per kind of schedulable unit
+    (`gpu.WHOLE`, `gpu.MIG`, `gpu.SHARED`) what is allocatable and requested."""
+
+    physical: int
+    allocatable: Mapping[str, float]
+    requested: Mapping[str, float]
+    shared_by: int = 1
+    """Replicas per shared GPU when every shared node has the same (else 1)."""
+
+    def of(self, kind: str) -> tuple[float, float]:
+        """(requested, allocatable) of one kind."""
+        return self.requested.get(kind, 0.0), self.allocatable.get(kind, 0.0)
+
+
 def _add(into: dict[str, float], delta: Mapping[str, float], sign: float) -> None:
     for name, value in delta.items():
         result = into.get(name, 0.0) + sign * value
@@ -67,6 +89,19 @@ class GpuLedger:
         self._cluster_requested: Resources = {}
         self._cluster_allocatable: Resources = {}
         self._usage: dict[str, GpuUsage] = {}  # per node, built on read, dropped on change
+        self._kinds: dict[str, dict[str, str]] = {}  # node → resource → unit kind
+        self._physical: dict[str, int] = {}
+        self._replicas: dict[str, int] = {}  # shared nodes' replicas per GPU
+        self._kind_allocatable: Resources = {}
+        self._kind_requested: Resources = {}
+
+    def _by_kind(self, node: str, request: Mapping[str, float]) -> Resources:
+        kinds = self._kinds.get(node, {})
+        out: Resources = {}
+        for name, value in request.items():
+            kind = kinds.get(name) or gpu.default_kind(name)
+            out[kind] = out.get(kind, 0.0) + value
+        return out
 
     # ------------------------------------------------------------ pod / node feed
 
@@ -75,7 +110,14 @@ class GpuLedger:
         if isinstance(new, PodRecord):
             self._pod(new.key, new)
         elif isinstance(new, NodeRecord):
-            self._node(new.name, new.gpu_allocatable)
+            resources = new.gpu_allocatable.keys() | new.gpu_capacity.keys()
+            self._node(
+                new.name,
+                new.gpu_allocatable,
+                gpu.resource_kinds(new.labels, resources),
+                new.gpu_count if new.has_gpus else 0,
+                gpu.gpu_replicas(new.labels),
+            )
 
     def on_delete(self, old: object) -> None:
         """Cache handler: a pod or node is gone."""
@@ -93,6 +135,7 @@ class GpuLedger:
                 self._usage.pop(node, None)
                 _add(self._requested[node], request, -1)
                 _add(self._cluster_requested, request, -1)
+                _add(self._kind_requested, self._by_kind(node, request), -1)
                 self._pods[node] -= 1
                 if not self._requested[node]:
                     del self._requested[node]
@@ -103,17 +146,38 @@ class GpuLedger:
                 self._held[key] = (pod.node, pod.gpu_request)
                 _add(self._requested[pod.node], pod.gpu_request, +1)
                 _add(self._cluster_requested, pod.gpu_request, +1)
+                _add(self._kind_requested, self._by_kind(pod.node, pod.gpu_request), +1)
                 self._pods[pod.node] += 1
 
-    def _node(self, name: str, allocatable: Mapping[str, float] | None) -> None:
+    def _node(
+        self,
+        name: str,
+        allocatable: Mapping[str, float] | None,
+        kinds: Mapping[str, str] | None = None,
+        physical: int = 0,
+        replicas: int = 1,
+    ) -> None:
         with self._lock:
             self._usage.pop(name, None)
             previous = self._allocatable.pop(name, None)
+            held = self._requested.get(name, {})
             if previous:
                 _add(self._cluster_allocatable, previous, -1)
+                _add(self._kind_allocatable, self._by_kind(name, previous), -1)
+            _add(self._kind_requested, self._by_kind(name, held), -1)
+            self._physical.pop(name, None)
+            self._replicas.pop(name, None)
+            self._kinds.pop(name, None)
             if allocatable is not None:
+                self._kinds[name] = dict(kinds or {})
                 self._allocatable[name] = dict(allocatable)
                 _add(self._cluster_allocatable, allocatable, +1)
+                _add(self._kind_allocatable, self._by_kind(name, allocatable), +1)
+                if physical:
+                    self._physical[name] = physical
+                if gpu.SHARED in self._kinds[name].values():
+                    self._replicas[name] = replicas
+            _add(self._kind_requested, self._by_kind(name, held), +1)
 
     # ------------------------------------------------------------ reads
 
@@ -153,6 +217,18 @@ class GpuLedger:
                 _add(requested, self._requested.get(name, {}), +1)
                 pods += self._pods.get(name, 0)
             return GpuUsage(allocatable, requested, pods)
+
+    def units(self) -> Units:
+        """The cluster in honest units: physical GPUs, and per kind what is allocatable and
+        requested (a pod on a node not (yet) known is filed by its resource's name)."""
+        with self._lock:
+            shared = set(self._replicas.values())
+            return Units(
+                sum(self._physical.values()),
+                dict(self._kind_allocatable),
+                dict(self._kind_requested),
+                shared.pop() if len(shared) == 1 else 1,
+            )
 
     def requested_by_node(self) -> dict[str, Resources]:
         """A copy of the per-node requested sums (nodes with no GPU pods are absent)."""

@@ -103,7 +103,7 @@ def node_record(node: wire.Node, pool_label: str | None = None) -> NodeRecord:
         for c in conditions
         if c.status == "True" and c.type in ("MemoryPressure", "DiskPressure", "PIDPressure")
     )
-    count = gpu.label_int(labels.get("nvidia.com/gpu.count", ""))
+    count = gpu.physical_gpus(labels, capacity or allocatable)
     info = node.status.node_info
     return NodeRecord(
         name=line(node.metadata.name),

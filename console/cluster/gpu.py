@@ -2,7 +2,13 @@
 
 The rules follow reference/k8s-gpu-facts.md: §1 (device plugin / GFD labels, MIG
 resources), §7 (a pod's effective request is max(largest init container, sum of app
-containers incl. sidecars) + overhead).
+containers incl. sidecars) + overhead), §8 (cloud node labels without GFD).
+
+Honest units: a node's physical GPUs (`physical_gpus`: GFD `gpu.count`, else the cloud's
+labels, else the resource count divided by its sharing) are told apart from what the
+scheduler hands out (`resource_kinds`): whole GPUs (`gpu`), MIG slices (`mig`: mixed
+strategy `nvidia.com/mig-*`, single strategy or a GKE partition on `nvidia.com/gpu`) and
+time-slice/MPS replicas (`shared`: `nvidia.com/gpu` on a shared node, `gpu.shared`).
 """
 
 from __future__ import annotations
@@ -160,10 +166,117 @@ def node_pool(labels: Mapping[str, str], configured_label: str | None = None) ->
     return ""
 
 
+PRODUCT_LABELS = (
+    "cloud.google.com/gke-accelerator",  # GKE: nvidia-l4, nvidia-tesla-a100, ...
+    "karpenter.k8s.aws/instance-gpu-name",  # Karpenter on EKS: a10g, h100, ...
+    "k8s.amazonaws.com/accelerator",  # EKS node groups (cluster-autoscaler): nvidia-tesla-t4
+    "kubernetes.azure.com/accelerator",  # AKS: nvidia
+)
+"""Cloud labels naming the accelerator, the product's fallbacks when GFD is absent."""
+
+GKE_SHARING = "cloud.google.com/gke-gpu-sharing-strategy"  # time-sharing | mps
+GKE_CLIENTS = "cloud.google.com/gke-max-shared-clients-per-gpu"
+GKE_PARTITION = "cloud.google.com/gke-gpu-partition-size"  # a MIG profile: 1g.5gb, ...
+GPU_COUNT_LABELS = ("nvidia.com/gpu.count", "karpenter.k8s.aws/instance-gpu-count")
+WHOLE, MIG, SHARED = "gpu", "mig", "shared"
+"""Kinds of schedulable unit (`resource_kinds`)."""
+
+
 def gpu_product(labels: Mapping[str, str]) -> str:
-    """GFD's product name without the -SHARED suffix (e.g. NVIDIA-A100-SXM4-80GB)."""
+    """GFD's product name without the -SHARED suffix (e.g. NVIDIA-A100-SXM4-80GB), else the
+    cloud's accelerator label (`nvidia-l4` on GKE, `a10g` from Karpenter, ...)."""
     product = labels.get("nvidia.com/gpu.product", "")
-    return product.removesuffix("-SHARED")
+    if product:
+        return product.removesuffix("-SHARED")
+    for key in PRODUCT_LABELS:
+        if labels.get(key):
+            return labels[key]
+    return ""
+
+
+def gpu_replicas(labels: Mapping[str, str]) -> int:
+    """Replicas per physical GPU: GFD's `gpu.replicas`, else GKE's max shared clients (only
+    with a sharing strategy), else 1."""
+    if "nvidia.com/gpu.replicas" in labels:
+        return max(1, label_int(labels["nvidia.com/gpu.replicas"], 1))
+    if labels.get(GKE_SHARING):
+        return max(1, label_int(labels.get(GKE_CLIENTS, ""), 1))
+    return 1
+
+
+def _mig_single(labels: Mapping[str, str]) -> str:
+    """The MIG profile `nvidia.com/gpu` stands for (single strategy, GKE partition), or ""."""
+    if labels.get(GKE_PARTITION):
+        return labels[GKE_PARTITION]
+    product = labels.get("nvidia.com/gpu.product", "")
+    if labels.get("nvidia.com/mig.strategy") == "single" and "-MIG-" in product:
+        return product.rsplit("-MIG-", 1)[1]
+    return ""
+
+
+def resource_kinds(labels: Mapping[str, str], resources: Iterable[str]) -> dict[str, str]:
+    """Each accelerator resource of a node → `WHOLE`, `MIG` or `SHARED`."""
+    kinds = {}
+    for name in resources:
+        if name.startswith(MIG_PREFIX):
+            kinds[name] = MIG
+        elif name == GPU_SHARED:
+            kinds[name] = SHARED
+        elif name == GPU and _mig_single(labels):
+            kinds[name] = MIG
+        elif name == GPU and gpu_replicas(labels) > 1:
+            kinds[name] = SHARED
+        else:
+            kinds[name] = WHOLE
+    return kinds
+
+
+def default_kind(name: str) -> str:
+    """A resource's kind when its node is unknown (by its name alone)."""
+    return MIG if name.startswith(MIG_PREFIX) else SHARED if name == GPU_SHARED else WHOLE
+
+
+def _slices_per_gpu(profile: str) -> int:
+    """Instances of a MIG profile one GPU holds (1g → 7, 2g → 3, 3g → 2, 4g/7g → 1); 0 when
+    the profile is unreadable (the GPUs behind the partitions are then not counted)."""
+    head = profile.partition("g")[0]
+    if not (head.isascii() and head.isdigit() and 0 < len(head) <= 2 and int(head)):
+        return 0
+    return max(1, 7 // int(head))
+
+
+def physical_gpus(labels: Mapping[str, str], resources: Mapping[str, float]) -> int:
+    """Physical GPUs of a node: GFD `gpu.count` (or Karpenter's count), else the whole GPUs
+    it advertises, its shared replicas ÷ replicas, its GKE partitions ÷ partitions per GPU."""
+    for key in GPU_COUNT_LABELS:
+        count = label_int(labels.get(key, ""))
+        if count:
+            return count
+    kinds = resource_kinds(labels, resources)
+    total = 0.0
+    for name, amount in resources.items():
+        kind = kinds[name]
+        if kind == WHOLE:
+            total += amount
+        elif kind == SHARED:
+            total += amount / gpu_replicas(labels)
+        elif name == GPU:  # single strategy / GKE partitions: never a count of GPUs as such
+            per_gpu = _slices_per_gpu(_mig_single(labels))
+            total += amount / per_gpu if per_gpu else 0.0
+    return int(total + 0.5) if 0 <= total < MAX_QUANTITY else 0
+
+
+def units_text(physical: int, units: Mapping[str, float], shared_by: int) -> str:
+    """`8 GPUs`, `8 GPUs · 56 MIG slices`, `4 GPUs ×4 shared` (what a node or cluster has)."""
+    parts = [f"{physical} GPU{'s' if physical != 1 else ''}"] if physical else []
+    if units.get(SHARED):
+        if shared_by > 1 and parts:
+            parts[0] += f" ×{shared_by} shared"
+        else:
+            parts.append(f"{units[SHARED]:g} shared")
+    if units.get(MIG):
+        parts.append(f"{units[MIG]:g} MIG slices")
+    return " · ".join(parts)
 
 
 def label_int(text: str, default: int = 0, limit: int = 1_000_000) -> int:
@@ -176,14 +289,17 @@ def label_int(text: str, default: int = 0, limit: int = 1_000_000) -> int:
 
 
 def sharing_mode(labels: Mapping[str, str], resources: Iterable[str]) -> str:
-    """'exclusive', 'time-slicing ×4', 'mps ×2', or 'MIG 1g.10gb,3g.40gb' (mixed) / 'MIG' (single)."""
+    """'exclusive', 'time-slicing ×4', 'mps ×2', or 'MIG 1g.10gb,3g.40gb' (mixed) / 'MIG' (single);
+    GKE's own labels without GFD: 'time-sharing ×4', 'mps ×2', 'MIG 1g.5gb' (partitions)."""
     mig = sorted(name.removeprefix(MIG_PREFIX) for name in resources if name.startswith(MIG_PREFIX))
     if mig:
         return "MIG " + ",".join(mig)
-    if labels.get("nvidia.com/mig.strategy") == "single" and "-MIG-" in labels.get(
-        "nvidia.com/gpu.product", ""
-    ):
-        return "MIG " + labels["nvidia.com/gpu.product"].rsplit("-MIG-", 1)[1]
+    single = _mig_single(labels)
+    if single:
+        return "MIG " + single
+    if "nvidia.com/gpu.sharing-strategy" not in labels and labels.get(GKE_SHARING):
+        clients = gpu_replicas(labels)
+        return f"{labels[GKE_SHARING]} ×{clients}" if clients > 1 else labels[GKE_SHARING]
     strategy = labels.get("nvidia.com/gpu.sharing-strategy", "none")
     replicas = label_int(labels.get("nvidia.com/gpu.replicas", ""), 1)
     if strategy in ("time-slicing", "mps") and replicas > 1:

@@ -251,7 +251,10 @@ class DcgmSource:
     def _gpu_nodes(self) -> list[str]:
         if self.cache is None or "nodes" not in self.cache:
             return []
-        return [n.name for n in self.cache["nodes"].by_index("gpu", "gpu") if n.gpu_count]
+        # nodes the GPU operator runs on (GFD's count): a cloud-labelled node without it has
+        # no operator exporter to miss
+        nodes = self.cache["nodes"].by_index("gpu", "gpu")
+        return [n.name for n in nodes if n.labels.get("nvidia.com/gpu.count")]
 
     # ------------------------------------------------------------------ scraping
 

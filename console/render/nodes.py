@@ -1,6 +1,10 @@
 """The GPU nodes view (`NODES`): one row per GPU node (CPU nodes on request or in a scope),
 from the node record, its GPU usage in the ledger and its telemetry figures.
 
+GPUs are counted in honest units: ALLOC and FREE count the node's schedulable unit — whole
+GPUs, else MIG slices (`3/56 MIG`), else shared replicas (`5/16 ×4`) — and GPUS says what
+the node has (`8 GPUs`, `8 GPUs · 56 MIG slices`, `4 GPUs ×4 shared`).
+
 Column priorities follow what on-call needs first: at 80 columns a node keeps its name
 (the distinguishing part, `console.render.names`), a compact status (`Ready ⊘ !M`: see
 `node_state`), ALLOC, FREE, UTIL, TEMP and XID; GPU product, memory and pods come with
@@ -11,7 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from console.cluster import gpu as g
 from console.cluster import views as cv
+from console.cluster.accounting import GpuUsage
 from console.cluster.records import NodeRecord
 from console.render.base import UTIL, Column, Hint, Row, RowCache, RowContext, Scope, View, age_key
 from console.render.fmt import (
@@ -71,11 +77,30 @@ def node_state(row: cv.NodeRow) -> str:
     return " ".join(parts)
 
 
-def alloc(used: float, total: float, synced: bool = True) -> tuple[str, Hint]:
-    """The ALLOC cell: `   3/8 ▇▇▇▁▁▁▁▁` (`…` for used while pods sync), hint bar:<used %>."""
-    numbers = f"{gpus(used) if synced else '…'}/{gpus(total)} "
+def alloc(used: float, total: float, synced: bool = True, unit: str = "") -> tuple[str, Hint]:
+    """The ALLOC cell: `   3/8 ▇▇▇▁▁▁▁▁` (`…` for used while pods sync), hint bar:<used %>;
+    `unit` follows the numbers when they are not whole GPUs (`3/56 MIG`, `5/16 ×4`)."""
+    numbers = f"{gpus(used) if synced else '…'}/{gpus(total)}{' ' + unit if unit else ''} "
     bar, hint = gpu_bar(used, total, BAR_WIDTH)
     return numbers.rjust(8) + bar, hint
+
+
+def node_units(record: NodeRecord, usage: GpuUsage) -> tuple[float, float, str, str]:
+    """(used, total, unit suffix, GPUS text) of a node: ALLOC counts its whole GPUs, else its
+    MIG slices, else its shared replicas; GPUS says `8 GPUs · 56 MIG slices`."""
+    kinds = g.resource_kinds(record.labels, usage.allocatable.keys() | usage.requested.keys())
+    total: dict[str, float] = {}
+    used: dict[str, float] = {}
+    for name, value in usage.allocatable.items():
+        total[kinds[name]] = total.get(kinds[name], 0.0) + value
+    for name, value in usage.requested.items():
+        used[kinds[name]] = used.get(kinds[name], 0.0) + value
+    replicas = g.gpu_replicas(record.labels)
+    text = g.units_text(record.gpu_count, total, replicas)
+    for kind, unit in ((g.WHOLE, ""), (g.MIG, "MIG"), (g.SHARED, f"×{replicas}")):
+        if total.get(kind) or used.get(kind):
+            return used.get(kind, 0.0), total.get(kind, 0.0), unit, text
+    return 0.0, 0.0, "", text
 
 
 def node_row(
@@ -89,14 +114,14 @@ def node_row(
     """The row of one node (`figures`: its `NodeTelemetry`, or None; `short_name`: its
     distinguishing part, the full name when None)."""
     status, hint = node_status(row)
-    total, used = row.gpus_allocatable, row.gpus_requested
-    has_gpus = total > 0 or bool(row.product)
+    used, total, unit, units = node_units(record, row.usage)
+    has_gpus = row.gpus_allocatable > 0 or bool(row.product) or record.gpu_count > 0
     alloc_hint: Hint = None
     if record.invalid:  # a malformed or absurd quantity (counted as 0): say so, in full
         alloc_text, alloc_hint = INVALID, "bad"
         hint = hint or "warn"
     elif has_gpus:
-        alloc_text, alloc_hint = alloc(used, total, synced)
+        alloc_text, alloc_hint = alloc(used, total, synced, unit)
     else:
         alloc_text, hint = "", hint or "dim"
     taints = [t for t in row.taints if not t.startswith(EXPECTED_TAINTS)]
@@ -120,6 +145,7 @@ def node_row(
         (status, None),
         (row.pool, None),
         (short_product(row.product), None),
+        (units if has_gpus else "", None),
         (alloc_text, alloc_hint),
         (gpus(max(0.0, total - used)) if has_gpus else "", None),
         *gauges[:2],
@@ -189,6 +215,7 @@ NODES = View(
         Column("status", "STATUS", 0, 8, narrow="state"),
         Column("pool", "POOL", 6, 10),
         Column("gpu", "GPU", 4, 10),
+        Column("gpus", "GPUS", 5, 6),
         _right("alloc", "ALLOC", 0, 16),
         _right("free", "FREE", 1, 4),
         UTIL,
