@@ -46,6 +46,10 @@ class ConfirmDialog(ModalScreen[bool]):
         border: thick $warning;
         background: $panel;
     }
+    ConfirmDialog #dialog > Static {
+        width: auto;
+        max-width: 100%;
+    }
     ConfirmDialog #title {
         text-style: bold;
         color: $text-warning;
