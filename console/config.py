@@ -72,6 +72,9 @@ class Settings:
     """The primary metric: the jobs view's column and the plot."""
     mlflow_stall_minutes: float = 5.0
     """A Running job with no new metric step for this long is flagged stalled."""
+    device_plugin_config: str | None = None
+    """The NVIDIA device plugin's sharing ConfigMap as `namespace/name` (`:timeslice`);
+    unset: the one the GPU Operator's ClusterPolicy names (`spec.devicePlugin.config`)."""
     log_line_cap: int = 50_000
     """Lines a log screen keeps (older ones are dropped with a marker): bounds its memory."""
     no_color: bool = False

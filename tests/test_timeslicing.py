@@ -115,10 +115,9 @@ def test_round_trip_exclusive_timesliced_exclusive(fresh_sim, tmp_path: Path) ->
     assert plan.lines() == [
         "device-plugin config: none (default: exclusive) → any",
         "sharing: exclusive → time-slicing ×4",
-        "allocatable nvidia.com/gpu: 8 → 32",
+        "allocatable nvidia.com/gpu: 8 → 32 (8 GPUs × 4)",
     ]
-    assert plan.notes[0] == "8 physical GPUs × 4 = 32 allocatable"
-    assert plan.notes[1].startswith(
+    assert plan.notes[0].startswith(
         "2 GPU pods run on the node (ml/llama-ft-master-0, ml/llama-ft-worker-0), holding 4 GPUs"
     )
     runner.execute(action)
@@ -128,7 +127,7 @@ def test_round_trip_exclusive_timesliced_exclusive(fresh_sim, tmp_path: Path) ->
     assert seen[0].pending()  # the label first, the new count only after the plugin restart
     assert _allocatable(fresh_sim, node) == ("any", "32")
     back = SetTimeslice(node, "off")
-    assert runner.prepare(back).lines()[-1] == "allocatable nvidia.com/gpu: 32 → 8"
+    assert runner.prepare(back).lines()[-1] == "allocatable nvidia.com/gpu: 32 → 8 (8 GPUs × 1)"
     runner.execute(back)
     assert follow(conn, back.expected, timeout=30, poll=0.2).converged
     assert _allocatable(fresh_sim, node) == ("", "8")
@@ -147,7 +146,7 @@ def test_renamed_config_moves_the_count_to_the_shared_resource(fresh_sim, tmp_pa
     plan = runner.prepare(action)
     assert plan.lines()[1:] == [
         "sharing: exclusive → time-slicing ×4 as nvidia.com/gpu.shared",
-        "allocatable nvidia.com/gpu.shared: 0 → 16",
+        "allocatable nvidia.com/gpu.shared: 0 → 16 (4 GPUs × 4)",
         "allocatable nvidia.com/gpu: 4 → 0",
     ]
     assert "pods must then request nvidia.com/gpu.shared (renameByDefault)" in plan.notes
@@ -214,3 +213,14 @@ def test_a_config_the_plugin_does_not_know_is_flagged_as_not_converging(
         "not converged after 3s: allocatable nvidia.com/gpu is 8, want 32"
     )
     assert final.message.endswith("is the device plugin's config manager running?")
+
+
+def test_the_configmap_setting(tmp_path: Path) -> None:
+    from console.config import load_settings
+
+    env = {"KMC_DEVICE_PLUGIN_CONFIG": "nvidia-gpu-operator/sharing"}
+    settings = load_settings(environ=env, path=tmp_path / "none.toml")
+    assert settings.device_plugin_config == "nvidia-gpu-operator/sharing"
+    (tmp_path / "c.toml").write_text('[contexts."prod"]\ndevice_plugin_config = "ops/ts"\n')
+    chosen = load_settings(environ={}, path=tmp_path / "c.toml", switch_to="prod")
+    assert chosen.device_plugin_config == "ops/ts"

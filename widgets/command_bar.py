@@ -1,10 +1,11 @@
 """`CommandBar`: the k9s-style `:` command / `/` filter input.
 
-`open(":")` or `open("/")` shows and focuses it. In command mode the first word is
-suggested from the supplied command words (Right or Tab accepts; Tab with several
-matches completes their common prefix). Enter posts `CommandBar.Submitted(mode, text)`,
-Esc posts `CommandBar.Cancelled(mode)`; both clear the bar and, with `auto_hide`,
-hide it. While typing, Textual's `Input.Changed` is posted as usual (live filtering).
+`open(":")` or `open("/")` shows and focuses it. In command mode the line is
+suggested from the supplied command words, which may carry an argument (`timeslice
+any`): Right or Tab accepts; Tab with several matches completes their common prefix.
+Enter posts `CommandBar.Submitted(mode, text)`, Esc posts `CommandBar.Cancelled(mode)`;
+both clear the bar and, with `auto_hide`, hide it. While typing, Textual's `Input.Changed`
+is posted as usual (live filtering).
 """
 
 from __future__ import annotations
@@ -111,8 +112,8 @@ class CommandBar(Input):
         return [c for c in self.commands if c.casefold().startswith(folded)]
 
     def action_complete(self) -> None:
-        if self.mode != ":" or " " in self.value:
-            return
+        if self.mode != ":":
+            return  # words with a space (`timeslice any`) complete an argument too
         matches = self.completions(self.value)
         if len(matches) == 1:
             self.value = matches[0] + " "

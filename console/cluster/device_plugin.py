@@ -51,13 +51,15 @@ class SharingConfig:
     def resource(self) -> str:
         return GPU_SHARED if self.shared and self.rename else GPU
 
-    def describe(self) -> str:
-        """`exclusive`, `time-slicing ×4`, `mps ×2 as nvidia.com/gpu.shared`."""
+    def describe(self, short: bool = False) -> str:
+        """`exclusive`, `time-slicing ×4`, `mps ×2 as nvidia.com/gpu.shared` (`short`:
+        `mps ×2, renamed`)."""
         if self.error:
             return f"invalid: {self.error}"
         if not self.shared:
             return "exclusive"
-        return f"{self.strategy} ×{self.replicas}" + (f" as {GPU_SHARED}" if self.rename else "")
+        renamed = (", renamed" if short else f" as {GPU_SHARED}") if self.rename else ""
+        return f"{self.strategy} ×{self.replicas}{renamed}"
 
 
 EXCLUSIVE = SharingConfig("")

@@ -365,7 +365,7 @@ class Drain:
             raw = {}
         uid = ((raw.get("metadata") or {}) if isinstance(raw, dict) else {}).get("uid")
         if uid and uid != pod.uid:
-            return self._set(ref, EVICTED, "replaced by a new pod", None)
+            return self._set(ref, EVICTED, "", None)  # its controller already made a new one
         return self._set(ref, TERMINATING, "terminating", self._clock() + self._poll)
 
     def _blocked_by(self, pod: DrainPod) -> str:
@@ -389,9 +389,8 @@ class Drain:
                 name = clean_line((pdb.get("metadata") or {}).get("name", ""))
                 status = pdb.get("status") or {}
                 return (
-                    f"PodDisruptionBudget {name}: {_int(status.get('currentHealthy'))} healthy,"
-                    f" {_int(status.get('desiredHealthy'))} needed,"
-                    f" {_int(status.get('disruptionsAllowed'))} disruptions allowed"
+                    f"PDB {name}: {_int(status.get('currentHealthy'))} healthy,"
+                    f" {_int(status.get('desiredHealthy'))} needed"
                 )
         return ""
 

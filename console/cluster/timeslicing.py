@@ -125,7 +125,11 @@ class SetTimeslice(Action):
             Change("sharing", now.describe(), target.describe()),
         ]
         for resource in dict.fromkeys((target.resource, *now.allocatable)):
-            want = str(expected.amount) if resource == target.resource else "0"
+            if resource == target.resource:
+                times = target.replicas if target.shared else 1
+                want = f"{expected.amount} ({now.physical} GPUs × {times})"
+            else:
+                want = "0"
             changes.append(Change(f"allocatable {resource}", now.amount(resource), want))
         notes = self._notes(connection, now, target, current)
         if now.label == label and all(want == have for _w, want, have in expected.checks(node)):
@@ -146,9 +150,7 @@ class SetTimeslice(Action):
         target: SharingConfig,
         current: SharingConfig | None,
     ) -> list[str]:
-        notes = [
-            f"{now.physical} physical GPUs × {target.replicas if target.shared else 1} = {now.physical * (target.replicas if target.shared else 1)} allocatable"
-        ]
+        notes: list[str] = []
         if current is None:
             notes.append(
                 f"the current label {now.label!r} is not a config of the ConfigMap (the plugin ignores it)"
@@ -238,3 +240,29 @@ def follow(
         last = now
         if converged or timed_out or stop.wait(poll):
             return now
+
+
+@dataclass(frozen=True)
+class NodeChoices:
+    """What the picker shows for one node: its sharing now, the configs, its GPU pods."""
+
+    now: NodeSharing
+    configs: DevicePluginConfigs
+    gpu_pods: tuple[str, ...]  # namespace/name
+
+    def preview(self, config: SharingConfig) -> str:
+        """The allocatable the node would have: `nvidia.com/gpu 8 → 32`."""
+        amount = self.now.physical * (config.replicas if config.shared else 1)
+        return f"{config.resource} {self.now.amount(config.resource)} → {amount}"
+
+
+def node_choices(connection: Connection, node: str, setting: str | None = None) -> NodeChoices:
+    """Read the configs, the node and its GPU pods (ActionError: one line)."""
+    configs = load_configs(connection, setting)
+    now = node_sharing(read_object(connection, node_ref(node)))
+    if now.physical <= 0:
+        raise ActionError(
+            f"Node {clean_line(node)} has no nvidia.com/gpu.count label: not a device-plugin GPU node"
+        )
+    pods = tuple(p.ref for p in _gpu_pods(connection, node))
+    return NodeChoices(now, configs, pods)
