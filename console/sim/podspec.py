@@ -18,6 +18,15 @@ SIM_PREFIX = "sim.kmc.dev/"
 PROFILE = SIM_PREFIX + "profile"
 RUN_SECONDS = SIM_PREFIX + "run-seconds"
 FAIL_AFTER = SIM_PREFIX + "fail-after"
+EXIT_CODE = SIM_PREFIX + "exit-code"
+"""With `fail-after` / `init-fail-after`: the exit code (default 1; 137 for an OOM kill)."""
+EXIT_REASON = SIM_PREFIX + "exit-reason"
+"""With an exit code: the runtime's reason (default `Error`; `OOMKilled`; "" for a runtime that
+gives none, which kubectl prints as `ExitCode:N`)."""
+RESTART_HOLD = SIM_PREFIX + "restart-hold"
+"""Seconds a failed container shows `terminated` before the kubelet's back-off (default 0)."""
+INIT_FAIL_AFTER = SIM_PREFIX + "init-fail-after"
+"""The first init container exits (see `exit-code`) N seconds after it started, every time."""
 LOG_KIND = SIM_PREFIX + "log-kind"
 
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -90,9 +99,8 @@ def pod_from_template(
     Annotations, lowest precedence first: the owner's `sim.kmc.dev/*` annotations, the
     template's annotations, `annotations`. `default_profile` / `default_log_kind` fill
     `sim.kmc.dev/profile` / `sim.kmc.dev/log-kind` only when none of those set them.
-    `ctx` is the SimContext (kept for symmetry with the controllers; may be None).
+    `ctx` is the SimContext (its clock dates a gated pod's condition; may be None).
     """
-    del ctx
     tmeta = template.get("metadata") or {}
     labels = {**(tmeta.get("labels") or {}), **extra_labels}
     merged = {**sim_annotations(owner), **(tmeta.get("annotations") or {}), **annotations}
@@ -108,12 +116,26 @@ def pod_from_template(
         "ownerReferences": [owner_reference(owner)],
     }
     spec = default_pod_spec(copy.deepcopy(template.get("spec") or {}))
+    conditions = []
+    if spec.get("schedulingGates"):
+        # The API server's create strategy marks a gated pod; the scheduler leaves it alone
+        # until its gates are removed (kueue's admission gate, a user's own).
+        conditions.append(
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "lastProbeTime": None,
+                "lastTransitionTime": ctx.clock.iso() if ctx is not None else None,
+                "reason": "SchedulingGated",
+                "message": "Scheduling is blocked due to non-empty scheduling gates",
+            }
+        )
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta,
         "spec": spec,
-        "status": {"phase": "Pending", "conditions": [], "qosClass": qos_class(spec)},
+        "status": {"phase": "Pending", "conditions": conditions, "qosClass": qos_class(spec)},
     }
 
 

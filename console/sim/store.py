@@ -230,7 +230,8 @@ class Store:
         table = self._tables[rt.key]
         if key in table.objects:
             raise already_exists(rt.plural, key[1], rt.group)
-        meta.setdefault("uid", self.new_uid())
+        if "uid" not in meta:  # not setdefault: a given uid must not draw from the seeded RNG
+            meta["uid"] = self.new_uid()
         meta.setdefault("creationTimestamp", self.clock.iso())
         if rt.plural not in ("pods", "events", "nodes", "namespaces", "configmaps", "services"):
             meta.setdefault("generation", 1)

@@ -26,7 +26,12 @@ _NAME = re.compile(r"^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 # Pod spec fields an update may change (apiserver ValidatePodUpdate); tolerations: additions.
-_POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+_POD_MUTABLE = (
+    "activeDeadlineSeconds",
+    "tolerations",
+    "terminationGracePeriodSeconds",
+    "schedulingGates",  # removals only (checked below): how Kueue admits a gated pod
+)
 
 
 def validate_update(rt: ResourceType, current: dict[str, Any], updated: Any) -> None:
@@ -121,6 +126,14 @@ def _pod_spec(old: dict[str, Any], new: dict[str, Any], fail: Any) -> None:
             "`spec.tolerations` (only additions to existing tolerations),"
             "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously "
             "negative)",
+        )
+    old_gates, new_gates = old.get("schedulingGates") or [], new.get("schedulingGates") or []
+    added = [g for g in new_gates if g not in old_gates] if isinstance(new_gates, list) else [{}]
+    if added:
+        name = added[0].get("name", "") if isinstance(added[0], dict) else ""
+        raise fail(
+            "spec.schedulingGates",
+            f"Forbidden: only deletion is allowed, but found new scheduling gate '{name}'",
         )
     old_tolerations = old.get("tolerations") or []
     new_tolerations = new.get("tolerations") or []

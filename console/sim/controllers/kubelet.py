@@ -9,6 +9,8 @@ controllers put on pods (the contract):
 - `sim.kmc.dev/fail-after: "N"` — exits 1 after N sim-seconds: Never → pod Failed;
   OnFailure/Always → `CrashLoopBackOff` (10 s doubling to 300 s), then restarted with
   restartCount + 1 and `lastState.terminated {exitCode, reason: Error, startedAt, finishedAt}`.
+- `sim.kmc.dev/exit-code`, `exit-reason`, `restart-hold`, `init-fail-after`: OOM kills,
+  runtime exits without a reason, init-container crash loops (see `kubelet_exits`).
 - `sim.kmc.dev/profile` is for the GPU telemetry; the kubelet ignores it.
 
 Pods the presets write already Running get a timer only if they carry an exit annotation.
@@ -27,11 +29,23 @@ from ..clock import parse_rfc3339
 from ..kinds import by_kind
 from ..runtime import SimContext
 from ..store import Entry
+from .kubelet_exits import (
+    ContainerFailures,
+    backoff_after,
+    crash_loop,
+    exit_code,
+    exit_reason,
+    init_fail_after,
+    restart_hold,
+    set_conditions,
+    terminated,
+)
+
+__all__ = ["Kubelet", "image_id", "qos_class", "set_conditions", "start"]
 
 RUN_SECONDS = "sim.kmc.dev/run-seconds"
 FAIL_AFTER = "sim.kmc.dev/fail-after"
 CREATE_DELAY = 0.5  # binding → ContainerCreating
-BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
 _EXIT_MARKERS = (RUN_SECONDS.encode(), FAIL_AFTER.encode())
 
 Key = tuple[str, str]
@@ -66,36 +80,7 @@ def qos_class(spec: dict[str, Any]) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
-def _condition(type_: str, status: str, now: str, reason: str | None = None) -> dict[str, Any]:
-    cond: dict[str, Any] = {
-        "type": type_,
-        "status": status,
-        "lastProbeTime": None,
-        "lastTransitionTime": now,
-    }
-    if reason:
-        cond["reason"] = reason
-    return cond
-
-
-def set_conditions(status: dict[str, Any], now: str, **values: str | tuple[str, str]) -> None:
-    """Set pod conditions by type (value "True"/"False" or (value, reason)), keeping the
-    transition time of a condition whose status did not change, in the kubelet's order."""
-    order = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
-    current = {c.get("type"): c for c in status.get("conditions") or ()}
-    for type_, value in values.items():
-        value, reason = value if isinstance(value, tuple) else (value, None)
-        old = current.get(type_)
-        cond = _condition(type_, value, now, reason)
-        if old is not None and old.get("status") == value:
-            cond["lastTransitionTime"] = old.get("lastTransitionTime", now)
-        current[type_] = cond
-    status["conditions"] = [current[t] for t in order if t in current] + [
-        c for t, c in current.items() if t not in order
-    ]
-
-
-class Kubelet:
+class Kubelet(ContainerFailures):
     """All nodes' kubelets in one controller: per-pod transitions are `ctx.after` timers."""
 
     def __init__(self, ctx: SimContext) -> None:
@@ -238,9 +223,13 @@ class Kubelet:
                     cond["message"] = f"containers with unready status: [{names}]"
             return None
 
-        if self._mutate(key, uid, change) is not None:
+        pod = self._mutate(key, uid, change)
+        if pod is not None:
             delay = 1.0 + (zlib.crc32(f"{self.ctx.seed}/{key[0]}/{key[1]}".encode()) % 2001) / 1000
-            self.ctx.after(delay, lambda: self._run(key, uid, first=True))
+            if init_fail_after(pod) is not None:
+                self.ctx.after(delay, lambda: self._init_start(key, uid))
+            else:
+                self.ctx.after(delay, lambda: self._run(key, uid, first=True))
 
     def _status(
         self,
@@ -328,7 +317,7 @@ class Kubelet:
 
     def _schedule_exit(self, key: Key, uid: str, pod: dict[str, Any], started: float) -> bool:
         annotations = pod["metadata"].get("annotations") or {}
-        for name, code in ((FAIL_AFTER, 1), (RUN_SECONDS, 0)):
+        for name, code in ((FAIL_AFTER, exit_code(annotations)), (RUN_SECONDS, 0)):
             if name in annotations:
                 try:
                     seconds = float(annotations[name])
@@ -350,36 +339,24 @@ class Kubelet:
                 return False
             policy = spec.get("restartPolicy", "Always")
             restart = policy == "Always" or (policy == "OnFailure" and code != 0)
-            reason = "Completed" if code == 0 else "Error"
+            annotations = pod["metadata"].get("annotations") or {}
+            reason = exit_reason(annotations, code)
+            hold = restart_hold(annotations) if restart else 0.0
             statuses = []
             for cs in status.get("containerStatuses") or ():
                 running = (cs.get("state") or {}).get("running") or {}
-                terminated = {
-                    "exitCode": code,
-                    "reason": reason,
-                    "startedAt": running.get("startedAt", now),
-                    "finishedAt": now,
-                    "containerID": cs.get("containerID", ""),
-                }
-                cs = {**cs, "ready": False, "started": False}
+                started = running.get("startedAt", now)
+                ended = terminated(code, reason, started, now, cs.get("containerID", ""))
+                cs = {**cs, "ready": False, "started": False, "state": {"terminated": ended}}
                 if restart:
-                    backoff = min(BACKOFF_START * 2 ** cs.get("restartCount", 0), BACKOFF_MAX)
-                    if ran >= 600:
-                        backoff = BACKOFF_START
+                    backoff = backoff_after(cs.get("restartCount", 0), ran)
                     outcome["backoff"] = backoff
-                    meta = pod["metadata"]
-                    cs["lastState"] = {"terminated": terminated}
-                    cs["state"] = {
-                        "waiting": {
-                            "reason": "CrashLoopBackOff",
-                            "message": f"back-off {int(backoff)}s restarting failed container={cs['name']} pod={meta['name']}_{meta['namespace']}({meta.get('uid', '')})",
-                        }
-                    }
-                else:
-                    cs["state"] = {"terminated": terminated}
+                    if not hold:
+                        cs = crash_loop(cs, backoff, pod["metadata"])
                 statuses.append(cs)
             status["containerStatuses"] = statuses
             if restart:
+                outcome["hold"] = hold
                 set_conditions(
                     status,
                     now,
@@ -404,6 +381,10 @@ class Kubelet:
         if "backoff" not in outcome:
             self.tracked.pop(key, None)
             return
+        backoff = outcome["backoff"]
+        if outcome["hold"]:  # terminated for a while (kubectl: OOMKilled), then back-off
+            self.ctx.after(outcome["hold"], lambda: self._back_off(key, uid, backoff, init=False))
+            return
         meta = pod["metadata"]
         for name in outcome["names"]:
             self.ctx.record_event(
@@ -413,7 +394,7 @@ class Kubelet:
                 "Warning",
                 component="kubelet",
             )
-        self.ctx.after(outcome["backoff"], lambda: self._run(key, uid))
+        self.ctx.after(backoff, lambda: self._run(key, uid))
 
 
 def start(ctx: SimContext) -> Kubelet:

@@ -288,6 +288,8 @@ class Scheduler:
             if entry is None or entry.fields["spec.nodeName"]:
                 continue
             obj = entry.obj()
+            if (obj.get("spec") or {}).get("schedulingGates"):
+                continue  # gated (PreEnqueue): back in the queue when an update removes its gates
             pod = _Pod(obj)
             verdict = failed.get(pod.signature)
             node = None if verdict else self._pick(pod)

@@ -14,6 +14,7 @@ from ..nodes import apply_sharing, make_node
 from ..podspec import FAIL_AFTER, PROFILE, RUN_SECONDS, SAFE_ALPHABET
 from ..runtime import SimContext
 from ..telemetry import HOT_ANNOTATION, XID_ANNOTATION
+from . import pod_statuses
 from .manifests import (
     A100,
     H100,
@@ -122,6 +123,7 @@ def demo(ctx: SimContext) -> None:
     _demo_training(w)
     _demo_serving(w)
     _demo_services(w)
+    pod_statuses.write(ctx)  # last: the objects above keep their names and placements
 
 
 def _demo_nodes(w: _Writer) -> None:
