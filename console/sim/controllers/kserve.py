@@ -1,7 +1,8 @@
-"""KServe InferenceService (serving.kserve.io/v1beta1), reconciled the raw-deployment way.
+"""KServe InferenceService (serving.kserve.io/v1beta1).
 
-Every deployment mode (`RawDeployment`/`Standard`, and `Serverless`/`Knative`, which the sim
-has no Knative for) becomes a Deployment `<name>-predictor` plus a Service of the same name.
+`RawDeployment`/`Standard` mode becomes a Deployment `<name>-predictor` plus a Service of the
+same name; `Serverless`/`Knative` mode (the default) one Deployment per revision, with traffic
+split and rollouts as Knative would (`kserve_revisions`).
 Pods carry `serving.kserve.io/inferenceservice=<name>`, `component=predictor`,
 `app=isvc.<name>-predictor` and the `kserve-container`. Replicas start at `minReplicas`
 (default 1; 0 scales to zero) and stay within [minReplicas, maxReplicas] when scaled by hand.
@@ -16,6 +17,7 @@ from typing import Any
 
 from ..podspec import LOG_KIND, PROFILE, gpu_request, owner_reference, sim_annotations
 from ..runtime import SimContext
+from . import kserve_revisions
 from .owned import Controller, PodInfo, child_index, find_condition
 
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
@@ -139,6 +141,12 @@ class InferenceServiceController(Controller):
         comp = status.setdefault("components", {}).setdefault("predictor", {})
         number = int((comp.get("latestCreatedRevision") or "-0").rsplit("-", 1)[-1] or 0)
         template = self.pod_template(isvc)
+        if self.mode(isvc) in kserve_revisions.MODES:
+            pods, ok, why = kserve_revisions.reconcile(self, isvc, status, template, low)
+            if f"{name}-predictor" not in self.children(isvc, "Service"):
+                self.create_child("Service", self._service(isvc))
+            self._serverless_status(isvc, status, pods, ok, why)
+            return
         dep_name = f"{name}-predictor"
         dep = self.children(isvc, "Deployment").get(dep_name)
         spec_changed = status.get("observedGeneration") != meta.get("generation", 1)
@@ -277,6 +285,40 @@ class InferenceServiceController(Controller):
         status["modelStatus"] = self._model_status(
             status.get("modelStatus") or {}, self.predictor_pods(dep), predictor_ready
         )
+        status["observedGeneration"] = meta.get("generation", 1)
+        status["deploymentMode"] = self.mode(isvc)
+        self.write_status(isvc, status)
+
+    def _serverless_status(
+        self,
+        isvc: dict[str, Any],
+        status: dict[str, Any],
+        pods: list[PodInfo],
+        ready: bool,
+        why: tuple[str, str] | None,
+    ) -> None:
+        """Status of a Serverless isvc: its routes serve while a revision with traffic is
+        ready; a latest revision that is not ready shows in LatestDeploymentReady."""
+        meta = isvc["metadata"]
+        name, ns = meta["name"], meta["namespace"]
+        now = self.ctx.clock.iso()
+        status["components"]["predictor"]["url"] = f"http://{name}-predictor.{ns}.example.com"
+        status["url"] = f"http://{name}.{ns}.example.com"
+        status["address"] = {"url": f"http://{name}.{ns}.svc.cluster.local"}
+        conditions = [dict(c) for c in status.get("conditions") or []]
+        unavailable = (
+            "RevisionMissing",
+            f'Configuration "{name}-predictor" does not have any ready Revision.',
+        )
+        _knative(conditions, "IngressReady", True, ("", ""), now)
+        _knative(conditions, "LatestDeploymentReady", why is None, why or ("", ""), now)
+        _knative(conditions, "PredictorConfigurationReady", why is None, why or ("", ""), now)
+        _knative(conditions, "PredictorReady", ready, unavailable, now)
+        _knative(conditions, "PredictorRouteReady", ready, unavailable, now)
+        _knative(conditions, "Ready", ready, unavailable, now)
+        conditions.sort(key=lambda c: c["type"])
+        status["conditions"] = conditions
+        status["modelStatus"] = self._model_status(status.get("modelStatus") or {}, pods, ready)
         status["observedGeneration"] = meta.get("generation", 1)
         status["deploymentMode"] = self.mode(isvc)
         self.write_status(isvc, status)
