@@ -282,7 +282,7 @@ def pod_of(item: dict[str, Any]) -> DrainPod:
         clean_line(meta.get("uid", "")),
         owner,
         clean_line(status.get("phase", "")),
-        _gpus(item),
+        0.0 if status.get("phase") in FINISHED else _gpus(item),  # a finished pod holds none
         {str(k): str(v) for k, v in labels.items()},
     )
 

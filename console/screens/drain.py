@@ -25,7 +25,14 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from console.cluster.actions import ActionError, ActionRunner
 from console.cluster.actions_node import node_ref
-from console.cluster.drain import DrainError, DrainOptions, DrainPlan, parse_drain_args, plan_drain
+from console.cluster.drain import (
+    FINISHED,
+    DrainError,
+    DrainOptions,
+    DrainPlan,
+    parse_drain_args,
+    plan_drain,
+)
 from console.cluster.drain_run import BLOCKED, EVICTED, FAILED, LEFT, Drain, DrainProgress
 from console.host import Host
 from console.text import clean_line
@@ -111,7 +118,7 @@ def confirm_lines(plan: DrainPlan) -> list[str]:
     gpus = sum(p.gpus for p in plan.evict)
     return [
         f"schedulable: {'no (already cordoned)' if plan.cordoned else 'yes'} → no",
-        f"pods to evict: {len(plan.evict)} → 0" + (f" ({gpus:g} GPUs freed)" if gpus else ""),
+        f"pods to evict: {len(plan.evict)} → 0" + (f" ({_gpus(gpus)} freed)" if gpus else ""),
         f"pods that stay: {len(plan.stay)} (DaemonSet and mirror pods)",
     ]
 
@@ -120,12 +127,17 @@ def pod_lines(plan: DrainPlan) -> list[str]:
     lines = [
         f"  evict {p.ref}"
         + (f" ({p.owner})" if p.owner else " (no controller)")
-        + (f", {p.gpus:g} GPUs" if p.gpus else "")
+        + (f", {_gpus(p.gpus)}" if p.gpus else "")
+        + (f", {p.phase}" if p.phase in FINISHED else "")
         for p in plan.evict[:MOST_LISTED]
     ]
     if len(plan.evict) > MOST_LISTED:
         lines.append(f"  … and {len(plan.evict) - MOST_LISTED} more")
     return lines or ["  nothing to evict: the drain only cordons"]
+
+
+def _gpus(count: float) -> str:
+    return f"{count:g} GPU" + ("" if count == 1 else "s")
 
 
 @dataclass(frozen=True)
@@ -139,11 +151,11 @@ class PodRow:
 
 
 COLUMNS = [
-    TableColumn("pod", "POD", 36, 0, cut="middle", min_width=16),
-    TableColumn("owner", "OWNER", 28, 1, priority=2),
-    TableColumn("gpus", "GPUS", 4, 2, priority=3, align="right"),
+    TableColumn("pod", "POD", 40, 0, cut="middle", min_width=16),
+    TableColumn("owner", "OWNER", 26, 1, priority=2),
+    TableColumn("gpus", "GPUS", 4, 2, priority=1, align="right"),
     TableColumn("state", "STATE", 11, 3),
-    TableColumn("detail", "DETAIL", 70, 4, min_width=24),
+    TableColumn("detail", "DETAIL", 60, 4, min_width=20, soft_width=30, soft_priority=2),
 ]
 
 

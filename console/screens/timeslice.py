@@ -28,7 +28,6 @@ from textual.widgets import Static
 
 from console.cluster.actions import ActionError, ActionRunner
 from console.cluster.timeslicing import (
-    CONVERGE_SECONDS,
     OFF,
     NodeChoices,
     SetTimeslice,
@@ -225,9 +224,7 @@ async def switch(
     if expected is None or outcome.plan.unchanged:
         app.notify(outcome.message, markup=False)
         return
-    app.notify(
-        f"{outcome.message}: the device plugin restarts…", markup=False, timeout=CONVERGE_SECONDS
-    )
+    app.notify(f"{outcome.message}: the device plugin restarts…", markup=False, timeout=10)
     stop = threading.Event()
     try:
         final = await asyncio.to_thread(follow, runner.connection, expected, cancel=stop)
