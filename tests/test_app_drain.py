@@ -208,7 +208,9 @@ async def test_read_only_offers_no_drain_and_refuses_the_command(fresh_sim, audi
 
 
 async def test_the_viewer_is_told_rbac_forbids_it(fresh_sim, audit_path) -> None:
-    node = _node(fresh_sim, "a100")
+    """RBAC first: a node kubectl would refuse to drain anyway (local storage, here) still
+    tells the viewer that they may not."""
+    node = _node(fresh_sim, "l4")
     app = make_app(fresh_sim, context=VIEWER_CONTEXT)
     async with app.run_test(size=(160, 48)) as pilot:
         await select_node(pilot, app, node)

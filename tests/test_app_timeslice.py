@@ -162,7 +162,10 @@ async def test_read_only_and_the_viewer_are_refused(tiny_sim, audit_path) -> Non
     async with app.run_test(size=(160, 48)) as pilot:
         await select_node(pilot, app, node)
         await command(pilot, "timeslice any")
-        await wait_until(
-            pilot, lambda: _notified(app, "not allowed by RBAC: you may not patch nodes")
-        )
+        denied = "not allowed by RBAC: you may not patch nodes"
+        await wait_until(pilot, lambda: _notified(app, denied))
+        app.clear_notifications()
+        await pilot.press("t")  # the picker is not shown to whom may not use it
+        await wait_until(pilot, lambda: _notified(app, denied))
+        assert not isinstance(app.screen, TimeslicePicker)
     assert _kubectl(tiny_sim, "get", "node", node, "-o", LABEL) == ""

@@ -88,6 +88,7 @@ async def confirm_drain(app: Any, runner: ActionRunner, node: str, options: Drai
     """Plan (in a thread), refuse or confirm, then push the drain screen."""
     try:
         runner.refuse_read_only("drain", node_ref(node))
+        await asyncio.to_thread(runner.check_access, [node_ref(node).access("patch")])
         plan = await asyncio.to_thread(plan_drain, runner.connection, node, options)
         if plan.refused:
             raise DrainError(plan.refusal() + ": nothing changed")

@@ -185,7 +185,9 @@ async def switch(
     context = runner.connection.context
     if not config:
         try:
-            runner.refuse_read_only("timeslice", SetTimeslice(node, OFF).target)
+            probe = SetTimeslice(node, OFF)
+            runner.refuse_read_only(probe.verb, probe.target)
+            await asyncio.to_thread(runner.check_access, probe.needs())
             choices = await asyncio.to_thread(node_choices, runner.connection, node, setting)
         except ActionError as exc:
             app.notify(str(exc), severity="error", markup=False, timeout=10)
