@@ -7,8 +7,15 @@
     server.stop()
 
 Targets come from the simulator's http_sd endpoint (`<metrics_url>/targets`: one group
-per GPU node with its `__metrics_path__`); `honor_labels` keeps the exporter's own
-labels as a ServiceMonitor for dcgm-exporter does.
+per GPU node with its `__metrics_path__`) with `honor_labels: true`, or — as
+kube-prometheus-stack configures a ServiceMonitor by default — with `honor_labels: false`
+from a file of exporter pods (`write_targets`) relabelled the way prometheus-operator's
+generated config does: the exporter's `namespace`, `pod`, `container`, `service`, `job`,
+`endpoint`, `instance` = the pod's `IP:9400` (and, with `node_label`, `node`). The
+workload's `pod`/`namespace`/`container` then arrive as `exported_*`.
+
+    server = PrometheusServer(sim.metrics_url, tmp, honor_labels=False).start()
+    server.write_targets(exporters)         # [(namespace, pod, node, ip)]
 """
 
 from __future__ import annotations
@@ -22,6 +29,39 @@ from pathlib import Path
 
 from console.sim.cluster import free_port
 
+SERVICE_MONITOR = """\
+global:
+  scrape_interval: {interval}
+  scrape_timeout: {timeout}
+  evaluation_interval: {interval}
+scrape_configs:
+  - job_name: serviceMonitor/gpu-operator/nvidia-dcgm-exporter/0
+    honor_labels: false
+    file_sd_configs:
+      - files: [{targets}]
+        refresh_interval: 1s
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_service_name]
+        target_label: service
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_container_name]
+        target_label: container
+      - source_labels: [__meta_kubernetes_service_name]
+        target_label: job
+      - source_labels: [__meta_kubernetes_endpoint_port_name]
+        target_label: endpoint
+      - source_labels: [__meta_kubernetes_pod_ip]
+        regex: (.+)
+        replacement: $1:9400
+        target_label: instance
+"""
+NODE_RELABEL = """\
+      - source_labels: [__meta_kubernetes_pod_node_name]
+        target_label: node
+"""
 CONFIG = """\
 global:
   scrape_interval: {interval}
@@ -53,19 +93,55 @@ class PrometheusServer:
         scrape_interval: str = "1s",
         scrape_timeout: str = "1s",
         keep: str | None = None,
+        honor_labels: bool = True,
+        node_label: bool = True,
     ) -> None:
-        """`keep`: a regex of metric names to store (the rest dropped at scrape time)."""
+        """`keep`: a regex of metric names to store (the rest dropped at scrape time);
+        `honor_labels=False`: a ServiceMonitor's scrape (targets from `write_targets`), with
+        a `node` target label when `node_label`."""
         self.binary = binary
         self.port = free_port()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = self.workdir / "prometheus.yml"
-        config = CONFIG.format(
-            interval=scrape_interval, timeout=scrape_timeout, metrics_url=metrics_url
-        )
+        self.metrics_url = metrics_url
+        self.targets_file = self.workdir / "targets.json"
+        if honor_labels:
+            config = CONFIG.format(
+                interval=scrape_interval, timeout=scrape_timeout, metrics_url=metrics_url
+            )
+        else:
+            self.targets_file.write_text("[]")
+            config = SERVICE_MONITOR.format(
+                interval=scrape_interval, timeout=scrape_timeout, targets=self.targets_file
+            ) + (NODE_RELABEL if node_label else "")
         self.config.write_text(config + (KEEP.format(keep=keep) if keep else ""))
         self.log = self.workdir / "prometheus.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    def write_targets(self, exporters: list[tuple[str, str, str, str]]) -> None:
+        """The exporter pods (namespace, pod, node, pod IP) as Kubernetes endpoints discovery
+        would give them; each is scraped at the simulator's endpoint for its node."""
+        address = self.metrics_url.split("://", 1)[1].rstrip("/")
+        groups = [
+            {
+                "targets": [address],
+                "labels": {
+                    "__metrics_path__": f"/nodes/{node}/metrics",
+                    "__meta_kubernetes_namespace": namespace,
+                    "__meta_kubernetes_pod_name": pod,
+                    "__meta_kubernetes_pod_container_name": "nvidia-dcgm-exporter",
+                    "__meta_kubernetes_pod_node_name": node,
+                    "__meta_kubernetes_pod_ip": ip,
+                    "__meta_kubernetes_service_name": "nvidia-dcgm-exporter",
+                    "__meta_kubernetes_endpoint_port_name": "gpu-metrics",
+                },
+            }
+            for namespace, pod, node, ip in exporters
+        ]
+        tmp = self.targets_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(groups))
+        tmp.replace(self.targets_file)  # Prometheus must never read half a file
 
     @property
     def url(self) -> str:

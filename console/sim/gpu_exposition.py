@@ -2,7 +2,11 @@
 
 Byte-for-byte in dcgm-exporter's template shape: the metric families in DCGM field-id
 order (``FAMILIES``), each GPU's label prefix, one line per pod on a shared GPU, in the
-exporter's new or old label naming (``LabelMode``).
+exporter's new or old label naming (``LabelMode``). A GPU in MIG mode has device-level
+lines of its own (clocks, temperatures, power, energy, PCIe, XID) and one line per
+instance for the framebuffer and profiling families, labelled with the parent's ``gpu``/
+``UUID`` plus ``GPU_I_PROFILE``/``GPU_I_ID`` and the instance's pod; it has no
+``DCGM_FI_DEV_GPU_UTIL`` (nor the other NVML utilizations).
 """
 
 from __future__ import annotations
@@ -11,8 +15,17 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Literal
 
-from console.sim.gpu_sampling import sample_gpu
-from console.sim.gpus import NO_FAULTS, Assignment, GpuIdentity, GpuState, escape_label
+from console.sim.gpu_sampling import sample_gpu, sample_instance
+from console.sim.gpus import (
+    NO_FAULTS,
+    Assignment,
+    GpuFaults,
+    GpuIdentity,
+    GpuState,
+    MigGpuState,
+    MigInstance,
+    escape_label,
+)
 
 LabelMode = Literal["new", "old"]
 
@@ -71,6 +84,11 @@ FAMILIES: tuple[tuple[str, str, str, str], ...] = (
 
 _HEADERS = tuple(f"# HELP {n} {h}\n# TYPE {n} {ty}\n" for n, ty, h, _ in FAMILIES)
 _ATTRS = tuple(attr for *_, attr in FAMILIES)
+_INSTANCE_ATTRS = frozenset(
+    ("fb_free", "fb_used", "fb_reserved", "gr_engine_active", "tensor_active", "dram_active")
+)
+"""Families a MIG instance reports (the rest are the parent's, or absent: utilizations)."""
+_MIG_ABSENT = frozenset(("gpu_util", "mem_copy_util", "enc_util", "dec_util"))
 
 
 def _fmt(value: int | float) -> str:
@@ -90,7 +108,7 @@ def _pod_labels(pod: str, namespace: str, container: str, mode: str) -> str:
 
 
 def render_exposition(
-    gpus: Iterable[GpuState | tuple[GpuIdentity, Sequence[Assignment]] | GpuIdentity],
+    gpus: Iterable[GpuState | MigGpuState | tuple[GpuIdentity, Sequence[Assignment]] | GpuIdentity],
     t: float,
     *,
     hostname_label: str = "Hostname",
@@ -107,15 +125,31 @@ def render_exposition(
     ``pod_name``, ``pod_namespace``). A GPU shared by several pods gets one line per pod.
     """
     uuid_label = "uuid" if label_mode == "old" else "UUID"
-    rows: list[tuple[list[str], list[str]]] = []
+    rows: list[tuple[list[str], list[str | None]]] = []
     for item in gpus:
+        instances: Sequence[MigInstance] = ()
         if isinstance(item, GpuIdentity):
             identity, assignments, faults = item, (), NO_FAULTS
+        elif isinstance(item, MigGpuState):
+            identity, instances, faults = item
+            assignments = ()
         else:
             identity, assignments, faults = GpuState(*item)
-        prefix = identity.label_prefix(
-            uuid_label, hostname_label, hostname or identity.node, driver_version
-        )
+        host = hostname or identity.node
+        prefix = identity.label_prefix(uuid_label, hostname_label, host, driver_version)
+        if instances:
+            rows.extend(
+                _mig_rows(
+                    identity,
+                    instances,
+                    faults,
+                    t,
+                    prefix,
+                    (uuid_label, hostname_label, host, driver_version),
+                    label_mode,
+                )
+            )
+            continue
         if assignments:
             labelsets = [
                 prefix + _pod_labels(a.pod, a.namespace, a.container, label_mode)
@@ -124,7 +158,7 @@ def render_exposition(
         else:
             labelsets = [prefix]
         sample = sample_gpu(identity, assignments, faults, t)
-        values = [_fmt(getattr(sample, attr)) for attr in _ATTRS]
+        values: list[str | None] = [_fmt(getattr(sample, attr)) for attr in _ATTRS]
         rows.append((labelsets, values))
     if not rows:
         return ""
@@ -134,7 +168,45 @@ def render_exposition(
         append(_HEADERS[i])
         head = name + "{"
         for labelsets, values in rows:
-            tail = "} " + values[i] + "\n"
+            value = values[i]
+            if value is None:
+                continue
+            tail = "} " + value + "\n"
             for labels in labelsets:
                 append(head + labels + tail)
     return "".join(out)
+
+
+def _mig_rows(
+    identity: GpuIdentity,
+    instances: Sequence[MigInstance],
+    faults: GpuFaults,
+    t: float,
+    prefix: str,
+    label_args: tuple[str, str, str, str],
+    label_mode: str,
+) -> list[tuple[list[str], list[str | None]]]:
+    """The parent's device-level line and one line set per instance, for a GPU in MIG mode."""
+    every = [a for inst in instances for a in inst.assignments]
+    parent = sample_gpu(identity, every, faults, t)
+    rows: list[tuple[list[str], list[str | None]]] = [
+        (
+            [prefix],
+            [
+                None
+                if attr in _INSTANCE_ATTRS or attr in _MIG_ABSENT
+                else _fmt(getattr(parent, attr))
+                for attr in _ATTRS
+            ],
+        )
+    ]
+    for inst in instances:
+        labels = identity.instance_prefix(*label_args, inst.profile, inst.gi_id)
+        labelsets = [
+            labels + _pod_labels(a.pod, a.namespace, a.container, label_mode)
+            for a in inst.assignments
+        ] or [labels]
+        sample = sample_instance(identity, inst.profile, inst.gi_id, inst.assignments, t)
+        values = [_fmt(getattr(sample, a)) if a in _INSTANCE_ATTRS else None for a in _ATTRS]
+        rows.append((labelsets, values))
+    return rows

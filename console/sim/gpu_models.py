@@ -271,3 +271,53 @@ def gfd_labels(
     if model.mig_capable:
         labels["nvidia.com/mig.strategy"] = mig_strategy
     return labels
+
+
+MIG_LAYOUTS: Mapping[str, Mapping[str, tuple[tuple[str, int], ...]]] = {
+    "A100-SXM4-80GB": {
+        # (GPU_I_PROFILE, GPU_I_ID) per GPU, as the MIG manager's named configs create them
+        "all-balanced": (("3g.40gb", 2), ("2g.20gb", 3), ("1g.10gb", 9), ("1g.10gb", 10)),
+        "all-1g.10gb": tuple(("1g.10gb", i) for i in range(7, 14)),
+    },
+    "A100-SXM4-40GB": {
+        "all-balanced": (("3g.20gb", 2), ("2g.10gb", 3), ("1g.5gb", 9), ("1g.5gb", 10)),
+        "all-1g.5gb": tuple(("1g.5gb", i) for i in range(7, 14)),
+    },
+}
+"""MIG layouts per model key: the GPU instances every GPU of a node gets under a mig-manager
+config (`nvidia.com/mig.config`)."""
+
+
+def mig_layout(model: GpuModel, config: str) -> tuple[tuple[str, int], ...]:
+    """The (profile, GPU_I_ID) instances of one GPU under `config` (empty: no such layout)."""
+    return MIG_LAYOUTS.get(model.key, {}).get(config, ())
+
+
+def mig_memory_mib(profile: str) -> int:
+    """A MIG profile's framebuffer in MiB (`1g.10gb` → 9728: DCGM reports a little less
+    than the nominal GB)."""
+    gb = profile.partition(".")[2].removesuffix("gb")
+    return int(gb) * 1024 - 512 if gb.isdigit() else 0
+
+
+def mig_gfd_labels(
+    model: GpuModel, count: int, config: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(GFD labels, node resources) of `count` GPUs of `model` under MIG strategy mixed with
+    layout `config`: `nvidia.com/mig-<profile>.count/.memory` labels and one
+    `nvidia.com/mig-<profile>` resource per profile (no `nvidia.com/gpu`)."""
+    per_profile: dict[str, int] = {}
+    for profile, _gi in mig_layout(model, config):
+        per_profile[profile] = per_profile.get(profile, 0) + count
+    labels = {
+        "nvidia.com/mig.strategy": "mixed",
+        "nvidia.com/mig.config": config,
+        "nvidia.com/mig.config.state": "success",
+    }
+    resources = {}
+    for profile, total in sorted(per_profile.items()):
+        labels[f"nvidia.com/mig-{profile}.count"] = str(total)
+        labels[f"nvidia.com/mig-{profile}.memory"] = str(mig_memory_mib(profile))
+        labels[f"nvidia.com/mig-{profile}.slices.gi"] = profile.partition("g")[0]
+        resources[f"nvidia.com/mig-{profile}"] = str(total)
+    return labels, resources

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from console.sim.gpu_models import GpuModel
+from console.sim.gpu_models import GpuModel, mig_memory_mib
 from console.sim.gpus import NO_FAULTS, Assignment, GpuFaults, GpuIdentity
 from console.sim.hashing import mix, stable_hash, unit
 
@@ -184,3 +184,17 @@ def sample_gpu(
         tensor_active=round(tensor_ratio, 6),
         dram_active=round(dram_ratio, 6),
     )
+
+
+def sample_instance(
+    identity: GpuIdentity, profile: str, gi_id: int, assignments: Sequence[Assignment], t: float
+) -> GpuSample:
+    """The values of one MIG instance of ``identity``: its own workload noise (hashed from the
+    parent's UUID and ``gi_id``), its framebuffer scaled to the profile's memory."""
+    own = replace(identity, uuid=f"{identity.uuid}/{gi_id}")
+    sample = sample_gpu(own, assignments, NO_FAULTS, t)
+    model = identity.model
+    memory = mig_memory_mib(profile) or model.memory_mib
+    share = memory / max(1, model.memory_mib - model.reserved_mib)
+    used = min(memory, round(sample.fb_used * share))
+    return replace(sample, fb_used=used, fb_free=memory - used, fb_reserved=0)

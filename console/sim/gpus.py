@@ -13,7 +13,8 @@ The pieces:
   (``training``, ``serving``, ``idle-allocation``, ``hung``, ``none``); a
   time-sliced GPU has several.
 - ``GpuFaults``: per-GPU fault flags (last ``xid`` value, ``hot``).
-- ``GpuState``: one GPU with its assignments and faults.
+- ``GpuState``: one GPU with its assignments and faults; ``MigGpuState`` one in MIG mode,
+  with its ``MigInstance``s, each with its own assignments.
 - ``gpu_sampling.sample_gpu``: the metric values of one GPU at ``t``.
 - ``gpu_exposition.render_exposition``: the exporter's ``/metrics`` text for a set of
   GPUs, byte-for-byte in dcgm-exporter's template shape.
@@ -37,6 +38,8 @@ __all__ = [
     "GpuFaults",
     "GpuIdentity",
     "GpuState",
+    "MigGpuState",
+    "MigInstance",
     "Profile",
     "escape_label",
     "gpu_uuid",
@@ -113,6 +116,31 @@ class GpuIdentity:
             self._labels[key] = text
         return text
 
+    def instance_prefix(
+        self,
+        uuid_label: str,
+        hostname_label: str,
+        hostname: str,
+        driver_version: str,
+        profile: str,
+        gi_id: int,
+    ) -> str:
+        """The labels of a MIG instance's samples: the parent's `gpu` and `UUID`, then
+        `GPU_I_PROFILE` and `GPU_I_ID` before the host label (dcgm-exporter's order)."""
+        key = (uuid_label, hostname_label, hostname, driver_version + f"/{profile}/{gi_id}")
+        text = self._labels.get(key)
+        if text is None:
+            text = (
+                f'gpu="{self.index}",{uuid_label}="{escape_label(self.uuid)}",'
+                f'pci_bus_id="{escape_label(self.pci_bus_id)}",device="{self.device}",'
+                f'modelName="{escape_label(self.model.model_name)}",'
+                f'GPU_I_PROFILE="{escape_label(profile)}",GPU_I_ID="{gi_id}",'
+                f'{hostname_label}="{escape_label(hostname)}",'
+                f'DCGM_FI_DRIVER_VERSION="{escape_label(driver_version)}"'
+            )
+            self._labels[key] = text
+        return text
+
 
 def node_gpus(
     seed: int | str,
@@ -168,9 +196,26 @@ def pick_xid(identity: GpuIdentity) -> int:
     return COMMON_XIDS[identity._h % len(COMMON_XIDS)]
 
 
+@dataclass(frozen=True, slots=True)
+class MigInstance:
+    """One MIG GPU instance of a GPU: its profile (``3g.40gb``), ``GPU_I_ID`` and pods."""
+
+    profile: str
+    gi_id: int
+    assignments: tuple[Assignment, ...] = ()
+
+
 class GpuState(NamedTuple):
     """One GPU for ``render_exposition``: identity, the pods on it, its faults."""
 
     identity: GpuIdentity
     assignments: Sequence[Assignment] = ()
+    faults: GpuFaults = NO_FAULTS
+
+
+class MigGpuState(NamedTuple):
+    """A GPU in MIG mode for ``render_exposition``: its pods are on its instances."""
+
+    identity: GpuIdentity
+    instances: Sequence[MigInstance]
     faults: GpuFaults = NO_FAULTS

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .gpu_models import GpuModel, get_model, gfd_labels
+from .gpu_models import GpuModel, get_model, gfd_labels, mig_gfd_labels
 
 GPU = "nvidia.com/gpu"
 GPU_SHARED = "nvidia.com/gpu.shared"
@@ -358,3 +358,37 @@ def apply_sharing(
         res[resource] = amount
     after = (labels, status["capacity"], status["allocatable"])
     return before != after
+
+
+def apply_mig(node: dict[str, Any], config: str) -> None:
+    """Put `node`'s GPUs in MIG mode, strategy mixed, layout `config` (in place): GFD's MIG
+    labels, one `nvidia.com/mig-<profile>` resource per profile and no `nvidia.com/gpu`
+    (what the device plugin advertises once the MIG manager applied the config)."""
+    labels = node["metadata"].setdefault("labels", {})
+    model = get_model(labels["nvidia.com/gpu.product"])
+    mig_labels, resources = mig_gfd_labels(model, int(labels["nvidia.com/gpu.count"]), config)
+    labels.update(mig_labels)
+    for key in ("capacity", "allocatable"):
+        res = node["status"][key]
+        res.pop(GPU, None)
+        res.update(resources)
+
+
+def without_gfd(node: dict[str, Any], clients: int = 1, partition: str = "") -> None:
+    """A GKE GPU node whose GPUs GKE's own device plugin serves (no GPU operator, no GFD), in
+    place: the `nvidia.com/*` labels go; GPU time-sharing (`clients` > 1) or MIG partitions
+    (`partition`, e.g. `1g.10gb`) are set with GKE's labels, `nvidia.com/gpu` multiplied."""
+    labels = node["metadata"]["labels"]
+    count = int(labels.get("nvidia.com/gpu.count", "0"))
+    for key in [k for k in labels if k.startswith("nvidia.com/")]:
+        del labels[key]
+    amount = count
+    if clients > 1:
+        labels["cloud.google.com/gke-gpu-sharing-strategy"] = "time-sharing"
+        labels["cloud.google.com/gke-max-shared-clients-per-gpu"] = str(clients)
+        amount = count * clients
+    elif partition:
+        labels["cloud.google.com/gke-gpu-partition-size"] = partition
+        amount = count * max(1, 7 // int(partition.partition("g")[0]))
+    for key in ("capacity", "allocatable"):
+        node["status"][key][GPU] = str(amount)

@@ -3,6 +3,11 @@
 Keeps an index of GPU pods by node (maintained from store events, never a scan of all pods),
 and renders one node's exporter text when a client scrapes it: through the pod proxy of that
 node's `nvidia-dcgm-exporter` pod, or on the plain HTTP endpoint a Prometheus server scrapes.
+
+A node in MIG mixed mode (`nvidia.com/mig.strategy=mixed`, layout `nvidia.com/mig.config`)
+gets its GPU instances, and pods requesting `nvidia.com/mig-<profile>` take the next free
+instance of that profile. A node annotated `sim.kmc.dev/exporter-hostname=pod` runs an old
+exporter whose `Hostname` label is its own pod's name (dcgm-exporter before 3.1.6).
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ from typing import Any
 
 from .clock import parse_rfc3339
 from .gpu_exposition import render_exposition
-from .gpu_models import get_model
+from .gpu_models import get_model, mig_layout
 from .gpus import (
     Assignment,
     GpuFaults,
     GpuIdentity,
     GpuState,
+    MigGpuState,
+    MigInstance,
     node_gpus,
     pick_xid,
 )
@@ -30,6 +37,8 @@ PROFILE_ALIASES = {"idle": "idle-allocation"}
 XID_ANNOTATION = "sim.kmc.dev/xid-gpus"  # node annotation: comma-separated GPU indices with an XID
 HOT_ANNOTATION = "sim.kmc.dev/hot-gpus"  # node annotation: comma-separated overheating GPU indices
 DEFAULT_PROFILES = {"dcgm-exporter": "none"}
+EXPORTER_HOSTNAME = "sim.kmc.dev/exporter-hostname"  # node annotation: "pod" = an old exporter
+MIG_PREFIX = "nvidia.com/mig-"
 
 
 @dataclass(slots=True)
@@ -37,6 +46,8 @@ class _NodeGpus:
     identities: tuple[GpuIdentity, ...]
     replicas: int
     faults: dict[int, GpuFaults]
+    mig: tuple[tuple[str, int], ...] = ()  # (profile, GPU_I_ID) per GPU in MIG mode
+    pod_hostname: bool = False  # the exporter labels Hostname with its own pod's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,7 @@ class _GpuPod:
     gpus: int
     profile: str
     since: float
+    mig: str = ""  # the MIG profile requested (then `gpus` counts instances)
 
 
 def pod_gpu_request(pod: dict[str, Any]) -> tuple[int, str]:
@@ -61,6 +73,17 @@ def pod_gpu_request(pod: dict[str, Any]) -> tuple[int, str]:
         app_total += n
     init_max = max((_gpu_count(c) for c in spec.get("initContainers") or []), default=0)
     return max(app_total, init_max), container
+
+
+def pod_mig_request(pod: dict[str, Any]) -> tuple[str, int, str]:
+    """(MIG profile, instances, container) of a pod requesting `nvidia.com/mig-<profile>`."""
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        resources = c.get("resources") or {}
+        for section in ("limits", "requests"):
+            for name, value in (resources.get(section) or {}).items():
+                if name.startswith(MIG_PREFIX) and str(value).isdigit():
+                    return name.removeprefix(MIG_PREFIX), int(str(value)), c.get("name", "")
+    return "", 0, ""
 
 
 def _gpu_count(container: dict[str, Any]) -> int:
@@ -97,6 +120,7 @@ class Telemetry:
         # (old-namespace mode: uuid, pod_name, pod_namespace, container_name). Tests set these.
         self.hostname_label = "Hostname"
         self.label_mode = "new"
+        self.exporters: dict[str, str] = {}  # node → its exporter pod's name
         ctx.store.listen(by_kind("Node"), self._on_node)
         ctx.store.listen(by_kind("Pod"), self._on_pod)
         for entry in ctx.store.entries(by_kind("Node")):
@@ -142,7 +166,11 @@ class Telemetry:
             for i, f in faults.items()
             if i < len(identities)
         }
-        self.nodes[name] = _NodeGpus(identities, max(1, replicas), faults)
+        mig: tuple[tuple[str, int], ...] = ()
+        if labels.get("nvidia.com/mig.strategy") == "mixed":
+            mig = mig_layout(model, labels.get("nvidia.com/mig.config", ""))
+        old_exporter = annotations.get(EXPORTER_HOSTNAME) == "pod"
+        self.nodes[name] = _NodeGpus(identities, max(1, replicas), faults, mig, old_exporter)
 
     def _on_pod(self, kind: str, _rt: Any, entry: Entry) -> None:
         key = (entry.fields["metadata.namespace"], entry.fields["metadata.name"])
@@ -154,7 +182,12 @@ class Telemetry:
         if kind == "DELETED" or not node or phase not in ("Running", "Pending"):
             return
         obj = entry.obj()
+        if (obj["metadata"].get("labels") or {}).get("app") == "nvidia-dcgm-exporter":
+            self.exporters[node] = key[1]
         gpus, container = pod_gpu_request(obj)
+        mig, instances, mig_container = pod_mig_request(obj)
+        if mig and not gpus:
+            gpus, container = instances, mig_container
         if not gpus:
             return
         if phase != "Running":
@@ -176,12 +209,15 @@ class Telemetry:
             gpus,
             PROFILE_ALIASES.get(profile, profile),
             since,
+            mig if gpus == instances and mig else "",
         )
 
-    def gpu_states(self, node: str) -> list[GpuState] | None:
+    def gpu_states(self, node: str) -> list[GpuState] | list[MigGpuState] | None:
         info = self.nodes.get(node)
         if info is None:
             return None
+        if info.mig:
+            return self._mig_states(node, info)
         holders: list[list[Assignment]] = [[] for _ in info.identities]
         slot = 0
         capacity = len(info.identities) * info.replicas
@@ -201,6 +237,31 @@ class Telemetry:
             for i, identity in enumerate(info.identities)
         ]
 
+    def _mig_states(self, node: str, info: _NodeGpus) -> list[MigGpuState]:
+        """Each MIG pod on the next free instance of its profile, GPU by GPU."""
+        free = [(g, i) for g in range(len(info.identities)) for i in range(len(info.mig))]
+        held: dict[tuple[int, int], list[Assignment]] = {}
+        for pod in sorted(
+            self.pods_by_node.get(node, {}).values(), key=lambda p: (p.created, p.namespace, p.name)
+        ):
+            for _ in range(pod.gpus if pod.mig else 0):
+                slot = next((s for s in free if info.mig[s[1]][0] == pod.mig), None)
+                if slot is None:
+                    break
+                free.remove(slot)
+                held[slot] = [Assignment(pod.name, pod.namespace, pod.container, pod.profile, pod.since)]  # type: ignore[arg-type]  # fmt: skip
+        return [
+            MigGpuState(
+                identity,
+                tuple(
+                    MigInstance(profile, gi, tuple(held.get((g, i), ())))
+                    for i, (profile, gi) in enumerate(info.mig)
+                ),
+                info.faults.get(g, GpuFaults()),
+            )
+            for g, identity in enumerate(info.identities)
+        ]
+
     def node_metrics(
         self, node: str, hostname_label: str | None = None, label_mode: str | None = None
     ) -> str | None:
@@ -209,11 +270,13 @@ class Telemetry:
         states = self.gpu_states(node)
         if states is None:
             return None
+        info = self.nodes[node]
         return render_exposition(
             states,
             self.ctx.clock.now(),
             hostname_label=hostname_label or self.hostname_label,
             label_mode=(label_mode or self.label_mode),  # type: ignore[arg-type]
+            hostname=self.exporters.get(node) if info.pod_hostname else None,
         )
 
     def gpu_nodes(self) -> list[str]:
