@@ -46,12 +46,13 @@ def test_rollout_stuck_on_gpus_says_why() -> None:
     data, s = fixture()
     expect = data["expect"]["mixtral-8x7b"]
     cells, row = server_rows(s)["InferenceService/serving/mixtral-8x7b"]
-    assert cells["revision"].startswith(expect["revision_starts"])
-    assert "Insufficient nvidia.com/gpu" in cells["revision"]
+    # traffic stays on 00002; 00003 cannot start, and the row says what is missing
+    assert cells["revision"] == expect["revision"]
+    record = s.get("inferenceservices", ("serving", "mixtral-8x7b"))
+    assert record.rollout_message.startswith('Revision "mixtral-8x7b-predictor-00003" failed')
     assert row.hint == expect["hint"]
     assert cells["replicas"] == expect["replicas"]
     assert cells["gpus"] == str(expect["gpus"])  # the pending 00003 pod holds none
-    record = s.get("inferenceservices", ("serving", "mixtral-8x7b"))
     assert record.gpus_per_pod == expect["gpus_per_pod"]  # from predictor.pytorch.resources
     assert record.model_format == "pytorch"
 
@@ -109,3 +110,39 @@ def test_annotation_mode_when_status_has_none_and_revision_without_split() -> No
     cells, row = server_rows(s)["InferenceService/serving/raw"]
     assert cells["mode"] == "RawDeployment"
     assert cells["revision"] == "00001" and row.hint is None
+
+
+def test_a_revision_not_ready_for_another_reason_shows_the_message() -> None:
+    message = 'Revision "x-predictor-00002" failed with message: Back-off pulling image "bad".'
+    obj = {
+        "metadata": {"name": "x", "namespace": "serving"},
+        "spec": {"predictor": {"sklearn": {"storageUri": "gs://m"}}},
+        "status": {
+            "conditions": [
+                {"type": "Ready", "status": "True"},
+                {
+                    "type": "LatestDeploymentReady",
+                    "status": "False",
+                    "reason": "RevisionFailed",
+                    "message": message,
+                },
+            ],
+            "components": {
+                "predictor": {
+                    "latestReadyRevision": "x-predictor-00001",
+                    "latestCreatedRevision": "x-predictor-00002",
+                    "traffic": [
+                        {
+                            "revisionName": "x-predictor-00001",
+                            "percent": 100,
+                            "latestRevision": True,
+                        }
+                    ],
+                }
+            },
+        },
+    }
+    s = session(("inferenceservices", decode("inferenceservices", obj)))
+    cells, row = server_rows(s)["InferenceService/serving/x"]
+    assert cells["revision"] == f"00001; 00002 not ready: {message}"
+    assert row.hint == "warn" and cells["model"] == "sklearn"

@@ -12,6 +12,7 @@ width (a job's step, rate and LAST before its kind and replicas)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -231,10 +232,20 @@ def _short_revision(revision: str, name: str) -> str:
     return revision
 
 
+_INSUFFICIENT = re.compile(r"Insufficient [\w./-]+")
+
+
+def _insufficient(message: str) -> str:
+    """What a scheduler message says is missing (`Insufficient nvidia.com/gpu`), or ""
+    (the detail shows the message whole)."""
+    found = _INSUFFICIENT.findall(message)
+    return ", ".join(dict.fromkeys(f.rstrip(".") for f in found))
+
+
 def rollout_cell(row: cv.ServerRow) -> tuple[str, Hint]:
     """An InferenceService's revisions: its traffic split (`00002 10% · 00001 90%`), the
     ready revision when there is no split, and a newer revision that is not ready with why
-    (`00003 not ready: 0/6 nodes are available: …`, in amber)."""
+    (`00002; 00003: Insufficient nvidia.com/gpu`, else `00003 not ready: <message>`, amber)."""
     split = [t for t in row.traffic if t.percent or t.latest]
     if len(split) > 1 or (split and split[0].percent < 100):
         text = " · ".join(f"{_short_revision(t.revision, row.name)} {t.percent}%" for t in split)
@@ -243,7 +254,11 @@ def rollout_cell(row: cv.ServerRow) -> tuple[str, Hint]:
     if not row.pending_revision:
         return text, None
     pending = _short_revision(row.pending_revision, row.name)
-    why = f"{pending} not ready: {row.rollout_message}" if row.rollout_message else pending
+    missing = _insufficient(row.rollout_message)
+    if missing:  # the scheduler's word for what the new revision's pods lack
+        why = f"{pending}: {missing}"
+    else:
+        why = f"{pending} not ready: {row.rollout_message}" if row.rollout_message else pending
     return (f"{text}; {why}" if text else why), "warn"
 
 
@@ -330,8 +345,8 @@ SERVERS = View(
         Column("gpus", "GPUS", 1, 4, "right", "number"),
         UTIL,
         IDLE,
-        Column("model", "MODEL", 3, 12, cut="middle"),
-        Column("revision", "REVISION", 4, 14),
+        Column("model", "MODEL", 4, 12, cut="middle"),
+        Column("revision", "REVISION", 3, 14),
         Column("mode", "MODE", 6, 10),
         Column("url", "URL", 5, 20, cut="middle"),
         AGE,

@@ -14,7 +14,7 @@ from ..nodes import apply_sharing, make_node
 from ..podspec import FAIL_AFTER, PROFILE, RUN_SECONDS, SAFE_ALPHABET
 from ..runtime import SimContext
 from ..telemetry import HOT_ANNOTATION, XID_ANNOTATION
-from . import gpu_shapes, pod_statuses
+from . import gpu_shapes, ml_shapes, pod_statuses
 from .manifests import (
     A100,
     H100,
@@ -125,6 +125,7 @@ def demo(ctx: SimContext) -> None:
     _demo_services(w)
     pod_statuses.write(ctx)  # last: the objects above keep their names and placements
     gpu_shapes.write(ctx, w.index, w.iso(30 * 86400))  # MIG, renamed sharing, GKE w/o GFD
+    ml_shapes.write(ctx)  # JobSet, TrainJob, XGBoostJob, KServe canary and stuck rollout
 
 
 def _demo_nodes(w: _Writer) -> None:
