@@ -14,7 +14,7 @@ from console.cluster.audit import AuditLog
 from console.commands import argument_words
 from console.screens.timeslice import TimeslicePicker
 from console.sim.auth import VIEWER_CONTEXT
-from tests.test_app_drain import _kubectl, _node, _notified, select_node
+from tests.test_app_drain import _admin, _kubectl, _node, _notified, _text, select_node
 from tests.test_app_support import command, make_app, view, wait_until
 from widgets.confirm import ConfirmDialog
 
@@ -169,3 +169,45 @@ async def test_read_only_and_the_viewer_are_refused(tiny_sim, audit_path) -> Non
         await wait_until(pilot, lambda: _notified(app, denied))
         assert not isinstance(app.screen, TimeslicePicker)
     assert _kubectl(tiny_sim, "get", "node", node, "-o", LABEL) == ""
+
+
+async def test_hostile_config_names_and_documents_are_shown_literally(
+    fresh_sim, audit_path
+) -> None:
+    """The ConfigMap is the cluster's text: names and YAML with markup, escapes and junk are
+    listed as they are (cleaned), a broken document is listed as invalid and not offered."""
+    conn = _admin(fresh_sim)
+    conn.request(
+        "POST",
+        "/api/v1/namespaces/gpu-operator/configmaps",
+        body={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "hostile"},
+            "data": {
+                "[red]x8[/red]": "sharing: {timeSlicing: {resources: [{name: nvidia.com/gpu, replicas: 8}]}}",
+                "[@click=app.quit]": "sharing: [",
+                "esc\x1b[2Jape": "version: v1",
+            },
+        },
+    )
+    node = _node(fresh_sim, "a100")
+    app = make_app(fresh_sim, device_plugin_config="gpu-operator/hostile")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_node(pilot, app, node)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TimeslicePicker), 15)
+        table = app.screen.query_one("VirtualTable")
+        cells = {r.key: r.cells for r in table.rows}
+        assert cells["[red]x8[/red]"][1:3] == ("time-slicing ×8", "nvidia.com/gpu 8 → 64")
+        assert cells["[@click=app.quit]"][1] == "invalid: not valid YAML"
+        assert cells["escape"][1] == "exclusive"
+        table.move_cursor(next(i for i, r in enumerate(table.rows) if r.key == "[@click=app.quit]"))
+        await pilot.press("enter")  # an invalid config is not offered
+        await wait_until(pilot, lambda: _notified(app, "config [@click=app.quit]: not valid YAML"))
+        assert isinstance(app.screen, TimeslicePicker)
+        text = _text(app)
+        assert "[red]x8[/red]" in text and "\x1b" not in text
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.is_running  # no [@click=app.quit] became an action

@@ -29,6 +29,7 @@ from textual.widgets import Static
 from console.cluster.actions import ActionError, ActionRunner
 from console.cluster.timeslicing import (
     OFF,
+    Expected,
     NodeChoices,
     SetTimeslice,
     follow,
@@ -227,11 +228,18 @@ async def switch(
         app.notify(outcome.message, markup=False)
         return
     app.notify(f"{outcome.message}: the device plugin restarts…", markup=False, timeout=10)
+    # Its own worker: another action started meanwhile (group "action") must not end it.
+    app.run_worker(follow_transition(app, runner, expected), group="timeslice-follow")
+
+
+async def follow_transition(app: Any, runner: ActionRunner, expected: Expected) -> None:
+    """Wait (in a thread) until the node runs the new config; say so, or that it did not."""
     stop = threading.Event()
     try:
         final = await asyncio.to_thread(follow, runner.connection, expected, cancel=stop)
     finally:
         stop.set()  # the worker was cancelled (the app exits): the thread stops too
+    node = expected.node
     if final.converged:
         app.notify(
             f"Node {node}: {expected.config.describe()}, allocatable {expected.config.resource}"
