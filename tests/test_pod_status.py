@@ -96,7 +96,9 @@ def test_kubectl_on_the_simulator_prints_the_fixture_cells(frozen_tiny) -> None:
 
     sim.call(write)
     assert abs(sim.clock.now() - NOW) < 1.0  # restart ages are against the fixture's now
-    rows = _kubectl_rows(kubectl(binary, sim.kubeconfig_path, "get", "pods", "-n", "fixtures").stdout)
+    rows = _kubectl_rows(
+        kubectl(binary, sim.kubeconfig_path, "get", "pods", "-n", "fixtures").stdout
+    )
     for name, case in CASES.items():
         want = case["kubectl"]
         got = rows[name]
@@ -126,7 +128,13 @@ def test_hints_say_what_broke() -> None:
         "first-container-wins",
     ):
         assert hint[bad] == "bad", bad
-    for waiting in ("init-progress", "scheduling-gated", "unschedulable", "not-ready", "running-not-ready"):
+    for waiting in (
+        "init-progress",
+        "scheduling-gated",
+        "unschedulable",
+        "not-ready",
+        "running-not-ready",
+    ):
         assert hint[waiting] == "warn", waiting
     for done in ("completed", "succeeded-no-statuses", "terminating", "deleted-after-success"):
         assert hint[done] == "dim", done
@@ -135,16 +143,16 @@ def test_hints_say_what_broke() -> None:
 
 def test_last_termination_in_the_row_and_in_describe() -> None:
     oom = record(CASES["oom-just-killed"]["pod"])
-    assert cells(CASES["oom-just-killed"]["pod"])["last"] == "OOMKilled (exit 137)"
-    assert cells(CASES["first-container-wins"]["pod"])["last"] == "Error (exit 1)"
+    assert cells(CASES["oom-just-killed"]["pod"])["last"] == "OOMKilled (137)"
+    assert cells(CASES["first-container-wins"]["pod"])["last"] == "Error (1)"
     assert cells(CASES["completed"]["pod"])["last"] == ""  # never restarted
     text = describe(oom, now=NOW)
     assert "Status:" in text and re.search(r"Status:\s+OOMKilled", text)
     assert "trainer: terminated OOMKilled (exit 137), not ready, restarts 2" in text
-    assert "last state: terminated OOMKilled (exit 137), 5m ago" in text
+    assert "last state: terminated, OOMKilled, exit code 137, 5m ago" in text
     sidecar = describe(record(CASES["sidecar"]["pod"]), now=NOW)
     assert "sidecar log-shipper: running, ready, restarts 1" in sidecar
-    assert "last state: terminated Error (exit 1), 20m ago" in sidecar
+    assert "last state: terminated, Error, exit code 1, 20m ago" in sidecar
     evicted = describe(record(CASES["evicted-container-unknown"]["pod"]), now=NOW)
     assert re.search(r"Status:\s+ContainerStatusUnknown", evicted)
     assert re.search(r"Reason:\s+Evicted", evicted)

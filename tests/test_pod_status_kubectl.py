@@ -166,7 +166,7 @@ async def test_the_pods_view_on_screen_says_what_kubectl_says(frozen_demo) -> No
             assert got == [cli[key][c] for c in COMPARED], key
         oom = rows["ml-research/gemma2-9b-sft-master-0"]
         assert oom.cells[shown["status"]] == "OOMKilled"
-        assert oom.cells[shown["last"]] == "OOMKilled (exit 137)"
+        assert oom.cells[shown["last"]] == "OOMKilled (137)"
         assert rows["serving/triton-ensemble-0"].cells[shown["status"]] == "Init:CrashLoopBackOff"
         assert (
             rows["ml-research/llama3-70b-lora-queued"].cells[shown["status"]] == "SchedulingGated"

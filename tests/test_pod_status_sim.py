@@ -183,7 +183,7 @@ def test_simulated_pod_states_match_kubectl_at_every_change(sim, tmp_path: Path)
     assert seen[gated][0] == "SchedulingGated" and "Running" in seen[gated], seen[gated]
     final = _console(client)
     assert final["oom-always"].restarts >= 1
-    assert final["oom-always"].last_termination == "OOMKilled (exit 137)"
+    assert final["oom-always"].last_termination == "OOMKilled (137)"
     assert final["init-loop"].phase == "Pending" and final["init-loop"].restarts >= 1
     assert final["init-never"].phase == "Failed" and final["oom-never"].phase == "Failed"
 

@@ -176,8 +176,11 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
             ready = "ready" if c.ready else "not ready"
             lines.append(f"  {kind}{c.name}: {state}, {ready}, restarts {c.restarts}")
             if c.last_termination:
+                signal = c.last_signal
+                code = f"signal {signal}" if signal else f"exit code {c.last_exit_code}"
+                reason = f"{c.last_reason}, " if c.last_reason else ""
                 when = f", {_when(c.last_finished, now)}" if c.last_finished else ""
-                lines.append(f"    last state: terminated {c.last_termination}{when}")
+                lines.append(f"    last state: terminated, {reason}{code}{when}")
             lines.append(f"    image {c.image}")
         return "\n".join(lines)
     if isinstance(record, r.JobRecord):

@@ -84,14 +84,18 @@ class ContainerRecord(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def last_termination(self) -> str:
-        """The previous termination as on-call reads it: `OOMKilled (exit 137)`, `Error
-        (exit 1)`, `signal 9`, `exit 2`; "" when the container never terminated."""
+        """The previous termination in kubectl's words, short: `OOMKilled (137)`, `Error (1)`,
+        `ExitCode:2` / `Signal:9` without a reason; "" when the container never terminated."""
         if self.last_exit_code is None and not self.last_reason:
             return ""
-        code = (
-            f"signal {self.last_signal}" if self.last_signal else f"exit {self.last_exit_code or 0}"
-        )
-        return f"{self.last_reason} ({code})" if self.last_reason else code
+        if not self.last_reason:
+            return (
+                f"Signal:{self.last_signal}"
+                if self.last_signal
+                else f"ExitCode:{self.last_exit_code}"
+            )
+        code = f"signal {self.last_signal}" if self.last_signal else str(self.last_exit_code or 0)
+        return f"{self.last_reason} ({code})"
 
 
 class PodRecord(msgspec.Struct, frozen=True, gc=False):
@@ -128,7 +132,7 @@ class PodRecord(msgspec.Struct, frozen=True, gc=False):
     last_restart: float = 0.0
     """When the latest restart kubectl counts happened (its `3 (5m ago)`), 0.0 if none."""
     last_termination: str = ""
-    """The most recent previous termination among the containers: `OOMKilled (exit 137)`."""
+    """The most recent previous termination among the containers: `OOMKilled (137)`."""
 
     @property
     def key(self) -> Key:

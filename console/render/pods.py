@@ -3,8 +3,8 @@ scope (on a node, of a job, of a workload).
 
 At 80 columns a pod keeps its name (cut in the middle when long), status, GPUs and node
 (its distinguishing part, `console.render.names`); namespace and READY come next with the
-width, then age, restarts and workload; LAST EXIT (the latest previous termination:
-`OOMKilled (exit 137)`) when wide. STATUS and RESTARTS are kubectl's, to the character."""
+width, then age, restarts, the last exit (the latest previous termination: `OOMKilled
+(137)`) and workload. STATUS and RESTARTS are kubectl's, to the character."""
 
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ PODS = View(
         Column("ready", "READY", 2, 5),
         Column("status", "STATUS", 0, 9),
         Column("restarts", "RESTARTS", 4, 8, "right", "number"),
-        Column("last", "LAST EXIT", 6, 9),
+        # before WORKLOAD goes (the same priority, further left): why it keeps restarting
+        Column("last", "LAST EXIT", 5, 9),
         Column("gpus", "GPUS", 1, 4, "right", "number"),
         Column("node", "NODE", 1, 12, narrow="node_short", cut="middle"),
         Column("workload", "WORKLOAD", 5, 14, cut="middle"),
