@@ -153,7 +153,7 @@ async def test_node_columns_and_header_match_the_store(frozen_tiny) -> None:
         assert f"busy {figures.busy}" in text and f"util {figures.mean_util:.0f}%" in text
         assert "dcgm live" in text
         # the numeric columns sort numerically
-        await pilot.press(*["s"] * [c.key for c in view(app).table.visible_columns].index("util"))
+        await pilot.press(*[">"] * [c.key for c in view(app).table.visible_columns].index("util"))
         assert view(app).sort == ("util", False)
         await wait_until(pilot, lambda: view(app).applied.sort == ("util", False))
         utils = [float(u.strip("% ")) for u in column(app, "util")]
