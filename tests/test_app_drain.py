@@ -149,7 +149,7 @@ async def test_pods_without_a_controller_refuse_unless_forced(fresh_sim, audit_p
         await populated(pilot, app, "nodes")
         await command(pilot, f"drain {node}")
         refusal = (
-            f"cannot drain {node}: cannot delete Pods that declare no controller (use --force):"
+            f"cannot drain {node}: cannot delete Pods that declare no controller (use --force to override):"
             " default/debug-shell: nothing changed"
         )
         await wait_until(pilot, lambda: _notified(app, refusal))

@@ -90,8 +90,8 @@ def test_rules_daemonsets_mirrors_local_storage_and_unmanaged_pods() -> None:
     assert [p.name for p in plan.stay] == ["exporter", "static"]
     assert plan.refused
     assert plan.refusals == (
-        "cannot delete Pods with local storage (use --delete-emptydir-data): ml/cache",
-        "cannot delete Pods that declare no controller (use --force): ml/bare",
+        "cannot delete Pods with local storage (use --delete-emptydir-data to override): ml/cache",
+        "cannot delete Pods that declare no controller (use --force to override): ml/bare",
     )
     assert plan.refusal().startswith("cannot drain n1: cannot delete Pods with local storage")
     forced = classify("n1", False, pods, DrainOptions(force=True, delete_emptydir_data=True))
@@ -105,7 +105,7 @@ def test_rules_daemonsets_mirrors_local_storage_and_unmanaged_pods() -> None:
         DrainOptions(force=True, delete_emptydir_data=True, ignore_daemonsets=False),
     )
     assert strict.refusals == (
-        "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets): ml/exporter",
+        "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ml/exporter",
     )
 
 
@@ -320,7 +320,7 @@ def test_pods_without_a_controller_refuse_the_drain_unless_forced(fresh_sim) -> 
     mark = fresh_sim.requests.mark()
     plan = plan_drain(conn, node, DrainOptions())
     assert plan.refusal() == (
-        f"cannot drain {node}: cannot delete Pods that declare no controller (use --force):"
+        f"cannot drain {node}: cannot delete Pods that declare no controller (use --force to override):"
         " default/debug-shell"
     )
     assert fresh_sim.requests.since(mark, writes_only=True) == []  # planning only reads
@@ -361,3 +361,44 @@ def test_the_viewer_is_refused_by_rbac_and_by_the_server(fresh_sim, tmp_path: Pa
     assert final.phase == "failed" and not final.cordoned
     assert final.message.startswith(f'cordon refused: forbidden: nodes "{node}" is forbidden')
     assert final.evicted == 0
+
+
+@pytest.mark.kubectl
+def test_kubectl_drain_refuses_and_drains_the_same_pods(fresh_sim) -> None:
+    """Real kubectl against the simulator: it refuses for the same pods with the same words,
+    and its drain (through the simulator's Eviction API) leaves what the console's plan
+    says stays."""
+    conn = _admin(fresh_sim)
+    node = _node(conn, "l4")  # a KServe predictor with an emptyDir, a training pod
+    _bare_pod(conn, node, "stray")
+    kc = require_binary("kubectl")
+    refused = kubectl(
+        kc,
+        fresh_sim.kubeconfig_path,
+        "drain",
+        node,
+        "--ignore-daemonsets",
+        "--timeout=30s",
+        check=False,
+    )
+    assert refused.returncode != 0
+    plan = plan_drain(conn, node, DrainOptions())
+    assert len(plan.refusals) == 2
+    for line in plan.refusals:
+        assert line in refused.stderr, (line, refused.stderr)
+    options = DrainOptions(force=True, delete_emptydir_data=True)
+    plan = plan_drain(conn, node, options)
+    assert not plan.refused
+    drained = kubectl(
+        kc,
+        fresh_sim.kubeconfig_path,
+        "drain",
+        node,
+        "--ignore-daemonsets",
+        "--force",
+        "--delete-emptydir-data",
+        "--timeout=60s",
+    )
+    assert f"node/{node} drained" in drained.stdout
+    left = {f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in _pods_on(conn, node)}
+    assert left == {p.ref for p in plan.stay}

@@ -218,7 +218,7 @@ def classify(node: str, cordoned: bool, items: list[Any], options: DrainOptions)
                 warned.setdefault("ignoring DaemonSet-managed Pods", []).append(pod.ref)
             else:
                 refused.setdefault(
-                    "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets)", []
+                    "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)", []
                 ).append(pod)
             continue
         annotations = (item.get("metadata") or {}).get("annotations") or {}
@@ -228,14 +228,15 @@ def classify(node: str, cordoned: bool, items: list[Any], options: DrainOptions)
         if not finished and _has_emptydir(item):
             if not options.delete_emptydir_data:
                 refused.setdefault(
-                    "cannot delete Pods with local storage (use --delete-emptydir-data)", []
+                    "cannot delete Pods with local storage (use --delete-emptydir-data to override)",
+                    [],
                 ).append(pod)
                 continue
             warned.setdefault("deleting Pods with local storage", []).append(pod.ref)
         if not finished and not pod.owner:
             if not options.force:
                 refused.setdefault(
-                    "cannot delete Pods that declare no controller (use --force)", []
+                    "cannot delete Pods that declare no controller (use --force to override)", []
                 ).append(pod)
                 continue
             warned.setdefault("deleting Pods that declare no controller", []).append(pod.ref)
