@@ -223,7 +223,9 @@ def palette_entries(host: Host, view: str = "") -> Iterator[PaletteEntry]:
         for arg, text in command.choices(host):
             # Context and namespace names are untrusted: shown cleaned, run as given.
             yield PaletteEntry(
-                clean_line(f":{command.name} {arg}"), clean_line(text), _runner(host, command, arg)
+                clean_line(f":{command.name} {arg}".rstrip()),
+                clean_line(text),
+                _runner(host, command, arg),
             )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from console.cluster.audit import AuditLog
-from console.commands import argument_words
+from console.commands import argument_words, palette_entries
 from console.screens.timeslice import TimeslicePicker
 from console.sim.auth import VIEWER_CONTEXT
 from tests.test_app_drain import _admin, _kubectl, _node, _notified, _text, select_node
@@ -115,6 +115,11 @@ async def test_unknown_config_is_one_line_and_nothing_is_sent(tiny_sim, audit_pa
         # The names it read are offered for completion in the `:` bar from now on.
         await wait_until(pilot, lambda: "timeslice any" in argument_words(app, "nodes"))
         assert argument_words(app, "jobs") == []
+        entries = [e.text for e in palette_entries(app, "nodes")]
+        assert [e for e in entries if e.startswith(":timeslice")] == [
+            ":timeslice", ":timeslice off", ":timeslice a100-x2", ":timeslice any",
+            ":timeslice no-sharing", ":timeslice t4-x4",
+        ]  # fmt: skip
         await pilot.press("colon", *"timeslice", "space", "a", "n", "tab")
         bar = view(app).query_one("CommandBar")
         assert bar.value == "timeslice any "
