@@ -47,14 +47,21 @@ def _exited(detail: wire.StateDetail, prefix: str) -> str:
     return f"{prefix}ExitCode:{detail.exit_code or 0}"
 
 
-def _initialized(status: wire.PodStatus) -> bool:
-    """The first Initialized condition is True (kubectl's isPodInitializedConditionTrue)."""
-    return next((c.status == "True" for c in status.conditions if c.type == "Initialized"), False)
-
-
-def _ready(status: wire.PodStatus) -> bool:
-    """Any Ready condition is True (kubectl's hasPodReadyCondition)."""
-    return any(c.type == "Ready" and c.status == "True" for c in status.conditions)
+def _conditions(status: wire.PodStatus) -> tuple[bool, bool, bool]:
+    """(scheduling gated, Initialized, Ready) in one pass: kubectl reads any PodScheduled
+    condition with reason SchedulingGated, the first Initialized condition
+    (isPodInitializedConditionTrue) and any True Ready condition (hasPodReadyCondition)."""
+    gated = initialized = ready = seen_initialized = False
+    for c in status.conditions:
+        kind = c.type
+        if kind == "Ready":
+            ready = ready or c.status == "True"
+        elif kind == "Initialized":
+            if not seen_initialized:
+                seen_initialized, initialized = True, c.status == "True"
+        elif kind == "PodScheduled":
+            gated = gated or c.reason == "SchedulingGated"
+    return gated, initialized, ready
 
 
 def _finished(cs: wire.ContainerStatus) -> float:
@@ -66,15 +73,19 @@ def kubectl_status(pod: wire.Pod) -> KubectlStatus:
     """STATUS, READY (ready/total), RESTARTS and the last restart time of `pod`, by kubectl's
     rules (see the module docstring)."""
     spec, status = pod.spec, pod.status
-    reason = iline(status.reason) or iline(status.phase)
-    if any(c.type == "PodScheduled" and c.reason == "SchedulingGated" for c in status.conditions):
-        reason = "SchedulingGated"
-    sidecars = {c.name for c in spec.init_containers if c.restart_policy == "Always"}
+    gated, initialized, pod_ready = _conditions(status)
+    reason = "SchedulingGated" if gated else iline(status.reason or status.phase)
+    sidecars = (
+        {c.name for c in spec.init_containers if c.restart_policy == "Always"}
+        if spec.init_containers
+        else ()
+    )
     total = len(spec.containers) + len(sidecars)
     ready = restarts = sidecar_restarts = 0
     last = sidecar_last = 0.0
     initializing = False
-    for index, cs in enumerate(status.init_container_statuses):
+    for index, cs in enumerate(status.init_container_statuses):  # in order, up to the first
+        # that neither exited 0 nor is a started sidecar
         restarts += cs.restart_count
         last = max(last, _finished(cs))
         sidecar = cs.name in sidecars
@@ -99,7 +110,7 @@ def kubectl_status(pod: wire.Pod) -> KubectlStatus:
         else:
             reason = f"Init:{index}/{len(spec.init_containers)}"
         break
-    if not initializing or _initialized(status):
+    if not initializing or initialized:
         restarts, last = sidecar_restarts, sidecar_last
         running = False
         for cs in reversed(status.container_statuses):
@@ -114,7 +125,7 @@ def kubectl_status(pod: wire.Pod) -> KubectlStatus:
                 running = True
                 ready += 1
         if reason == "Completed" and running:
-            reason = "Running" if _ready(status) else "NotReady"
+            reason = "Running" if pod_ready else "NotReady"
     deleted = pod.metadata.deletion_timestamp is not None
     if deleted and status.reason == NODE_LOST:
         reason = "Unknown"
