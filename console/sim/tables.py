@@ -8,7 +8,7 @@ from typing import Any
 
 from .clock import parse_rfc3339
 from .kinds import ResourceType
-from .pod_table import pod_cells
+from .pod_table import PodCells, pod_cells
 
 Column = tuple[str, str, int, Callable[[dict[str, Any], float], Any]]  # name, type, priority, cell
 
@@ -49,17 +49,26 @@ def _name(obj: dict[str, Any], _now: float) -> str:
     return obj.get("metadata", {}).get("name", "")
 
 
+_last_pod: list[Any] = [None, None]  # (pod, its cells): READY, STATUS, RESTARTS read it in turn
+
+
+def _cells(obj: dict[str, Any]) -> PodCells:
+    if _last_pod[0] is not obj:
+        _last_pod[:] = [obj, pod_cells(obj)]
+    return _last_pod[1]
+
+
 def _pod_ready(obj: dict[str, Any], _now: float) -> str:
-    return pod_cells(obj).ready
+    return _cells(obj).ready
 
 
 def _pod_status(obj: dict[str, Any], _now: float) -> str:
-    return pod_cells(obj).status
+    return _cells(obj).status
 
 
 def _pod_restarts(obj: dict[str, Any], now: float) -> str:
     """kubectl's `3 (5m ago)`: the count, and how long ago the latest counted restart was."""
-    cells = pod_cells(obj)
+    cells = _cells(obj)
     if cells.restarts and cells.last_restart:
         return f"{cells.restarts} ({human_duration(now - cells.last_restart)} ago)"
     return str(cells.restarts)
