@@ -224,3 +224,22 @@ def test_the_configmap_setting(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text('[contexts."prod"]\ndevice_plugin_config = "ops/ts"\n')
     chosen = load_settings(environ={}, path=tmp_path / "c.toml", switch_to="prod")
     assert chosen.device_plugin_config == "ops/ts"
+
+
+@pytest.mark.parametrize(
+    ("document", "refused"),
+    [
+        ("sharing: {timeSlicing: {resources: [{name: nvidia.com/gpu, replicas: abc}]}}", True),
+        ("sharing: {timeSlicing: {resources: [{name: nvidia.com/gpu, replicas: 0}]}}", True),
+        ("sharing: {timeSlicing: {resources: [7, {name: nvidia.com/gpu, replicas: true}]}}", True),
+        ("sharing: [1, 2]", True),
+        ("- not a mapping", True),
+        ("sharing: {timeSlicing: {resources: 5}}", False),  # shares nothing: exclusive
+    ],
+)
+def test_the_simulated_device_plugin_ignores_a_broken_config(document: str, refused: bool) -> None:
+    """A config the real plugin would refuse leaves the node as it is in the simulator
+    (None: unknown) instead of breaking its controller."""
+    from console.sim.controllers.nodes import EXCLUSIVE, parse_sharing
+
+    assert parse_sharing(document) == (None if refused else EXCLUSIVE)

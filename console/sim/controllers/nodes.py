@@ -45,15 +45,22 @@ def parse_sharing(document: str) -> Sharing | None:
         sharing = config.get("sharing") or {}
     except (yaml.YAMLError, AttributeError):
         return None
+    if not isinstance(sharing, dict):
+        return None
     for strategy, field in (("time-slicing", "timeSlicing"), ("mps", "mps")):
         section = sharing.get(field)
         if not isinstance(section, dict):
             continue
-        for resource in section.get("resources") or ():
-            if resource.get("name") == "nvidia.com/gpu":
-                replicas = int(resource.get("replicas", 1))
-                rename = bool(section.get("renameByDefault", False) or resource.get("rename"))
-                return (replicas, strategy, rename) if replicas > 1 else EXCLUSIVE
+        resources = section.get("resources") or ()
+        for resource in resources if isinstance(resources, list) else ():
+            if not isinstance(resource, dict) or resource.get("name") != "nvidia.com/gpu":
+                continue
+            replicas = resource.get("replicas", 1)
+            # The plugin refuses a config whose replicas is not a positive integer.
+            if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+                return None
+            rename = bool(section.get("renameByDefault", False) or resource.get("rename"))
+            return (replicas, strategy, rename) if replicas > 1 else EXCLUSIVE
     return EXCLUSIVE
 
 
