@@ -32,7 +32,13 @@ _LEGENDS: dict[str, list[tuple[str, str]]] = {
         _NO_DATA,
         _CUT,
     ],
-    "pods": [_NAMES, _CUT],
+    "pods": [
+        ("STATUS", "as kubectl get pods says it: Init:N/M, Init:<reason>, OOMKilled, ExitCode:N, …"),
+        ("RESTARTS", "kubectl's: the count and when the last restart was, 3 (5m ago)"),
+        ("LAST EXIT", "how the container that restarted last ended: OOMKilled (137), Error (1)"),
+        _NAMES,
+        _CUT,
+    ],
     "jobs": [
         ("UTIL", "mean utilization of the job's GPUs"),
         ("IDLE", "GPUs allocated to the job but idle"),
