@@ -33,7 +33,7 @@ _LEGENDS: dict[str, list[tuple[str, str]]] = {
         _CUT,
     ],
     "pods": [
-        ("STATUS", "as kubectl get pods says it: Init:N/M, Init:<reason>, OOMKilled, ExitCode:N, …"),
+        ("STATUS", "as kubectl get pods says it: Init:1/2, Init:Error, OOMKilled, ExitCode:2, …"),
         ("RESTARTS", "kubectl's: the count and when the last restart was, 3 (5m ago)"),
         ("LAST EXIT", "how the container that restarted last ended: OOMKilled (137), Error (1)"),
         _NAMES,
