@@ -54,14 +54,14 @@ async def test_header_shows_syncing_stale_and_live(tiny_sim) -> None:
 
 
 async def test_missing_crds_are_noted_and_do_not_break_the_view(tiny_sim) -> None:
-    # The tiny sim serves no JobSet / TrainJob CRDs: a real 404 → "not installed".
+    # The sim serves no LLMInferenceService CRD (KServe's llm-d): a real 404 → "not installed".
     app = make_app(tiny_sim)
     async with app.run_test(size=SIZE) as pilot:
-        await command(pilot, "jobs")
-        await populated(pilot, app, "jobs")
-        await wait_until(pilot, lambda: "JobSet" in _notes(app))
-        assert "not installed in this cluster" in _notes(app) and "TrainJob" in _notes(app)
-        assert "PyTorchJob" in column(app, "kind")
+        await command(pilot, "servers")
+        await populated(pilot, app, "servers")
+        await wait_until(pilot, lambda: "LLMInferenceService" in _notes(app))
+        assert "not installed in this cluster" in _notes(app)
+        assert "InferenceService" in column(app, "kind")
         assert _header(app).sync == "live"  # optional kinds that are absent are not an error
 
 

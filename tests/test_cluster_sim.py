@@ -113,7 +113,7 @@ def test_contexts_and_connection_errors(sim, admin, tmp_path: Path) -> None:
 def test_caches_sync_and_views(cache: ClusterCache) -> None:
     states = {name: state.state for name, state in cache.states().items()}
     assert states["nodes"] == states["pods"] == states["pytorchjobs"] == "live"
-    assert states["jobsets"] == "not installed"  # the tiny preset has no JobSet CRD
+    assert states["llminferenceservices"] == "not installed"  # the simulator has no llm-d CRD
     nodes = views.gpu_node_rows(cache)
     assert nodes and all(r.gpus_allocatable > 0 for r in nodes)
     assert all(r.pool and r.product for r in nodes)

@@ -218,15 +218,28 @@ TEMPLATES: dict[str, Any] = {
                    "modelStatus": {"states": {"activeModelState": S}}},
     },
 }  # fmt: skip
+TEMPLATES["llminferenceservices"] = {
+    "metadata": META,
+    "spec": {"model": {"uri": S, "name": S}, "replicas": I,
+             "template": {"containers": [CONTAINER]}, "worker": {"containers": [CONTAINER]},
+             "prefill": {"replicas": I, "template": {"containers": [CONTAINER]}}},
+    "status": {"url": S, "conditions": [{**COND, "type": Leaf(st.just("Ready"))}]},
+}  # fmt: skip
 TEMPLATES["statefulsets"] = TEMPLATES["deployments"]
 TEMPLATES["tfjobs"] = TEMPLATES["mpijobs"] = TEMPLATES["pytorchjobs"]
 TEMPLATES["trainingruntimes"] = TEMPLATES["clustertrainingruntimes"]
-for _kind, _specs in (("xgboostjobs", "xgbReplicaSpecs"), ("jaxjobs", "jaxReplicaSpecs"),
-                      ("paddlejobs", "paddleReplicaSpecs")):
-    TEMPLATES[_kind] = {**TEMPLATES["pytorchjobs"], "spec": {
-        _specs: TEMPLATES["pytorchjobs"]["spec"]["pytorchReplicaSpecs"],
-        "runPolicy": TEMPLATES["pytorchjobs"]["spec"]["runPolicy"],
-    }}
+for _kind, _specs in (
+    ("xgboostjobs", "xgbReplicaSpecs"),
+    ("jaxjobs", "jaxReplicaSpecs"),
+    ("paddlejobs", "paddleReplicaSpecs"),
+):
+    TEMPLATES[_kind] = {
+        **TEMPLATES["pytorchjobs"],
+        "spec": {
+            _specs: TEMPLATES["pytorchjobs"]["spec"]["pytorchReplicaSpecs"],
+            "runPolicy": TEMPLATES["pytorchjobs"]["spec"]["runPolicy"],
+        },
+    }
 
 finite_or_not = st.one_of(
     st.none(), st.floats(), st.sampled_from([float("inf"), float("-inf"), float("nan"), 1e308])

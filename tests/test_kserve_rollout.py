@@ -146,3 +146,22 @@ def test_a_revision_not_ready_for_another_reason_shows_the_message() -> None:
     cells, row = server_rows(s)["InferenceService/serving/x"]
     assert cells["revision"] == f"00001; 00002 not ready: {message}"
     assert row.hint == "warn" and cells["model"] == "sklearn"
+
+
+def test_llminferenceservice_row_its_pods_and_not_its_deployment() -> None:
+    data = json.loads((FIXTURE.parent / "llminferenceservice.json").read_text())
+    records = [(k, decode(k, o)) for k, objs in data["objects"].items() for o in objs]
+    assert all(r is not None for _, r in records)
+    s = session(*records)
+    rows = server_rows(s)
+    assert list(rows) == ["LLMInferenceService/serving/llama-3-8b"]  # its Deployment: no row
+    cells, row = rows["LLMInferenceService/serving/llama-3-8b"]
+    expect = data["expect"]
+    assert cells["kind"] == "LLMInferenceService"
+    assert cells["replicas"] == expect["replicas"] and cells["gpus"] == str(expect["gpus"])
+    assert cells["ready"] == expect["ready"] and row.hint == "warn"
+    assert cells["model"] == "meta-llama/Llama-3.1-8B-Instruct"
+    view, scope = SERVERS.drill(row.record)
+    assert view == "pods" and scope.workload == ("serving", "LLMInferenceService", "llama-3-8b")
+    assert len(s.pods_of(*scope.workload)) == 3
+    assert SERVERS.kind_of(row.record) == "llminferenceservices"

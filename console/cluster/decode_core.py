@@ -41,6 +41,8 @@ def _workload_of(meta: wire.Meta, owner: wire.OwnerRef | None) -> tuple[str, str
         return ("InferenceService", labels["serving.kserve.io/inferenceservice"])
     if "jobset.sigs.k8s.io/jobset-name" in labels:
         return ("JobSet", labels["jobset.sigs.k8s.io/jobset-name"])
+    if labels.get("app.kubernetes.io/part-of") == "llminferenceservice":  # KServe llm-d pods
+        return ("LLMInferenceService", labels.get("app.kubernetes.io/name", ""))
     if owner is None:
         return ("", "")
     pod_hash = labels.get("pod-template-hash", "")

@@ -127,3 +127,45 @@ def isvc_record(isvc: wire.InferenceService) -> IsvcRecord:
         traffic=_traffic(component),
         rollout_message=_rollout_message(conditions, created_rev, ready_rev),
     )
+
+
+def llmisvc_record(llm: wire.LLMInferenceService) -> IsvcRecord:
+    """A KServe LLMInferenceService (`serving.kserve.io/v1alpha2`, llm-d): its model, wanted
+    pods (`replicas`, default 1, plus its prefill pool's) and GPUs per pod (decode template,
+    or a multi-node worker's when it names none)."""
+    meta, spec = llm.metadata, llm.spec
+    conditions = conds(llm.status.conditions)
+    ready = next((c for c in conditions if c.type == "Ready"), None)
+    invalid: list[str] = []
+    request: dict[str, float] = {}
+    for pod_spec in (spec.template, spec.worker):
+        if pod_spec is not None and not request:
+            request = gpu.effective_request(pod_spec, invalid)
+    replicas = 1 if spec.replicas is None else max(spec.replicas, 0)
+    if spec.prefill is not None:
+        replicas += 1 if spec.prefill.replicas is None else max(spec.prefill.replicas, 0)
+    return IsvcRecord(
+        namespace=line(meta.namespace),
+        name=line(meta.name),
+        uid=line(meta.uid),
+        labels=clean_labels(meta.labels),
+        url=line(llm.status.url),
+        ready=ready.status if ready else "Unknown",
+        ready_reason=ready.reason if ready else "",
+        ready_message=ready.message if ready else "",
+        conditions=conditions,
+        min_replicas=None,
+        max_replicas=None,
+        model_format="",
+        runtime=line(spec.model.name),
+        storage_uri=line(spec.model.uri),
+        deployment_mode="",
+        gpus_per_pod=sum(request.values()),
+        latest_ready_revision="",
+        latest_created_revision="",
+        model_state="",
+        created=parse_time(meta.creation_timestamp),
+        invalid=tuple(sorted({line(n) for n in invalid})),
+        kind="LLMInferenceService",
+        replicas=replicas,
+    )

@@ -25,7 +25,7 @@ from console.cluster.decode_jobs import (
     runtime_record,
     trainjob_record,
 )
-from console.cluster.decode_workloads import isvc_record, workload_record
+from console.cluster.decode_workloads import isvc_record, llmisvc_record, workload_record
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,7 @@ KINDS: dict[str, Kind] = {
         _k("jaxjobs", "JAXJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "JAXJob"), optional=True),
         _k("paddlejobs", "PaddleJob", "kubeflow.org", "v1", wire.KubeflowJob, partial(kubeflow_job_record, "PaddleJob"), optional=True),
         _k("inferenceservices", "InferenceService", "serving.kserve.io", "v1beta1", wire.InferenceService, isvc_record, optional=True),
+        _k("llminferenceservices", "LLMInferenceService", "serving.kserve.io", "v1alpha2", wire.LLMInferenceService, llmisvc_record, optional=True),
         _k("jobsets", "JobSet", "jobset.x-k8s.io", "v1alpha2", wire.JobSet, jobset_record, optional=True),
         _k("trainjobs", "TrainJob", "trainer.kubeflow.org", "v1alpha1", wire.TrainJob, trainjob_record, optional=True),
         _k("clustertrainingruntimes", "ClusterTrainingRuntime", "trainer.kubeflow.org", "v1alpha1", wire.TrainingRuntime, partial(runtime_record, "ClusterTrainingRuntime"), namespaced=False, optional=True),

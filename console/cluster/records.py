@@ -276,6 +276,10 @@ class IsvcRecord(msgspec.Struct, frozen=True, gc=False):
     """status.components.predictor.traffic: revision → percent."""
     rollout_message: str = ""
     """Why the latest created revision is not ready (a False condition's message)."""
+    kind: str = "InferenceService"
+    """InferenceService, or LLMInferenceService (KServe's llm-d CRD, same row shape)."""
+    replicas: int | None = None
+    """An LLMInferenceService's `spec.replicas` (its pods wanted), None for an isvc."""
 
     @property
     def key(self) -> Key:

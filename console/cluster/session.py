@@ -26,7 +26,7 @@ from console.cluster.informer import (
 from console.cluster.kinds import JOB_KINDS, KINDS, Kind
 from console.cluster.records import PodRecord
 
-SERVER_KINDS = ("inferenceservices", "deployments", "statefulsets")
+SERVER_KINDS = ("inferenceservices", "llminferenceservices", "deployments", "statefulsets")
 
 VIEW_KINDS: dict[str, tuple[str, ...]] = {
     "nodes": ("nodes", "pods"),

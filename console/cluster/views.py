@@ -8,7 +8,6 @@ their "gpu" index, never all 200,000 pods.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -18,13 +17,10 @@ from console.cluster.accounting import GpuUsage
 from console.cluster.cache import ClusterCache
 from console.cluster.kinds import JOB_KINDS
 from console.cluster.records import (
-    IsvcRecord,
     JobRecord,
     NodeRecord,
     PodRecord,
     Role,
-    Traffic,
-    WorkloadRecord,
 )
 
 Key = tuple[str, str]
@@ -77,30 +73,6 @@ class JobRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ServerRow:
-    key: tuple[str, str, str]  # (kind, namespace, name)
-    kind: str  # InferenceService | Deployment | StatefulSet
-    namespace: str
-    name: str
-    ready: str  # True | False | Unknown
-    reason: str
-    url: str
-    ready_replicas: int
-    desired_replicas: int
-    min_replicas: int | None
-    max_replicas: int | None
-    gpus_per_pod: float
-    gpus: float  # held by its running pods
-    revision: str
-    age: float
-    traffic: tuple[Traffic, ...] = ()  # an InferenceService's split: revision → percent
-    pending_revision: str = ""  # latest created revision when it is not the ready one
-    rollout_message: str = ""  # why that revision is not ready
-    mode: str = ""  # deployment mode (Serverless/Knative, RawDeployment/Standard, …)
-    scaled_to_zero: bool = False  # minReplicas 0 and no replicas wanted or running
-
-
-@dataclass(frozen=True, slots=True)
 class PodRow:
     key: Key
     namespace: str
@@ -133,7 +105,8 @@ def age_seconds(created: float, now: float) -> float:
     return max(0.0, now - created) if created else 0.0
 
 
-def _in(namespace: str | None, record_ns: str) -> bool:
+def in_namespace(namespace: str | None, record_ns: str) -> bool:
+    """Whether a record of `record_ns` is in scope (`namespace` None: all namespaces)."""
     return namespace is None or record_ns == namespace
 
 
@@ -196,7 +169,7 @@ def totals(cache: ClusterCache, namespace: str | None = None) -> Totals:
 
 def gpu_pods(cache: ClusterCache, namespace: str | None = None) -> list[PodRecord]:
     """Pods requesting any accelerator (from the "gpu" index)."""
-    return [p for p in cache["pods"].by_index("gpu", "gpu") if _in(namespace, p.namespace)]
+    return [p for p in cache["pods"].by_index("gpu", "gpu") if in_namespace(namespace, p.namespace)]
 
 
 def pod_row(pod: PodRecord, now: float) -> PodRow:
@@ -339,7 +312,7 @@ def job_rows(
         if kind not in cache:
             continue
         for job in cache[kind].items():
-            if not _in(namespace, job.namespace):
+            if not in_namespace(namespace, job.namespace):
                 continue
             if kind == "jobs" and "jobset.sigs.k8s.io/jobset-name" in job.labels:
                 continue
@@ -355,126 +328,6 @@ def job_rows(
     return rows
 
 
-# ------------------------------------------------------------------ model servers
-
-
-def server_pods(cache: ClusterCache, kind: str, namespace: str, name: str) -> list[PodRecord]:
-    """Pods of an InferenceService, Deployment or StatefulSet."""
-    return cache["pods"].by_index("workload", (namespace, kind, name))
-
-
-def _gpus_held(pods: list[PodRecord]) -> float:
-    return sum(p.gpus for p in pods if p.holds_resources)
-
-
-def predictor_deployments(cache: ClusterCache, isvc: IsvcRecord) -> list[WorkloadRecord]:
-    """The predictor's Deployments: `<isvc>-predictor` (raw/standard mode), or one per
-    serverless revision, `<revision>-deployment`, for the revisions in its traffic split and
-    the latest created and ready ones."""
-    if "deployments" not in cache:
-        return []
-    deployments = cache["deployments"]
-    raw = deployments.get((isvc.namespace, f"{isvc.name}-predictor"))
-    if raw is not None:
-        return [raw]
-    revisions = [t.revision for t in isvc.traffic]
-    revisions += [isvc.latest_ready_revision, isvc.latest_created_revision]
-    found = []
-    for rev in dict.fromkeys(r for r in revisions if r):
-        dep = deployments.get((isvc.namespace, f"{rev}-deployment"))
-        if dep is not None:
-            found.append(dep)
-    return found
-
-
-_SERVERLESS_DEPLOYMENT = re.compile(r"^(?P<isvc>.+)-predictor(?:-default)?-\d{5}-deployment$")
-
-
-def _isvc_row(cache: ClusterCache, isvc: IsvcRecord, now: float) -> ServerRow:
-    pods = server_pods(cache, "InferenceService", isvc.namespace, isvc.name)
-    deployments = predictor_deployments(cache, isvc)
-    desired = sum(d.desired for d in deployments) if deployments else len(pods)
-    per_pod = isvc.gpus_per_pod or next(
-        (d.gpus_per_pod for d in deployments if d.gpus_per_pod), 0.0
-    )
-    if not per_pod and pods:
-        per_pod = pods[0].gpus
-    created, ready_rev = isvc.latest_created_revision, isvc.latest_ready_revision
-    live = [p for p in pods if p.phase not in ("Succeeded", "Failed")]
-    return ServerRow(
-        key=("InferenceService", isvc.namespace, isvc.name),
-        kind="InferenceService",
-        namespace=isvc.namespace,
-        name=isvc.name,
-        ready=isvc.ready,
-        reason=isvc.ready_reason or isvc.ready_message,
-        url=isvc.url,
-        ready_replicas=sum(1 for p in pods if pod_ready(p)),
-        desired_replicas=desired,
-        min_replicas=isvc.min_replicas,
-        max_replicas=isvc.max_replicas,
-        gpus_per_pod=per_pod,
-        gpus=_gpus_held(pods),
-        revision=ready_rev,
-        age=age_seconds(isvc.created, now),
-        traffic=isvc.traffic,
-        pending_revision=created if created and created != ready_rev else "",
-        rollout_message=isvc.rollout_message,
-        mode=isvc.deployment_mode,
-        scaled_to_zero=isvc.min_replicas == 0 and desired == 0 and not live,
-    )
-
-
-def _workload_row(cache: ClusterCache, wl: WorkloadRecord, now: float) -> ServerRow:
-    pods = server_pods(cache, wl.kind, wl.namespace, wl.name)
-    ok = wl.ready >= wl.desired
-    available = next((c for c in wl.conditions if c.type == "Available"), None)
-    return ServerRow(
-        key=(wl.kind, wl.namespace, wl.name),
-        kind=wl.kind,
-        namespace=wl.namespace,
-        name=wl.name,
-        ready="True" if ok else "False",
-        reason="" if ok else (available.reason if available else "replicas not ready"),
-        url="",
-        ready_replicas=wl.ready,
-        desired_replicas=wl.desired,
-        min_replicas=None,
-        max_replicas=None,
-        gpus_per_pod=wl.gpus_per_pod,
-        gpus=_gpus_held(pods),
-        revision="",
-        age=age_seconds(wl.created, now),
-    )
-
-
-def server_rows(
-    cache: ClusterCache, namespace: str | None = None, now: float | None = None
-) -> list[ServerRow]:
-    """KServe InferenceServices, plus GPU Deployments/StatefulSets not owned by one."""
-    now = time.time() if now is None else now
-    rows = []
-    isvcs: set[tuple[str, str]] = set()
-    if "inferenceservices" in cache:
-        for isvc in cache["inferenceservices"].items():
-            isvcs.add(isvc.key)
-            if _in(namespace, isvc.namespace):
-                rows.append(_isvc_row(cache, isvc, now))
-    for kind in ("deployments", "statefulsets"):
-        if kind not in cache:
-            continue
-        for wl in cache[kind].items():
-            if wl.gpus_per_pod <= 0 or not _in(namespace, wl.namespace) or wl.isvc:
-                continue
-            if wl.name.endswith("-predictor") and (wl.namespace, wl.name[:-10]) in isvcs:
-                continue
-            serverless = _SERVERLESS_DEPLOYMENT.match(wl.name)
-            if serverless and (wl.namespace, serverless["isvc"]) in isvcs:
-                continue
-            rows.append(_workload_row(cache, wl, now))
-    return rows
-
-
 # ------------------------------------------------------------------ drill-down
 
 
@@ -484,3 +337,16 @@ def pods_on_node(cache: ClusterCache, node: str) -> list[PodRecord]:
 
 def node_of_pod(cache: ClusterCache, pod: PodRecord) -> NodeRecord | None:
     return cache["nodes"].get(("", pod.node)) if pod.node else None
+
+
+_SERVER_NAMES = frozenset({"ServerRow", "server_rows", "server_pods", "predictor_deployments"})
+
+
+def __getattr__(name: str) -> object:
+    """The model-server rows live in `views_servers` (imported on first use: it imports this
+    module)."""
+    if name in _SERVER_NAMES:
+        from console.cluster import views_servers
+
+        return getattr(views_servers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

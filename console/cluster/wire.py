@@ -429,6 +429,35 @@ class InferenceService(_W):
     status: IsvcStatus = IsvcStatus()
 
 
+class LLMModel(_W):
+    uri: str = ""
+    name: str = ""
+
+
+class LLMWorkload(_W):
+    replicas: int | None = None
+    template: PodSpec | None = None
+    worker: PodSpec | None = None
+
+
+class LLMSpec(LLMWorkload):
+    model: LLMModel = LLMModel()
+    prefill: LLMWorkload | None = None
+
+
+class LLMStatus(_W):
+    url: str = ""
+    conditions: list[Condition] = []
+
+
+class LLMInferenceService(_W):
+    """KServe's LLMInferenceService (llm-d): a model, replicas and pod specs; no predictor."""
+
+    metadata: Meta = Meta()
+    spec: LLMSpec = LLMSpec()
+    status: LLMStatus = LLMStatus()
+
+
 class ObjectRef(_W):
     kind: str = ""
     namespace: str = ""

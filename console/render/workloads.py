@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from console.cluster import views as cv
+from console.cluster import views_servers as cs
 from console.cluster.session import PLURAL_OF_KIND
 from console.render.base import (
     AGE,
@@ -242,7 +243,7 @@ def _insufficient(message: str) -> str:
     return ", ".join(dict.fromkeys(f.rstrip(".") for f in found))
 
 
-def rollout_cell(row: cv.ServerRow) -> tuple[str, Hint]:
+def rollout_cell(row: cs.ServerRow) -> tuple[str, Hint]:
     """An InferenceService's revisions: its traffic split (`00002 10% · 00001 90%`), the
     ready revision when there is no split, and a newer revision that is not ready with why
     (`00002; 00003: Insufficient nvidia.com/gpu`, else `00003 not ready: <message>`, amber)."""
@@ -262,7 +263,7 @@ def rollout_cell(row: cv.ServerRow) -> tuple[str, Hint]:
     return (f"{text}; {why}" if text else why), "warn"
 
 
-def server_row(row: cv.ServerRow, record: Any, figures: Mapping[Any, Any], now: float) -> Row:
+def server_row(row: cs.ServerRow, record: Any, figures: Mapping[Any, Any], now: float) -> Row:
     """The row of one model server (`record`: its `IsvcRecord` / `WorkloadRecord`, or None)."""
     (util_text, util_hint), (idle_text, idle_hint), _count = _gauges(figures, row.key)
     ok = row.ready == "True"
@@ -306,7 +307,7 @@ def build_servers(session: ClusterSession, ctx: RowContext, cache: RowCache) -> 
     cache.begin((ctx.namespace, bool(figures)))
     now = ctx.now
     out = []
-    for row in cv.server_rows(session.cache, ctx.namespace, now):
+    for row in cs.server_rows(session.cache, ctx.namespace, now):
         record = session.get(PLURAL_OF_KIND[row.kind], (row.namespace, row.name))
         key = f"{row.kind}/{row.namespace}/{row.name}"
         inputs = (
