@@ -206,3 +206,31 @@ def test_a_scheduling_gate_may_only_be_removed(sim) -> None:
         check=False,
     )
     assert result.returncode != 0 and "only deletion is allowed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("annotations", "code", "reason"),
+    [
+        ({}, 1, "Error"),
+        (
+            {"sim.kmc.dev/exit-code": "137", "sim.kmc.dev/exit-reason": "OOMKilled"},
+            137,
+            "OOMKilled",
+        ),
+        ({"sim.kmc.dev/exit-code": "2", "sim.kmc.dev/exit-reason": ""}, 2, ""),
+        ({"sim.kmc.dev/exit-code": "0"}, 1, "Error"),  # a failure exits non-zero
+        ({"sim.kmc.dev/exit-code": "9999"}, 1, "Error"),
+        ({"sim.kmc.dev/exit-code": "oom"}, 1, "Error"),
+    ],
+)
+def test_exit_annotations_are_read_safely(
+    annotations: dict[str, str], code: int, reason: str
+) -> None:
+    from console.sim.controllers.kubelet_exits import exit_code, exit_reason, restart_hold
+
+    assert exit_code(annotations) == code
+    assert exit_reason(annotations, code) == reason
+    assert exit_reason(annotations, 0) == "Completed"
+    assert restart_hold({"sim.kmc.dev/restart-hold": "nan"}) == 0.0
+    assert restart_hold({"sim.kmc.dev/restart-hold": "-5"}) == 0.0
+    assert restart_hold({"sim.kmc.dev/restart-hold": "25"}) == 25.0
