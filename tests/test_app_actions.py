@@ -90,7 +90,13 @@ async def _select(pilot, app, view: str, name: str) -> None:
     await command(pilot, view)
     await populated(pilot, app, view)
     await filter_(pilot, name)
-    await wait_until(pilot, lambda: column(app, "name") == [name])
+    # (the NAME cell may be shortened: a common prefix of node names is left out)
+    await wait_until(pilot, lambda: len(column(app, "name")) == 1 and _selected_name(app) == name)
+
+
+def _selected_name(app) -> str:
+    row = app.screen._selected()
+    return row.record.name if row is not None else ""
 
 
 async def _dialog(pilot, app) -> ConfirmDialog:
@@ -379,3 +385,30 @@ async def test_a_conflict_is_retried_and_a_vanished_object_is_named(sim, audit_h
         await pilot.press("y")
         await wait_until(pilot, lambda: any("is gone (deleted meanwhile?)" in n for n in notes))
     assert notes[-1] == "PyTorchJob ml/act-vanish is gone (deleted meanwhile?): nothing changed"
+
+
+async def test_a_command_typed_in_one_burst_is_a_command_not_keys(sim) -> None:
+    """`:cordon` arriving in one read (tmux send-keys, a paste): none of it is taken as the
+    table's keys (`c` cordon, `d` describe, `r`…), all of it lands in the bar; the same for
+    a `/` filter."""
+    from textual import events
+
+    node = _node(sim, "a100")
+    app = make_app(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await _select(pilot, app, "nodes", node)
+        await filter_(pilot, "")  # back to every node, the cursor on the first
+        await wait_until(pilot, lambda: len(column(app, "name")) > 1)
+        keys = [("slash", "/"), *((c, c) for c in "a100"), ("enter", "\r")]
+        for key, character in keys:
+            app.post_message(events.Key(key, character))  # as the driver posts them
+        await wait_until(
+            pilot, lambda: _selected_name(app) == node and len(column(app, "name")) == 1
+        )
+        keys = [("colon", ":"), *((c, c) for c in "cordon"), ("enter", "\r")]
+        for key, character in keys:
+            app.post_message(events.Key(key, character))
+        dialog = await _dialog(pilot, app)
+        assert dialog.title_text.startswith(f"cordon Node {node}")
+        assert len(app.screen_stack) == 3  # the view, the dialog: no describe, no drain
+        await pilot.press("n")

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from textual import events
+
 from console.cluster.actions import Action, ActionError, ActionRunner, ObjectRef, kubeconfig_user
 from console.cluster.actions_jobs import JOB_RESOURCES, DeleteJob, RestartPod, Suspend
 from console.cluster.actions_node import Cordon
@@ -23,6 +25,7 @@ from console.cluster.audit import AuditLog, default_audit_path
 from console.cluster.kinds import KINDS
 from console.host import Host
 from console.text import clean_line
+from widgets.command_bar import CommandBar
 from widgets.confirm import AskDialog, ConfirmDialog
 
 
@@ -212,3 +215,27 @@ class ActionKeys:
     def action_act(self, verb: str) -> None:
         screen: Any = self
         screen.host.perform(verb)
+
+    async def on_key(self, event: events.Key) -> None:
+        """`:` and `/` open the bar here, before the keys typed right after them in one
+        burst (a paste, a fast typist, tmux send-keys) reach the table's bindings: they
+        were sent to the table, which had the focus, and belong to the bar — `:cordon`
+        must not press `c`, `o`, `r` and `d`."""
+        screen: Any = self
+        bar = screen.query_one(CommandBar)
+        if event.key in ("colon", "slash") and not bar.display:
+            event.stop()
+            screen.action_command() if event.key == "colon" else screen.action_filter()
+            screen.set_focus(bar)
+            return
+        if not (bar.display and screen.focused is bar):
+            return
+        if event.is_printable and event.character:
+            event.stop()
+            bar.insert_text_at_cursor(event.character)
+        elif event.key == "enter":
+            event.stop()
+            await bar.action_submit()
+        elif event.key == "escape":
+            event.stop()
+            bar.action_cancel()
