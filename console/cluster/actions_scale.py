@@ -41,7 +41,7 @@ MAX_REPLICAS = 1000
 """The most replicas `:scale` accepts: more is a typo (an extra 0), not a plan."""
 
 SCALABLE = ("deployments", "statefulsets", "pytorchjobs", "inferenceservices")
-_WHOLE = re.compile(r"\d{1,9}")
+_WHOLE = re.compile(r"[0-9]{1,9}")  # ASCII only: int() would take "٣"
 _RANGE = re.compile(r"\s*(\S+?)\s*(?:\.\.|-|\s)\s*(\S+)\s*")
 
 Capacity = Callable[[dict[str, Any], float], str]
@@ -57,7 +57,7 @@ def parse_replicas(text: str, what: str = "replicas") -> int:
     if not _WHOLE.fullmatch(value):
         if value.startswith("-") and _WHOLE.fullmatch(value[1:]):
             raise ActionError(f"{what} cannot be negative: {clean_line(value)[:20]}")
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             raise ActionError(
                 f"{what} {clean_line(value)[:20]} is too many (at most {MAX_REPLICAS})"
             )
