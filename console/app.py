@@ -376,7 +376,8 @@ class KmcApp(App[int]):
         from console.screens.keys import key_rows
 
         title = f"Help · {view}" if view else "Help"
-        described = getattr(self.screen, "KEYS_DESCRIBED", None)
+        described = dict(getattr(self.screen, "KEYS_DESCRIBED", None) or {})
+        described.update(getattr(self.screen, "denied_keys", dict)())  # RBAC said no, and why
         keys = key_rows(self.active_bindings.values(), described)
         commands = help_rows(view, writes=not read_only(self))
         sections = [(f"Keys ({view or 'view'})", keys), ("Commands", commands)]

@@ -198,10 +198,20 @@ async def test_the_viewer_is_told_why_and_nothing_is_written(sim) -> None:
     notes = _notes(app)
     async with app.run_test(size=SIZE) as pilot:
         await _select(pilot, app, "nodes", node)
+        # reviewed in a thread as the cursor lands, before any key is pressed
+        await wait_until(pilot, lambda: "act('cordon')" in app.screen.denied_keys())
         mark = sim.requests.mark()
         await pilot.press("c")
         await wait_until(pilot, lambda: "not allowed by RBAC: you may not patch nodes" in notes)
         assert not isinstance(app.screen, ConfirmDialog)
+        await pilot.press("question_mark")  # the help says which keys RBAC denies, and why
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        described = dict(row for _, rows in app.screen.sections for row in rows)
+        assert described["c"] == (
+            "cordon the selected node (confirmed) — not allowed by RBAC: you may not patch nodes"
+        )
+        assert described["u"].endswith("not allowed by RBAC: you may not patch nodes")
+        await pilot.press("escape")
     assert _writes(sim, mark) == []
     assert _kubectl(sim, "get", "node", node, "-o", "jsonpath={.spec.unschedulable}").stdout == ""
 

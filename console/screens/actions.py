@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from textual import events
@@ -199,6 +200,25 @@ async def _confirm_and_run(app: Any, runner: ActionRunner, action: Action) -> No
         after(outcome)
 
 
+def review_row(host: Host, view: str, kind: str, namespace: str) -> bool:
+    """Blocking (a thread): ask the server (SelfSubjectAccessReview) about the accesses the
+    actions of `view` need on a `kind` row in `namespace` that the cache does not know.
+    True when something was asked."""
+    runner = host.write_runner()
+    if runner is None:
+        return False
+    asked = False
+    stub = SimpleNamespace(name="-", namespace=namespace)
+    for verb, spec in VERBS.items():
+        if view not in spec.views or kind not in spec.kinds:
+            continue
+        for access in make_action(verb, kind, stub, "1").needs():
+            if runner.access.cached(access) is None:
+                runner.access.check(access)
+                asked = True
+    return asked
+
+
 class ActionKeys:
     """Mixin for a table screen: the `act(verb)` key action, offered (`act_offered`, for
     `check_action`) only in the views where the verb applies and never in read-only mode.
@@ -215,6 +235,50 @@ class ActionKeys:
     def action_act(self, verb: str) -> None:
         screen: Any = self
         screen.host.perform(verb)
+
+    def on_virtual_table_row_highlighted(self, _event: object) -> None:
+        """What the selected row's actions need is reviewed in a thread, so that `?` can
+        say which ones RBAC denies, and why (`denied_keys`)."""
+        screen: Any = self
+        kind, namespace = self._row_kind()
+        connection = getattr(screen.host.session, "connection", None)
+        if kind is None or connection is None or connection.read_only:
+            return
+        view = screen.view.name
+        if not any(view in spec.views and kind in spec.kinds for spec in VERBS.values()):
+            return
+
+        def review() -> None:
+            review_row(screen.host, view, kind, namespace)
+
+        screen.run_worker(review, thread=True, group="rbac", exclusive=True, exit_on_error=False)
+
+    def denied_keys(self) -> dict[str, str]:
+        """Key help overrides (binding action → text) for the selected row's actions that
+        RBAC denied, with the reason (from the reviews' cache; never blocks)."""
+        screen: Any = self
+        kind, namespace = self._row_kind()
+        runner = getattr(screen.host, "_write_runner", None)
+        if kind is None or runner is None:
+            return {}
+        stub = SimpleNamespace(name="-", namespace=namespace)
+        denied: dict[str, str] = {}
+        for binding in screen.BINDINGS:
+            verb = binding.action[5:-2] if binding.action.startswith("act('") else ""
+            if verb not in VERBS or kind not in VERBS[verb].kinds:
+                continue
+            for access in make_action(verb, kind, stub, "1").needs():
+                decision = runner.access.cached(access)
+                if decision is not None and not decision.allowed:
+                    denied[binding.action] = f"{binding.tooltip} — {decision.denial(access)}"
+        return denied
+
+    def _row_kind(self) -> tuple[str | None, str]:
+        screen: Any = self
+        row = screen._selected() if screen.is_mounted else None
+        if row is None or row.record is None:
+            return None, ""
+        return screen.view.kind_of(row.record), getattr(row.record, "namespace", "")
 
     async def on_key(self, event: events.Key) -> None:
         """`:` and `/` open the bar here, before the keys typed right after them in one
