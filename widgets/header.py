@@ -194,14 +194,15 @@ class ClusterHeader(Widget):
         return parts + self._unit_parts(d) + self._telemetry_parts(d, scale)
 
     def _unit_parts(self, d: HeaderData, lead: bool = False) -> list[Part]:
-        """`MIG 3/56`, `shared 5/16` and `48 GPUs` (physical); the first unit stays when
-        it `lead`s (no whole GPUs), the others go before the telemetry."""
+        """`MIG 3/56`, `shared 5/16` and `48 GPUs` (physical, when that is not just the
+        allocatable count); the first unit stays when it `lead`s (no whole GPUs), the others
+        go before the telemetry."""
         parts = []
         for i, (name, requested, allocatable) in enumerate(d.units):
             numbers = f"{requested}/{'?' if allocatable is None else allocatable}"
             importance = 0 if lead and i == 0 else 2
             parts.append(Part((self._labelled(name, numbers),), importance, cut="none"))
-        if d.gpus:
+        if d.gpus and (d.units or d.gpus != d.allocatable):  # else `alloc N/M` said it
             physical = f"{d.gpus} GPU{'s' if d.gpus != 1 else ''}"
             parts.append(Part((Text(physical, self._style("muted"), end=""),), 4, cut="none"))
         return parts

@@ -49,6 +49,7 @@ class NodeGpus(Vertical):
         self.select = select
         self.rows: list[GpuRow] = []
         self._widths: dict[str, int] = {}
+        self._skip: set[str] = set()
 
     @property
     def host(self) -> Host:
@@ -60,7 +61,7 @@ class NodeGpus(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="gpu-summary", markup=False)
-        yield VirtualTable(table_columns(GPU_COLUMNS, None, set()))
+        yield VirtualTable(table_columns(GPU_COLUMNS, None, {"mig"}))
 
     def refresh_data(self) -> None:
         """Read the node's GPUs from the telemetry store and update the table (UI thread)."""
@@ -73,9 +74,11 @@ class NodeGpus(Vertical):
         self.query_one("#gpu-summary", Static).update(self._summary(store))
         table = self.table
         widths = measure(GPU_COLUMNS, rows)
-        if widths != self._widths:
-            self._widths = widths
-            table.set_columns(table_columns(GPU_COLUMNS, widths, set()))
+        # the MIG column only on a node with MIG GPUs
+        skip = set() if any(r.instances or r.mig_id is not None for r in self.rows) else {"mig"}
+        if (widths, skip) != (self._widths, self._skip):
+            self._widths, self._skip = widths, skip
+            table.set_columns(table_columns(GPU_COLUMNS, widths, skip))
         table.set_rows(rows, {row.key: i for i, row in enumerate(rows)})
         if self.select is not None and table.move_to_key(str(self.select)):
             self.select = None
