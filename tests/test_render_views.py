@@ -256,6 +256,7 @@ def test_pod_cells_status_and_hints() -> None:
         "workload": "",
         "age": "38h",
         "node_short": "gpu-0",  # one short node name: nothing to drop
+        "restarts_count": "2",
     }
     assert run.hint is None and run.styles is None and run.labels == {"app": "train"}
     assert run.record.name == "run"

@@ -87,6 +87,7 @@ def pod_row(pod: PodRecord, now: float, short_node: str | None = None) -> Row:
         f"{row.workload[0]}/{row.workload[1]}" if row.workload[1] else "",
         age(row.age),
         short_node or row.node,
+        str(pod.restarts),
     )
     return Row(
         pod_key(pod),
@@ -141,15 +142,16 @@ PODS = View(
         Column("name", "NAME", 0, 20, cut="middle"),
         Column("ready", "READY", 2, 5),
         Column("status", "STATUS", 0, 9),
-        Column("restarts", "RESTARTS", 4, 8, "right", "number"),
+        Column("restarts", "RESTARTS", 4, 8, "right", "number", narrow="restarts_count"),
         # before WORKLOAD goes (the same priority, further left): why it keeps restarting
         Column("last", "LAST EXIT", 5, 9),
         Column("gpus", "GPUS", 1, 4, "right", "number"),
         Column("node", "NODE", 1, 12, narrow="node_short", cut="middle"),
         Column("workload", "WORKLOAD", 5, 14, cut="middle"),
         AGE,
-        # the narrow form, shown in the place of NODE when that does not fit
+        # the narrow forms, shown in the place of NODE / RESTARTS when those do not fit
         Column("node_short", "NODE", 3, 8, cut="middle"),
+        Column("restarts_count", "RESTARTS", 4, 8, "right", "number"),  # 3, not 3 (5m ago)
     ),
     build_pods,
     lambda pod: ("nodes", Scope(f"node {pod.node}", name=pod.node)) if pod.node else None,
