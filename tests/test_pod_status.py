@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -72,21 +73,12 @@ def _kubectl_rows(out: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def frozen_tiny():
+def fixtures_served():
+    """A frozen simulated cluster at the fixture's `now`, serving every fixture pod."""
     from console.sim.cluster import SimCluster
-
-    sim = SimCluster(preset="tiny", seed=9, speed=1e-9, start_time=NOW).start()
-    yield sim
-    sim.stop()
-
-
-def test_kubectl_on_the_simulator_prints_the_fixture_cells(frozen_tiny) -> None:
-    """The simulator's server-side Table (what `kubectl get pods` prints) follows printPod:
-    every fixture's cells, read by the real kubectl."""
-    binary = require_binary("kubectl")
     from console.sim.kinds import by_kind
 
-    sim = frozen_tiny
+    sim = SimCluster(preset="tiny", seed=9, speed=1e-9, start_time=NOW).start()
 
     def write() -> None:
         for case in FIXTURE["cases"]:
@@ -95,10 +87,30 @@ def test_kubectl_on_the_simulator_prints_the_fixture_cells(frozen_tiny) -> None:
             sim.store.create(by_kind("Pod"), json.loads(json.dumps(case["pod"])))
 
     sim.call(write)
+    yield sim
+    sim.stop()
+
+
+def _kubectl_binaries() -> list[str]:
+    """kubectl on PATH, and the oldest and newest versions installed beside it (kubectl.1.NN)."""
+    found = shutil.which("kubectl")
+    if not found:
+        return ["kubectl"]  # require_binary skips (or fails in CI)
+    real = Path(found).resolve().parent
+    versions = sorted(real.glob("kubectl.1.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+    return ["kubectl", *(str(p) for p in versions[:1] + versions[-1:])]
+
+
+@pytest.mark.parametrize("binary", _kubectl_binaries(), ids=lambda b: Path(b).name)
+def test_kubectl_on_the_simulator_prints_the_fixture_cells(fixtures_served, binary: str) -> None:
+    """The simulator's server-side Table (what `kubectl get pods` prints) follows printPod:
+    every fixture's cells, read by real kubectl (it prints the server's cells, whatever its
+    version)."""
+    binary = require_binary(binary)
+    sim = fixtures_served
     assert abs(sim.clock.now() - NOW) < 1.0  # restart ages are against the fixture's now
-    rows = _kubectl_rows(
-        kubectl(binary, sim.kubeconfig_path, "get", "pods", "-n", "fixtures").stdout
-    )
+    out = kubectl(binary, sim.kubeconfig_path, "get", "pods", "-n", "fixtures").stdout
+    rows = _kubectl_rows(out)
     for name, case in CASES.items():
         want = case["kubectl"]
         got = rows[name]
