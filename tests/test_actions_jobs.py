@@ -160,3 +160,26 @@ def test_inference_service_ranges(runner) -> None:
     plan = runner.prepare(Scale(ref, "0..4"))
     assert plan.requests[0].body == {"spec": {"predictor": {"minReplicas": 0, "maxReplicas": 4}}}
     assert "minReplicas 0 lets KServe scale the model to zero" in plan.notes
+
+
+def test_what_was_confirmed_is_what_is_written(sim, runner) -> None:
+    """Scaled by someone else between the confirmation and the y: refused, nothing sent."""
+    deployment = json.loads(runner.connection.get("/apis/apps/v1/deployments"))["items"][0]
+    deployment.pop("status", None)
+    deployment["metadata"] = {"name": "act-confirmed", "namespace": "ml"}
+    deployment["spec"]["replicas"] = 2
+    _create(runner, "/apis/apps/v1/namespaces/ml/deployments", deployment)
+    action = Scale(_ref("deployments", "act-confirmed"), "3")
+    confirmed = runner.prepare(action)
+    assert confirmed.lines()[0] == "replicas: 2 → 3"
+    scale = "/apis/apps/v1/namespaces/ml/deployments/act-confirmed/scale"
+    runner.connection.request(
+        "PATCH", scale, body={"spec": {"replicas": 4}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )  # fmt: skip
+    mark = sim.requests.mark()
+    with pytest.raises(ActionError, match=r"changed since you confirmed \(now: replicas: 4 → 3"):
+        runner.execute(action, confirmed)
+    assert [m for m, _p in sim.requests.since(mark, writes_only=True) if m == "PATCH"] == []
+    assert _jsonpath(sim, "deployment", "act-confirmed", "{.spec.replicas}") == "4"
+    assert runner.execute(action, runner.prepare(action)).message.endswith("replicas 4 → 3")

@@ -8,7 +8,7 @@ it needs. Bad input or state raises `ActionError` (one line) and nothing is sent
     runner = ActionRunner(connection, AuditLog(default_audit_path()), user="alice")
     plan = runner.prepare(action)      # read-only? may I (RBAC)? read + validate → Plan
     # show plan.title(), plan.lines(), plan.notes; on "y":
-    outcome = runner.execute(action)   # audit intent → dryRun=All → write → audit outcome
+    outcome = runner.execute(action, plan)  # audit → dryRun=All → write → audit outcome
     outcome.message                    # "cordoned node gpu-1"
 
 `prepare` and `execute` block (HTTP): call them off the UI thread. Both raise
@@ -86,6 +86,9 @@ class Change:
     what: str
     before: str
     after: str
+    derived: bool = False
+    """Shown, but not what is written (pods that go with it, GPUs): `execute` compares only
+    the written changes with the confirmed plan."""
 
     def line(self) -> str:
         return clean_line(f"{self.what}: {self.before} → {self.after}")
@@ -237,6 +240,10 @@ def os_user() -> str:
         return ""
 
 
+def _written(plan: Plan) -> tuple[Change, ...]:
+    return tuple(c for c in plan.changes if not c.derived)
+
+
 class ActionRunner:
     """Runs actions on one connection: the one way the console writes."""
 
@@ -321,14 +328,22 @@ class ActionRunner:
         self.check_access(plan.accesses())
         return plan
 
-    def execute(self, action: Action) -> Outcome:
+    def execute(self, action: Action, confirmed: Plan | None = None) -> Outcome:
         """Plan again from a fresh read, record the intent, validate with a dry run, write,
-        record the outcome. On 409, re-read and retry once."""
+        record the outcome. On 409, re-read and retry once. With `confirmed` (the plan the
+        user said yes to), a fresh plan that would change something else is refused: what
+        was confirmed is what is written."""
         retried = False
         while True:
             plan = self.prepare(action)
             if plan.unchanged:
                 return Outcome(plan, plan.unchanged, retried)
+            if confirmed is not None and _written(plan) != _written(confirmed):
+                now = "; ".join(plan.lines()) or "something else"
+                raise ActionError(
+                    f"{plan.target.label()} changed since you confirmed (now: {now}):"
+                    " nothing sent; look again"
+                )
             self.audit(plan, "started", retried=retried)
             try:
                 for request in plan.requests:

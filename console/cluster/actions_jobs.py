@@ -129,7 +129,7 @@ class Suspend(Action):
         notes: list[str] = []
         if self.on:
             live = _live_pods(connection, self.target)
-            changes.append(Change("running pods", _pods_text(live), "0 (deleted)"))
+            changes.append(Change("running pods", _pods_text(live), "0 (deleted)", derived=True))
             notes.append("the job resumes from its last checkpoint, if it writes any")
         else:
             notes.append("its pods are created again and wait for free GPUs")
@@ -167,8 +167,8 @@ class DeleteJob(Action):
         state = _finished(obj) or ("Suspended" if _suspended(obj, self.target) else "active")
         live = _live_pods(connection, self.target)
         changes = (
-            Change(self.target.kind, state, "deleted"),
-            Change("pods", _pods_text(live), "deleted by the garbage collector"),
+            Change(self.target.kind, state, "deleted", derived=True),
+            Change("pods", _pods_text(live), "deleted by the garbage collector", derived=True),
         )
         notes = (
             f"propagationPolicy {PROPAGATION}: the job goes now, its pods right after"
@@ -221,7 +221,9 @@ class RestartPod(Action):
         phase = clean_line(dig(pod, "status", "phase") or "Unknown")
         node = clean_line(dig(pod, "spec", "nodeName") or "no node")
         controller = clean_line(f"{owner.get('kind', '?')} {owner.get('name', '?')}")
-        changes = (Change("pod", f"{phase} on {node}", f"deleted; {controller} makes a new one"),)
+        changes = (
+            Change("pod", f"{phase} on {node}", f"deleted; {controller} makes a new one", True),
+        )
         notes: list[str] = []
         if owner.get("kind") in ("PyTorchJob", "TFJob", "MPIJob"):
             notes.append("a non-elastic training job may restart all its pods")

@@ -184,7 +184,12 @@ class Scale(Action):
         per_pod = template_gpus(template)
         if per_pod:
             changes.append(
-                Change("GPUs requested", _gpus(per_pod * before), _gpus(per_pod * self.replicas))
+                Change(
+                    "GPUs requested",
+                    _gpus(per_pod * before),
+                    _gpus(per_pod * self.replicas),
+                    derived=True,
+                )
             )
         more = per_pod * (self.replicas - before)
         if self.capacity and more > 0 and isinstance(template, dict):
@@ -238,6 +243,7 @@ class Scale(Action):
                     "GPUs requested at least",
                     _gpus(per_pod * (low_before or 0)),
                     _gpus(per_pod * self.low),
+                    derived=True,
                 )
             )
         notes = ["minReplicas 0 lets KServe scale the model to zero"] if self.low == 0 else []

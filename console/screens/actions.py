@@ -190,7 +190,7 @@ async def _confirm_and_run(app: Any, runner: ActionRunner, action: Action) -> No
         app.notify(f"{plan.verb} cancelled: nothing changed", markup=False)
         return
     try:
-        outcome = await asyncio.to_thread(runner.execute, action)
+        outcome = await asyncio.to_thread(runner.execute, action, plan)
     except ActionError as exc:
         app.notify(str(exc), severity="error", markup=False, timeout=10)
         return
