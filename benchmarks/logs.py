@@ -245,6 +245,12 @@ def child_main(args: argparse.Namespace) -> None:
             return {**{k: _summary(v) for k, v in out.items()}, "all": _summary(every)}
 
         async def _soak(self, screen: LogScreen) -> dict[str, Any]:
+            if args.trace:  # where memory grows: tracemalloc's top differences over the soak
+                import tracemalloc
+
+                tracemalloc.start(8)
+                await asyncio.sleep(10)
+                first = tracemalloc.take_snapshot()
             samples = []
             started = time.perf_counter()
             lines0 = sum(s.lines for s in screen.buffer.sources)
@@ -258,6 +264,13 @@ def child_main(args: argparse.Namespace) -> None:
                         "received_lines": sum(s.lines for s in screen.buffer.sources),
                     }
                 )
+            if args.trace:
+                diff = tracemalloc.take_snapshot().compare_to(first, "traceback")
+                report["trace"] = [
+                    {"kib": round(d.size_diff / 1024), "count": d.count_diff,
+                     "where": d.traceback.format()[-16:]}
+                    for d in diff[:6]
+                ]  # fmt: skip
             elapsed = time.perf_counter() - started
             received = sum(s.lines for s in screen.buffer.sources) - lines0
             return {
@@ -286,6 +299,7 @@ def run_child(
         cmd = [sys.executable, __file__, "--child", "--kubeconfig", str(kubeconfig)]
         cmd += ["--report", str(report), "--deployment", deployment, "--pods", str(args.pods)]
         cmd += ["--window", str(args.window), "--keys", str(keys), "--soak", str(soak)]
+        cmd += ["--trace"] if args.trace else []
         proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT)
         os.close(slave)
         code = proc.wait(timeout=soak + 600)
@@ -397,6 +411,7 @@ def parent_main(args: argparse.Namespace) -> None:
         result["c_peak_rss_mb"] = load.get("peak_rss_mb")
         result["line_cap"] = load.get("line_cap")
         result["error"] = load.get("error")
+        result["trace"] = load.get("trace")
     finally:
         sim.stop()
     text = json.dumps(result, indent=2)
@@ -413,6 +428,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured in (a)")
     parser.add_argument("--keys", type=int, default=30)
     parser.add_argument("--soak", type=float, default=600.0, help="seconds of (c)")
+    parser.add_argument("--trace", action="store_true", help="tracemalloc during the soak")
     parser.add_argument("--out", default="")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kubeconfig", help=argparse.SUPPRESS)

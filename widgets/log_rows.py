@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from rich.style import Style
 
@@ -49,3 +49,23 @@ def stamp(ts: int) -> str:
         return " " * 23
     sec, ns = divmod(ts, 1_000_000_000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns // 1_000_000:03d}"
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(dict[K, V], Generic[K, V]):
+    """A dict that forgets its oldest entry beyond `size`. Not Textual's `LRUCache`: its
+    entries are linked in a ring, so each evicted one is cyclic garbage — at 20,000 log
+    lines a second that is work for the cycle collector, and garbage a `gc.freeze()`
+    catches alive keeps for good."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: K, value: V) -> None:
+        self[key] = value
+        if len(self) > self.size:
+            del self[next(iter(self))]

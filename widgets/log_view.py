@@ -22,7 +22,6 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -35,6 +34,7 @@ from widgets.log_rows import (
     LEVEL_STYLES,
     MATCH,
     PREFIX_COLOURS,
+    BoundedCache,
     LogRow,
     pretty_lines,
     stamp,
@@ -105,8 +105,8 @@ class LogView(ScrollView, can_focus=True):
         """With wrap or pretty: the first display line of each row (prefix sums; one more
         entry than rows, the total at the end), offset by `_layout[0]`."""
         self._layout_width = 0
-        self._pieces: LRUCache[tuple[int, int], list[tuple[Text, int]]] = LRUCache(4096)
-        self._strips: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        self._pieces: BoundedCache[tuple[int, int], list[tuple[Text, int]]] = BoundedCache(4096)
+        self._strips: BoundedCache[tuple[int, int, int], Strip] = BoundedCache(1024)
         self._version = 0
 
     # ------------------------------------------------------------ data
@@ -394,7 +394,7 @@ class LogView(ScrollView, can_focus=True):
                     pieces.append((piece, cell_len(piece.plain)))
             else:
                 pieces.append((line, cell_len(line.plain)))
-        self._pieces[key] = pieces
+        self._pieces.put(key, pieces)
         return pieces
 
     def render_line(self, y: int) -> Strip:
@@ -429,5 +429,5 @@ class LogView(ScrollView, can_focus=True):
                 return Strip.blank(width, rich_style)
             text, cells = pieces[piece]
             strip = Strip(text.render(self.app.console), cells)
-            self._strips[key] = strip
+            self._strips.put(key, strip)
         return strip.crop_extend(scroll_x, scroll_x + width, rich_style).apply_style(rich_style)
