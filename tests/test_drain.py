@@ -16,7 +16,7 @@ from console.cluster.actions import ActionRunner
 from console.cluster.audit import AuditLog
 from console.cluster.connection import Connection, connect
 from console.cluster.drain import DrainError, DrainOptions, classify, parse_drain_args, plan_drain
-from console.cluster.drain_run import BLOCKED, EVICTED, LEFT, Drain, DrainProgress
+from console.cluster.drain_run import BLOCKED, EVICTED, LEFT, TERMINATING, Drain, DrainProgress
 from console.sim.auth import ADMIN_CONTEXT, VIEWER_CONTEXT
 from tests.conftest import require_binary, wait_for
 from tests.kube import kubectl
@@ -402,3 +402,34 @@ def test_kubectl_drain_refuses_and_drains_the_same_pods(fresh_sim) -> None:
     assert f"node/{node} drained" in drained.stdout
     left = {f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in _pods_on(conn, node)}
     assert left == {p.ref for p in plan.stay}
+
+
+def test_a_grace_period_is_sent_and_the_terminating_pod_followed_until_gone(fresh_sim) -> None:
+    conn = _admin(fresh_sim)
+    node = _node(conn, "default-pool")
+    _bare_pod(conn, node, "slow-to-stop")
+    final, seen = _run(conn, node, DrainOptions(force=True, grace_period=2, timeout=30))
+    assert final.phase == "done" and final.evicted == 1
+    terminating = [p for s in seen for p in s.pods if p.state == TERMINATING]
+    assert terminating and terminating[-1].detail == "terminating"
+    assert _pods_on(conn, node) == []
+
+
+def test_the_simulated_eviction_honours_the_grace_period() -> None:
+    from console.sim.controllers.disruption import evict
+    from console.sim.errors import ApiError
+    from tests.test_sim_disruption import POD, api_pods, cluster
+
+    ctx = cluster(replicas=2)
+    first, second = api_pods(ctx)
+    evict(ctx, "web", first, delete_options={"gracePeriodSeconds": 5})
+    pod = ctx.store.get(POD, "web", first)
+    assert pod["metadata"]["deletionGracePeriodSeconds"] == 5
+    assert pod["metadata"]["deletionTimestamp"]
+    ctx.advance(6)
+    assert ctx.store.get(POD, "web", first) is None
+    with pytest.raises(ApiError) as info:
+        evict(ctx, "web", second, delete_options={"gracePeriodSeconds": -3})
+    assert info.value.code == 400
+    evict(ctx, "web", second)  # no grace period: gone at once, as before
+    assert ctx.store.get(POD, "web", second) is None

@@ -68,7 +68,7 @@ class Subresources:
         self.server = server
         self.store = server.store
         self.logs = logs  # callable(request, pod) -> StreamResponse
-        self.evict = evict  # callable(ctx, namespace, name, dry_run) -> None, raises ApiError
+        self.evict = evict  # callable(ctx, ns, name, dry_run, delete_options); raises ApiError
         self.telemetry = telemetry
 
     async def handle(self, request: web.Request, user: User, target: Target) -> web.StreamResponse:
@@ -173,7 +173,13 @@ class Subresources:
         dry_run = truthy_dry_run(request.query) or "All" in (
             (body.get("deleteOptions") or {}).get("dryRun") or []
         )
-        self.evict(self.server.ctx, target.namespace or "", target.name or "", dry_run)
+        self.evict(
+            self.server.ctx,
+            target.namespace or "",
+            target.name or "",
+            dry_run,
+            body.get("deleteOptions"),
+        )
         return json_response(
             {
                 "kind": "Status",

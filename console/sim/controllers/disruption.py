@@ -191,9 +191,22 @@ def _too_many(message: str) -> ApiError:
     )
 
 
-def evict(ctx: SimContext, namespace: str, pod_name: str, dry_run: bool = False) -> None:
+MAX_GRACE = 30.0
+"""Sim seconds at most that an evicted pod takes to terminate."""
+
+
+def evict(
+    ctx: SimContext,
+    namespace: str,
+    pod_name: str,
+    dry_run: bool = False,
+    delete_options: Any = None,
+) -> None:
     """Evict a pod as `POST pods/{name}/eviction` does: delete it unless a PodDisruptionBudget
-    forbids it (429 TooManyRequests). 404 when the pod does not exist."""
+    forbids it (429 TooManyRequests). 404 when the pod does not exist. With
+    `deleteOptions.gracePeriodSeconds` > 0 the pod terminates first (deletionTimestamp set)
+    and is gone that many sim seconds later (at most `MAX_GRACE`); without it, at once."""
+    grace = _grace(delete_options)
     rt = by_kind("Pod")
     pod = ctx.store.get(rt, namespace, pod_name)
     if pod is None:
@@ -227,10 +240,46 @@ def evict(ctx: SimContext, namespace: str, pod_name: str, dry_run: bool = False)
                 pdb["status"] = status
                 ctx.store.replace(by_kind("PodDisruptionBudget"), pdb)
     if not dry_run:
-        ctx.store.delete(rt, namespace, pod_name)
+        if grace:
+            _terminate(ctx, pod, grace)
+        elif not pod["metadata"].get("deletionTimestamp"):
+            ctx.store.delete(rt, namespace, pod_name)
         ctx.record_event(
             pod, "Killing", f"Stopping container {_first_container(pod)}", component="kubelet"
         )
+
+
+def _grace(delete_options: Any) -> int:
+    """`deleteOptions.gracePeriodSeconds` (0 when absent); 400 when it is not a number ≥ 0."""
+    value = delete_options.get("gracePeriodSeconds") if isinstance(delete_options, dict) else None
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ApiError(400, "gracePeriodSeconds must be a non-negative integer", "BadRequest")
+    return value
+
+
+def _terminate(ctx: SimContext, pod: dict[str, Any], grace: int) -> None:
+    """Mark the pod terminating now; delete it when its grace period ends."""
+    rt, meta = by_kind("Pod"), pod["metadata"]
+    namespace, name, uid = meta["namespace"], meta["name"], meta.get("uid")
+    if meta.get("deletionTimestamp"):
+        return  # already terminating: the first deletion's deadline stands
+    now = ctx.clock.now()
+
+    def mark(obj: dict[str, Any]) -> Any:
+        obj["metadata"]["deletionTimestamp"] = ctx.clock.iso(now + grace)
+        obj["metadata"]["deletionGracePeriodSeconds"] = grace
+        return None
+
+    ctx.store.mutate(rt, namespace, name, mark)
+
+    def gone() -> None:
+        current = ctx.store.get(rt, namespace, name)
+        if current is not None and current["metadata"].get("uid") == uid:
+            ctx.store.delete(rt, namespace, name)
+
+    ctx.after(min(float(grace), MAX_GRACE), gone)
 
 
 def _first_container(pod: dict[str, Any]) -> str:
