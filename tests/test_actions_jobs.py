@@ -183,3 +183,26 @@ def test_what_was_confirmed_is_what_is_written(sim, runner) -> None:
     assert [m for m, _p in sim.requests.since(mark, writes_only=True) if m == "PATCH"] == []
     assert _jsonpath(sim, "deployment", "act-confirmed", "{.spec.replicas}") == "4"
     assert runner.execute(action, runner.prepare(action)).message.endswith("replicas 4 → 3")
+
+
+def test_scale_names_a_keda_scaled_object(runner) -> None:
+    deployment = json.loads(runner.connection.get("/apis/apps/v1/deployments"))["items"][0]
+    deployment.pop("status", None)
+    deployment["metadata"] = {"name": "act-keda", "namespace": "ml"}
+    _create(runner, "/apis/apps/v1/namespaces/ml/deployments", deployment)
+    scaled = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": "act-keda-so", "namespace": "ml"},
+        # no kind in scaleTargetRef: KEDA's default is a Deployment
+        "spec": {
+            "scaleTargetRef": {"name": "act-keda"},
+            "minReplicaCount": 0,
+            "maxReplicaCount": 6,
+        },
+    }
+    _create(runner, "/apis/keda.sh/v1alpha1/namespaces/ml/scaledobjects", scaled)
+    plan = runner.prepare(Scale(_ref("deployments", "act-keda"), "5"))
+    assert (
+        "KEDA ScaledObject act-keda-so manages it (0..6): it will undo a manual scale" in plan.notes
+    )

@@ -180,6 +180,10 @@ async def test_read_only_offers_nothing_and_sends_nothing(sim, audit_home) -> No
         await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         listed = {key for _, rows in app.screen.sections for key, _ in rows}
         assert "c" not in listed and ":cordon" not in listed
+        from console.commands import palette_entries
+
+        offered = {entry.text for entry in palette_entries(app, "nodes")}
+        assert ":nodes" in offered and not offered & {":cordon", ":uncordon"}
         await pilot.press("escape")
         await command(pilot, "cordon")
         await wait_until(pilot, lambda: any(n.startswith("read-only: cordon") for n in notes))

@@ -96,6 +96,14 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         subresources=("status",),
     ),
     _rt(
+        "keda.sh",
+        "v1alpha1",
+        "ScaledObject",
+        "scaledobjects",
+        short_names=("so",),
+        subresources=("status",),
+    ),
+    _rt(
         "policy",
         "v1",
         "PodDisruptionBudget",
