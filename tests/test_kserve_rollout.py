@@ -12,6 +12,7 @@ from typing import Any
 from test_render_support import NOW, decode, session
 
 from console.cluster import views as cv
+from console.cluster.detail import describe
 from console.render import SERVERS
 from console.render.base import RowCache, RowContext
 
@@ -165,3 +166,12 @@ def test_llminferenceservice_row_its_pods_and_not_its_deployment() -> None:
     assert view == "pods" and scope.workload == ("serving", "LLMInferenceService", "llama-3-8b")
     assert len(s.pods_of(*scope.workload)) == 3
     assert SERVERS.kind_of(row.record) == "llminferenceservices"
+
+
+def test_the_detail_shows_the_split_and_the_whole_rollout_message() -> None:
+    _data, s = fixture()
+    text = describe(s.get("inferenceservices", ("serving", "mixtral-8x7b")), s.cache)
+    assert "Latest created: mixtral-8x7b-predictor-00003" in " ".join(text.split())
+    assert "preemption: 0/6 nodes are available" in text  # the message whole, not its gist
+    canary = describe(s.get("inferenceservices", ("serving", "llama3-8b")), s.cache)
+    assert "llama3-8b-predictor-00002 10% (latest), llama3-8b-predictor-00001 90% (prev)" in canary

@@ -198,6 +198,7 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
                 ("Replicas", roles),
                 ("GPUs", f"{record.gpus:g}"),
                 ("Queue", record.queue),
+                ("Runtime", " ".join(record.runtime).strip()),
                 ("Suspended", "yes" if record.suspended else ""),
                 ("Started", _when(record.started, now)),
                 ("Completed", _when(record.completed, now) if record.completed else ""),
@@ -208,19 +209,25 @@ def _describe(record: Any, cache: ClusterCache | None, now: float | None) -> str
     if isinstance(record, r.IsvcRecord):
         lines = _lines(
             [
-                ("InferenceService", f"{record.namespace}/{record.name}"),
+                (record.kind, f"{record.namespace}/{record.name}"),
                 ("Ready", f"{record.ready} {record.ready_reason}".strip()),
                 ("Message", record.ready_message),
                 ("URL", record.url),
                 ("Model", f"{record.model_format} ({record.runtime})".replace(" ()", "")),
                 ("Storage", record.storage_uri),
                 ("Mode", record.deployment_mode),
-                ("Replicas", f"min {record.min_replicas} max {record.max_replicas}"),
+                ("Replicas", f"min {record.min_replicas} max {record.max_replicas}"
+                 if record.replicas is None else f"{record.replicas} wanted"),
                 ("GPUs per pod", f"{record.gpus_per_pod:g}"),
                 ("Revision", record.latest_ready_revision),
+                ("Latest created", record.latest_created_revision
+                 if record.latest_created_revision != record.latest_ready_revision else ""),
+                ("Rollout", record.rollout_message),
+                ("Traffic", ", ".join(f"{t.revision} {t.percent}%" + (f" ({t.tag})" if t.tag else "")
+                                      for t in record.traffic)),
                 ("Model state", record.model_state),
             ]
-        )
+        )  # fmt: skip
         return "\n".join(lines + _conditions(record.conditions, now))
     if isinstance(record, r.WorkloadRecord):
         lines = _lines(
