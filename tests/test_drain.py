@@ -86,7 +86,8 @@ def test_rules_daemonsets_mirrors_local_storage_and_unmanaged_pods() -> None:
         _pod("leaving", meta={"deletionTimestamp": "2026-01-01T00:00:00Z"}),
     ]
     plan = classify("n1", False, pods, DrainOptions())
-    assert [p.name for p in plan.evict] == ["web", "bare-done"]
+    assert [p.name for p in plan.evict] == ["web", "bare-done", "leaving"]
+    assert [p.terminating for p in plan.evict] == [False, False, True]
     assert [p.name for p in plan.stay] == ["exporter", "static"]
     assert plan.refused
     assert plan.refusals == (
@@ -96,7 +97,7 @@ def test_rules_daemonsets_mirrors_local_storage_and_unmanaged_pods() -> None:
     assert plan.refusal().startswith("cannot drain n1: cannot delete Pods with local storage")
     forced = classify("n1", False, pods, DrainOptions(force=True, delete_emptydir_data=True))
     assert not forced.refused
-    assert [p.name for p in forced.evict] == ["web", "cache", "bare", "bare-done"]
+    assert [p.name for p in forced.evict] == ["web", "cache", "bare", "bare-done", "leaving"]
     assert "deleting Pods that declare no controller: ml/bare" in forced.warnings
     strict = classify(
         "n1",
@@ -433,3 +434,24 @@ def test_the_simulated_eviction_honours_the_grace_period() -> None:
     assert info.value.code == 400
     evict(ctx, "web", second)  # no grace period: gone at once, as before
     assert ctx.store.get(POD, "web", second) is None
+
+
+def test_a_pod_already_terminating_is_waited_for_not_evicted_again(fresh_sim) -> None:
+    conn = _admin(fresh_sim)
+    node = _node(conn, "default-pool")
+    _bare_pod(conn, node, "on-its-way-out")
+    conn.request(
+        "POST",
+        "/api/v1/namespaces/default/pods/on-its-way-out/eviction",
+        body={
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "deleteOptions": {"gracePeriodSeconds": 3},
+        },
+    )
+    mark = fresh_sim.requests.mark()
+    final, seen = _run(conn, node, DrainOptions(force=True, timeout=30))
+    assert final.phase == "done" and final.evicted == 1
+    assert seen[0].pods[0].detail == "already terminating"
+    evictions = [p for m, p in fresh_sim.requests.since(mark, writes_only=True) if "eviction" in p]
+    assert evictions == []

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from console.cluster.connection import ClusterError, Connection
@@ -147,6 +147,8 @@ class DrainPod:
     labels: dict[str, str] = field(default_factory=dict, compare=False)
     note: str = ""
     """Why it stays or refuses (empty for a plain eviction)."""
+    terminating: bool = False
+    """Already being deleted: the drain waits for it to go instead of evicting it."""
 
     @property
     def ref(self) -> str:
@@ -209,8 +211,8 @@ def classify(node: str, cordoned: bool, items: list[Any], options: DrainOptions)
         if not isinstance(item, dict):
             continue
         pod = pod_of(item)
-        if pod.name == "" or (item.get("metadata") or {}).get("deletionTimestamp"):
-            continue  # already being deleted: nothing to evict
+        if pod.name == "":
+            continue
         finished = pod.phase in FINISHED
         if pod.owner.startswith("DaemonSet/"):
             if options.ignore_daemonsets:
@@ -258,9 +260,7 @@ def _refs(refs: list[str], most: int = 5) -> str:
 
 
 def _with(pod: DrainPod, note: str) -> DrainPod:
-    return DrainPod(
-        pod.namespace, pod.name, pod.uid, pod.owner, pod.phase, pod.gpus, pod.labels, note
-    )
+    return replace(pod, note=note)
 
 
 def _has_emptydir(item: dict[str, Any]) -> bool:
@@ -285,6 +285,7 @@ def pod_of(item: dict[str, Any]) -> DrainPod:
         clean_line(status.get("phase", "")),
         0.0 if status.get("phase") in FINISHED else _gpus(item),  # a finished pod holds none
         {str(k): str(v) for k, v in labels.items()},
+        terminating=bool(meta.get("deletionTimestamp")),
     )
 
 

@@ -163,7 +163,7 @@ class Drain:
         """Cordon, evict, wait; the last snapshot is also returned. Never raises for a
         cluster error: it ends the drain with phase `failed` and the reason."""
         self._started = self._clock()
-        self._pods = {p.ref: PodProgress(p) for p in self.plan.evict}
+        self._pods = {p.ref: _start(p) for p in self.plan.evict}
         report(self._snapshot("cordoning"))
         try:
             self._admit()
@@ -281,7 +281,7 @@ class Drain:
             if ref not in listed:
                 self._pods[ref] = replace(item, state=EVICTED, detail="gone before eviction")
         for pod in fresh.evict:
-            self._pods.setdefault(pod.ref, PodProgress(pod))
+            self._pods.setdefault(pod.ref, _start(pod))
         for pod in fresh.refused_pods:
             if pod.ref not in self._pods:
                 why = next((r for r in fresh.refusals if pod.ref in r), "refused")
@@ -393,6 +393,15 @@ class Drain:
                     f" {_int(status.get('desiredHealthy'))} needed"
                 )
         return ""
+
+
+def _start(pod: DrainPod) -> PodProgress:
+    """A pod already being deleted is only waited for (its eviction would change nothing)."""
+    return (
+        PodProgress(pod, TERMINATING, "already terminating")
+        if pod.terminating
+        else PodProgress(pod)
+    )
 
 
 def _int(value: object) -> str:
