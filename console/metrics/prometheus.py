@@ -197,17 +197,25 @@ class PrometheusSource:
         return " or ".join(self._selectors(names, nodes))
 
     def _history_query(self, nodes: frozenset[str]) -> str:
-        hg = self._by("gpu")
+        """Utilization and memory % per GPU and per MIG instance (a MIG parent's history
+        then fills from live samples)."""
+        hg, hgi = self._by("gpu"), self._by("gpu", MIG_ID)
 
-        def pick(field: str) -> str:
+        def pick(field: str, matchers: str = "") -> str:
             names = [field, *(c for c, a in COMPAT_FIELDS.items() if a == FIELDS[field])]
-            return " or ".join(self._selectors(json.dumps("|".join(names)), nodes))
+            selectors = self._selectors(json.dumps("|".join(names)), nodes)
+            if matchers:
+                selectors = [sel[:-1] + ", " + matchers + "}" for sel in selectors]
+            return " or ".join(selectors)
 
-        used = f"max by ({hg}) ({pick('DCGM_FI_DEV_FB_USED')})"
-        free = f"max by ({hg}) ({pick('DCGM_FI_DEV_FB_FREE')})"
+        used = f"max by ({hgi}) ({pick('DCGM_FI_DEV_FB_USED')})"
+        free = f"max by ({hgi}) ({pick('DCGM_FI_DEV_FB_FREE')})"
         util = f"max by ({hg}) ({pick('DCGM_FI_DEV_GPU_UTIL')})"
+        instances = pick("DCGM_FI_PROF_GR_ENGINE_ACTIVE", f'{MIG_ID}!=""')
+        mig = f"100 * max by ({hgi}) ({instances})"
         return (
             f'label_replace({util}, "kmc_stat", "util", "", "") or '
+            f'label_replace({mig}, "kmc_stat", "util", "", "") or '
             f'label_replace(100 * {used} / ({used} + {free}), "kmc_stat", "mem", "", "")'
         )
 
@@ -318,11 +326,12 @@ class PrometheusSource:
         for series in result or []:
             labels = series.get("metric") or {}
             node, gpu = clean_line(self.resolver.node(labels)), labels.get("gpu", "")
-            if not node or gpu_index(gpu) is None:
+            index = gpu_index(gpu)
+            if not node or index is None:
                 continue
-            utils, mems = out.setdefault(
-                (node, int(gpu)), ([None] * self.history, [None] * self.history)
-            )
+            instance = gpu_index(labels.get(MIG_ID, ""))
+            key: SlotKey = (node, index) if instance is None else (node, index, instance)
+            utils, mems = out.setdefault(key, ([None] * self.history, [None] * self.history))
             column = utils if labels.get("kmc_stat") == "util" else mems
             for ts, text in series.get("values") or []:
                 i = round((float(ts) - start) / step)
