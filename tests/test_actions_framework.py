@@ -15,7 +15,7 @@ import pytest
 from console.cluster.actions import ActionError, ActionRunner, ObjectRef
 from console.cluster.actions_node import Cordon
 from console.cluster.audit import AuditLog, default_audit_path
-from console.cluster.connection import connect
+from console.cluster.connection import ClusterError, connect
 from console.sim.auth import ADMIN_CONTEXT, VIEWER_CONTEXT
 from console.sim.cluster import SimCluster
 from tests.conftest import require_binary
@@ -190,3 +190,18 @@ def test_object_paths_encode_hostile_names():
     assert ref.path("scale") == (
         "/apis/kubeflow.org/v1/namespaces/ml%2F..%2Fx/pytorchjobs/evil-%5B%2Fx%5D/scale"
     )
+
+
+def test_request_log_and_conflict_fault_over_the_admin_endpoint(sim):
+    admin = connect(str(sim.kubeconfig_path), ADMIN_CONTEXT)
+    node = _node(sim, "a100")
+    admin.request("POST", "/_sim/fault", body={"action": "conflict", "count": 1})
+    patch = {"metadata": {"labels": {"kmc.test/conflict": "1"}}}
+    headers = {"Content-Type": "application/merge-patch+json"}
+    with pytest.raises(ClusterError) as raised:
+        admin.request("PATCH", f"/api/v1/nodes/{node}", body=patch, headers=headers)
+    assert raised.value.status == 409
+    admin.request("PATCH", f"/api/v1/nodes/{node}", body=patch, headers=headers)  # once only
+    logged = json.loads(admin.get("/_sim/requests"))["requests"]
+    assert logged[-2:] == [["PATCH", f"/api/v1/nodes/{node}"], ["PATCH", f"/api/v1/nodes/{node}"]]
+    assert not any(path.startswith("/_sim/") for _method, path in logged)
