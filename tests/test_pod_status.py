@@ -185,3 +185,16 @@ def test_hostile_reasons_are_plain_text() -> None:
     pod = json.loads(json.dumps(CASES["exit-code"]["pod"]))
     pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] = "3"  # wrong type
     assert KINDS["pods"].decode_item(orjson.dumps(pod)) is None  # skipped, no crash
+
+
+def test_null_fields_keep_the_pod() -> None:
+    """`null` where the API omits a zero (a signal, a finish time) must not drop the pod."""
+    pod = json.loads(json.dumps(CASES["oom-just-killed"]["pod"]))
+    cs = pod["status"]["containerStatuses"][0]
+    cs["state"]["terminated"]["signal"] = None
+    cs["lastState"]["terminated"]["signal"] = None
+    cs["lastState"]["terminated"]["finishedAt"] = None
+    cs["started"] = None
+    got = record(pod)
+    assert got.status == "OOMKilled" and got.restarts == 2 and got.last_restart == 0.0
+    assert got.last_termination == "OOMKilled (137)"

@@ -83,7 +83,7 @@ def _containers(pod: wire.Pod) -> tuple[ContainerRecord, ...]:
                 iline(last),
                 exit_code=ended.exit_code if ended else None,
                 last_exit_code=(previous.exit_code or 0) if previous else None,
-                last_signal=previous.signal if previous else 0,
+                last_signal=(previous.signal or 0) if previous else 0,
                 last_finished=parse_time(previous.finished_at) if previous else 0.0,
                 sidecar=init and c.restart_policy == "Always",
             )

@@ -86,7 +86,7 @@ class StateDetail(_W):
     reason: str = ""
     message: str = ""
     exit_code: int | None = None
-    signal: int = 0
+    signal: int | None = None
     started_at: str | None = None
     finished_at: str | None = None
 
