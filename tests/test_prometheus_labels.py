@@ -106,3 +106,12 @@ def test_xid_error_code_and_message_are_kept(parse) -> None:
         "79",
         "GPU has fallen off the bus",
     )
+
+
+@pytest.mark.parametrize("parse", [parse_fast, parse_reference])
+def test_an_integer_beyond_a_float_is_dropped(parse) -> None:
+    # found by the fuzz: the maintained parser keeps a 400-digit value as an int
+    text = 'DCGM_FI_DEV_GPU_UTIL{gpu="0",Hostname="n1"} 7\nDCGM_FI_DEV_GPU_TEMP{gpu="0",Hostname="n1"} ' + "9" * 400 + "\n"  # fmt: skip
+    dropped: list[int] = []
+    (gpu,) = parse(text, dropped=dropped)
+    assert (gpu.util, gpu.temp, dropped) == (7.0, None, [1])

@@ -204,10 +204,19 @@ def parse_reference(
             for sample in family.samples:
                 attr = ALL_FIELDS.get(sample.name)
                 if attr:
-                    out.add(sample.labels, attr, float(sample.value))
+                    out.add(sample.labels, attr, _float(sample.value))
     except (ValueError, TypeError, IndexError) as exc:
         raise ParseError(f"unparsable exporter output: {clean_line(exc)[:120]}") from None
     return _checked(out, text, dropped)
+
+
+def _float(value: object) -> float:
+    """A sample's value as a float; an integer beyond a float (the maintained parser keeps
+    `99…9` as an int) is infinite, so it is dropped like `float("99…9")` is in `parse_fast`."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return math.inf
 
 
 def parse_fast(
@@ -223,7 +232,9 @@ def parse_fast(
     missing = GpuReading("", -1)
     malformed: set[str] = set()  # label texts whose `gpu` label is not an index
     isfinite = math.isfinite
-    for name, attr in ALL_FIELDS.items():
+    # one scan tells whether any 1.x-compatibility family can be there (most exporters: no)
+    families = ALL_FIELDS if "dcgm_" in text else FIELDS
+    for name, attr in families.items():
         skip = len(name) + 1
         for line in _family_lines(text, name):
             close = line.rfind("}")
