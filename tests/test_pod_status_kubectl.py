@@ -5,6 +5,8 @@ real kubectl listing all pods, and the console's rows (`console.render.pods`) fo
 pods from its list+watch cache — READY, STATUS and RESTARTS (`3 (5m ago)`) to the
 character. The demo is compared at two moments (one with a pod just OOM-killed, and the
 snapshot tests' moment), and once through the running app's pods view (a Pilot test).
+Every preset in `console.sim.PRESETS` is compared, a new one too; `huge` is skipped (why:
+`SKIPPED`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from console.cluster.cache import ClusterCache
 from console.cluster.connection import connect
 from console.config import Settings
 from console.render.pods import PODS, pod_row
+from console.sim import PRESETS
 from tests.conftest import require_binary
 from tests.kube import kubectl
 from tests.test_app_support import command, populated, view, wait_until
@@ -82,30 +85,28 @@ def frozen_demo() -> Iterator[Any]:
     sim.stop()
 
 
-@pytest.mark.parametrize(
-    "preset",
-    [
-        "tiny",
-        "large",
-        pytest.param(
-            "huge",
-            marks=pytest.mark.skip(
-                reason="200,000 pods: minutes of kubectl on a shared test machine; written by "
-                "the same builder as `large`, which is compared pod by pod"
-            ),
-        ),
-    ],
-)
-def test_every_pod_of_a_preset(preset: str) -> None:
+MOMENTS = {"tiny": 150.0, "demo": 300.0}
+"""Sim seconds to run before comparing: tiny's crash-looping job mid back-off; the demo where
+its snapshots stand (the `frozen_demo` fixture compares it at +30 s too)."""
+SKIPPED = {
+    "huge": "200,000 pods: minutes of kubectl on a shared test machine; written by the same "
+    "builder as `large`, which is compared pod by pod",
+}
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_pod_of_every_preset(preset: str) -> None:
+    if preset in SKIPPED:
+        pytest.skip(SKIPPED[preset])
     from console.sim.cluster import SimCluster
 
     sim = SimCluster(preset=preset, seed=3, speed=1e-9, start_time=NOW).start()
     try:
-        if preset == "tiny":
-            sim.advance(150)  # the crash-looping job mid back-off
+        if preset in MOMENTS:
+            sim.advance(MOMENTS[preset])
         cli = kubectl_pods(sim)
         assert_same(console_pods(sim), cli)
-        assert len(cli) > (15_000 if preset == "large" else 4)
+        assert len(cli) > 4
     finally:
         sim.stop()
 
@@ -128,17 +129,6 @@ def test_every_pod_of_the_demo(frozen_demo) -> None:
     ):
         assert status in statuses, status
     assert cli["ml-research/gemma2-9b-sft-master-0"]["status"] == "OOMKilled"
-
-
-def test_every_pod_of_the_demo_at_the_snapshot_moment() -> None:
-    from console.sim.cluster import SimCluster
-
-    sim = SimCluster(preset="demo", seed=3, speed=1e-9, start_time=NOW).start()
-    try:
-        sim.advance(300)  # where the demo snapshots stand
-        assert_same(console_pods(sim), kubectl_pods(sim))
-    finally:
-        sim.stop()
 
 
 async def test_the_pods_view_on_screen_says_what_kubectl_says(frozen_demo) -> None:
