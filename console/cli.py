@@ -335,7 +335,7 @@ def sim_serve(
     "path",
     default=None,
     type=click.Path(dir_okay=False),
-    help="The audit log (default: $XDG_STATE_HOME/kmc/audit.jsonl).",
+    help="The audit log (default: the audit_log setting, else $XDG_STATE_HOME/kmc/audit.jsonl).",
 )
 @click.option("--last", default=0, type=click.IntRange(min=0), help="Only the last N records.")
 def audit(output: str, path: str | None, last: int) -> None:
@@ -344,6 +344,13 @@ def audit(output: str, path: str | None, last: int) -> None:
 
     from console.cluster.audit import AuditError, AuditLog, default_audit_path, table_lines
 
+    if path is None:
+        from console.config import ConfigError, load_settings
+
+        try:
+            path = load_settings().audit_log
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
     log = AuditLog(path or default_audit_path())
     try:
         entries = log.entries()

@@ -77,6 +77,9 @@ class Settings:
     unset: the one the GPU Operator's ClusterPolicy names (`spec.devicePlugin.config`)."""
     log_line_cap: int = 50_000
     """Lines a log screen keeps (older ones are dropped with a marker): bounds its memory."""
+    audit_log: str | None = None
+    """Where actions are recorded (an absolute path; `KMC_AUDIT_LOG`); unset:
+    `$XDG_STATE_HOME/kmc/audit.jsonl`."""
     no_color: bool = False
     config_file: Path | None = None
 
@@ -144,6 +147,11 @@ def _coerce(key: str, value: object, source: str) -> object:
         if isinstance(value, bool) or not minutes > 0 or minutes == float("inf"):
             raise fail("a number of minutes above 0")
         return minutes
+    if key == "audit_log":
+        path = os.path.expanduser(value) if isinstance(value, str) else ""
+        if not os.path.isabs(path):
+            raise fail("an absolute path (or ~/…)")
+        return path
     if key == "log_line_cap":
         try:
             lines = int(str(value).replace("_", ""))

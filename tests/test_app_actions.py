@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+from console.cluster.audit import AuditLog
 from tests.test_app_actions_support import (
     SIZE,
     admin,
@@ -228,3 +229,23 @@ async def test_restart_a_pod_with_ctrl_d(sim) -> None:
     from tests.conftest import wait_for
 
     wait_for(recreated, 30, "the controller recreates the pod")
+
+
+async def test_the_audit_log_goes_where_the_setting_says(sim, audit_home, tmp_path) -> None:
+    node = node_in(sim, "l4")
+    elsewhere = tmp_path / "shared" / "kmc-audit.jsonl"
+    app = make_app(sim, audit_log=str(elsewhere))
+    notes = notes_of(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "nodes", node)
+        await command(pilot, "cordon")
+        await dialog_of(pilot, app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: f"cordoned Node {node}" in notes)
+        await command(pilot, "uncordon")
+        await dialog_of(pilot, app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: f"uncordoned Node {node}" in notes)
+    results = [e["result"] for e in AuditLog(elsewhere).entries()]
+    assert results == ["started", "ok", "started", "ok"]
+    assert audit_home.entries() == []

@@ -77,3 +77,13 @@ def test_missing_and_unreadable_logs(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["audit", "--file", str(tmp_path / "f" / "audit.jsonl")])
     assert result.exit_code == 1
     assert result.output.startswith("Error: audit log ") and len(result.output.splitlines()) == 1
+
+
+def test_the_audit_log_setting(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    env = {"KMC_AUDIT_LOG": str(log.path), "KMC_CONFIG": str(tmp_path / "none.toml")}
+    result = CliRunner().invoke(main, ["audit", "-o", "json"], env=env)
+    assert result.exit_code == 0 and len(result.output.splitlines()) == 2
+    result = CliRunner().invoke(main, ["audit"], env={**env, "KMC_AUDIT_LOG": "audit.jsonl"})
+    assert result.exit_code == 1
+    assert "audit_log must be an absolute path" in result.output

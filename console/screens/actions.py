@@ -122,14 +122,15 @@ def capacity(host: Host) -> Callable[[dict[str, Any], float], str]:
 
 
 def new_runner(host: Host) -> ActionRunner | None:
-    """A runner for the current connection: the audit log at its XDG place, the
-    kubeconfig user of the context for the audit lines."""
+    """A runner for the current connection: the audit log where the settings say (else
+    its XDG place), the kubeconfig user of the context for the audit lines."""
     session = host.session
     if session is None:
         return None
     connection = session.connection
     user = kubeconfig_user(host.settings.kubeconfig, connection.context)
-    return ActionRunner(connection, AuditLog(default_audit_path()), user=user)
+    audit = AuditLog(host.settings.audit_log or default_audit_path())
+    return ActionRunner(connection, audit, user=user)
 
 
 def start_action(host: Host, verb: str, arg: str = "") -> None:
