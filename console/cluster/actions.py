@@ -25,10 +25,11 @@ Actions built from several writes with their own progress (drain) may use the pi
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
 from console.cluster.audit import AuditError, AuditLog
@@ -152,10 +153,11 @@ class Outcome:
 
 class Action(ABC):
     """A write the user asked for. Subclasses set `verb` and `target`, implement `plan`
-    and `needs` (the accesses, known before any read: the UI offers the action only when
-    they are allowed)."""
+    and `needs` (the RBAC accesses, known before any read: reviewed ahead, so the UI can
+    say which actions are denied and why)."""
 
-    verb: ClassVar[str] = ""
+    verb: str = ""
+    """What the user asked, as a word (`cordon`); may be set per instance (`uncordon`)."""
     target: ObjectRef
 
     @abstractmethod
@@ -168,8 +170,6 @@ class Action(ABC):
 
 def read_object(connection: Connection, ref: ObjectRef, subresource: str = "") -> dict[str, Any]:
     """GET the object as a dict; 404 → `ActionError` saying it is gone."""
-    import json
-
     try:
         raw = connection.get(ref.path(subresource))
     except ClusterError as exc:
