@@ -351,3 +351,35 @@ def test_hostile_kind_writes_escapes_and_markup() -> None:
     text = _full(_src("hostile"), T0 + 600)
     assert "\x1b]52;" in text and "\x1b[2J" in text and "[@click=app.quit]" in text
     assert max(len(line) for line in text.splitlines()) >= 200_000
+
+
+def test_a_hung_pod_logs_the_nccl_watchdog() -> None:
+    from types import SimpleNamespace
+
+    from console.sim.clock import rfc3339
+    from console.sim.pod_logs import HUNG_AFTER_S, PodLogs
+
+    pod = {
+        "metadata": {
+            "name": "llava-13b-eval-master-0",
+            "namespace": "ml-research",
+            "labels": {"training.kubeflow.org/job-name": "llava-13b-eval"},
+            "annotations": {"sim.kmc.dev/profile": "hung"},
+        },
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "pytorch",
+                    "restartCount": 0,
+                    "state": {"running": {"startedAt": rfc3339(T0)}},
+                }
+            ]
+        },
+    }
+    logs = PodLogs(SimpleNamespace(seed=7, clock=None))  # type: ignore[arg-type]
+    source = logs.source(pod, "pytorch", previous=False)
+    assert source.natural_end_at == pytest.approx(T0 + HUNG_AFTER_S + 600, abs=1)
+    text = _full(source, T0 + 3600)
+    assert "Watchdog caught collective operation timeout" in text
+    del pod["metadata"]["annotations"]["sim.kmc.dev/profile"]
+    assert "Watchdog" not in _full(logs.source(pod, "pytorch", previous=False), T0 + 3600)

@@ -132,6 +132,7 @@ class LogStream:
         self._seen_at_last: set[str] = set()
         self.skipped = 0
         """Lines a reconnect delivered again and this stream left out."""
+        self.delivered = 0
         self._stop = threading.Event()
         self._response: urllib3.BaseHTTPResponse | None = None
         self._partial = b""
@@ -206,10 +207,13 @@ class LogStream:
                 return
             dropped = False
             self.tail.event(self.source, "reconnected" if reconnecting else "live", "")
+            reconnecting = False
+            delivered = self.delivered
             try:
                 for chunk in response.stream(65536):
                     self._feed(chunk)
-                    attempt = 0
+                    if self.delivered > delivered:  # new lines, not the resent second
+                        attempt = 0
             except (urllib3.exceptions.HTTPError, OSError, ValueError, AttributeError):
                 dropped = True
             finally:
@@ -229,9 +233,13 @@ class LogStream:
             if state == "done":
                 self.tail.event(self.source, "ended", "container terminated")
                 return
-            reconnecting = True
-            reason = "stream dropped" if dropped else f"stream ended ({state})"
-            self.tail.event(self.source, "reconnecting", reason)
+            # a drop is noted in the log when the stream is back; a stream that merely ended
+            # while its container runs (or waits to restart) is polled quietly, backing off
+            reconnecting = dropped
+            if dropped:
+                self.tail.event(self.source, "reconnecting", "stream dropped")
+            else:
+                self.tail.event(self.source, "waiting", f"stream ended, container {state}")
             attempt += 1
             self._stop.wait(_RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)])
 
@@ -288,6 +296,7 @@ class LogStream:
             self._seen_at_last.add(body)
             out.append(make_line(source, ts, body))
         if out:
+            self.delivered += len(out)
             self.tail.push(out)
 
     def _pod(self) -> dict[str, Any] | None:

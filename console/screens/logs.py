@@ -218,11 +218,10 @@ class LogScreen(LogScreenActions, Screen[None]):
             if not self.request.merged and not self.container:
                 self.container = event.container
                 self._load_containers()
-        before = stats.state
         stats.state, stats.message = event.state, event.message
         if event.state in ("gone", "connecting", "live"):
             stats.gone = event.state == "gone"
-        if event.state == "reconnected" or (event.state == "live" and before == "reconnecting"):
+        if event.state == "reconnected":
             self.reconnects += 1
             self.last_event = (
                 f"{stats.label or stats.name}: reconnected {time.strftime('%H:%M:%S')}"

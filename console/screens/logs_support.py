@@ -69,8 +69,10 @@ def status_parts(screen: Any) -> list[Part]:
         state = Part.of("previous container", "prev", gap=0, cut="none")
     elif "live" in states or "reconnected" in states:
         state = Part.of("following", "live", style="bold", gap=0, cut="none")
-    elif states & {"reconnecting", "waiting"}:
+    elif "reconnecting" in states:
         state = Part.of("reconnecting…", "reconn…", style="bold", gap=0, cut="none")
+    elif "waiting" in states:
+        state = Part.of("waiting for the container", "waiting", gap=0, cut="none")
     else:
         state = Part.of(", ".join(sorted(states)) or "connecting", gap=0, cut="words")
     parts = [state, Part.of(f"{len(buffer.lines):,} lines", cut="none")]

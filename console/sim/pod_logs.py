@@ -26,6 +26,10 @@ from .runtime import SimContext
 
 FOLLOW_POLL_SECONDS = 0.5
 LOG_RATE = "sim.kmc.dev/log-rate"
+HUNG_AFTER_S = 120.0
+"""A `sim.kmc.dev/profile: hung` training container's collective hangs this long after it
+started: its steps stop, and the NCCL watchdog's timeout traceback follows 10 minutes later
+(while its GPUs sit at 0 %)."""
 MAX_LOG_RATE = 1_000_000.0
 
 
@@ -45,6 +49,12 @@ def log_rate(pod: dict[str, Any], container: str) -> float | None:
     except ValueError:
         return None
     return min(rate, MAX_LOG_RATE) if rate and rate > 0 else None
+
+
+def _profile(pod: dict[str, Any]) -> str:
+    return str(
+        ((pod.get("metadata") or {}).get("annotations") or {}).get("sim.kmc.dev/profile", "")
+    )
 
 
 def log_kind(pod: dict[str, Any], container: str) -> str:
@@ -106,6 +116,7 @@ class PodLogs:
             finished_at=_time(terminated.get("finishedAt")),
             crashed=True if terminated and terminated.get("exitCode") not in (None, 0) else None,
             rate=log_rate(pod, container),
+            hung_at=started + HUNG_AFTER_S if _profile(pod) == "hung" else None,
         )
         # In CrashLoopBackOff the newest instance is the one that died: the kubelet serves its log.
         if previous or (not running and not terminated):
