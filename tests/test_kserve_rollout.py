@@ -52,6 +52,7 @@ def test_rollout_stuck_on_gpus_says_why() -> None:
     record = s.get("inferenceservices", ("serving", "mixtral-8x7b"))
     assert record.rollout_message.startswith('Revision "mixtral-8x7b-predictor-00003" failed')
     assert row.hint == expect["hint"]
+    assert cells["ready"] == "True · 00003 pending"  # still serving; visible at 80 columns
     assert cells["replicas"] == expect["replicas"]
     assert cells["gpus"] == str(expect["gpus"])  # the pending 00003 pod holds none
     assert record.gpus_per_pod == expect["gpus_per_pod"]  # from predictor.pytorch.resources

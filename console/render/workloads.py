@@ -274,6 +274,8 @@ def server_row(row: cs.ServerRow, record: Any, figures: Mapping[Any, Any], now: 
     ready = "True" if ok else (row.reason or row.ready)
     if row.scaled_to_zero and ok:
         ready = "scaled to zero"
+    elif ok and row.pending_revision:  # still serving; says so where REVISION does not fit
+        ready = f"True · {_short_revision(row.pending_revision, row.name)} pending"
     cells = (
         row.namespace,
         row.name,
