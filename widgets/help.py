@@ -21,6 +21,10 @@ Section = tuple[str, Sequence[tuple[str, str]]]
 """`(section title, [(key, description), ...])`."""
 
 
+KEY_COLUMN_MAX = 26
+"""The widest the keys column gets (`:logs [pod|job/NAME|server/NAME] [-p]` wraps)."""
+
+
 class _KeyTable(Static):
     """A Rich table that reports its natural width, so its auto-sized box can fit it.
 
@@ -86,7 +90,8 @@ class HelpScreen(ModalScreen[None]):
     def _table(self) -> Table:
         key_width = max((cell_len(k) for _, rows in self.sections for k, _ in rows), default=1)
         table = Table.grid(padding=(0, 2))
-        table.add_column(width=key_width, no_wrap=True)
+        # A long command usage wraps in its own column rather than squeezing every description.
+        table.add_column(width=min(key_width, KEY_COLUMN_MAX), overflow="fold")
         table.add_column()
         for i, (name, rows) in enumerate(self.sections):
             if i:
