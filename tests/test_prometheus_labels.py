@@ -115,3 +115,13 @@ def test_an_integer_beyond_a_float_is_dropped(parse) -> None:
     dropped: list[int] = []
     (gpu,) = parse(text, dropped=dropped)
     assert (gpu.util, gpu.temp, dropped) == (7.0, None, [1])
+
+
+def test_a_direct_scrapes_pod_label_is_always_the_workload() -> None:
+    # straight from the exporter there are no target labels: even a pod named like the
+    # exporter is the GPU's holder; through Prometheus (no cluster cache) it is the exporter
+    line = 'DCGM_FI_DEV_GPU_UTIL{gpu="0",Hostname="n1",namespace="ml",pod="dcgm-exporter-x"} 5\n'
+    (direct,) = parse_fast(line, node="n1")
+    assert direct.pods == (("ml", "dcgm-exporter-x"),)
+    (via_target,) = parse_fast(line)
+    assert via_target.pods == ()

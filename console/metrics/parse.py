@@ -160,7 +160,9 @@ class Assembler:
                 continue
             ns = clean_line(labels.get(ns_name) or pick(labels, self.names.namespace))
             pod = clean_line(pod)
-            if not pod_name.startswith("exported_") and self.resolver.is_exporter(ns, pod):
+            # a direct scrape (`node` given) has no target labels: its `pod` is the workload
+            target = not self.node and not pod_name.startswith("exported_")
+            if target and self.resolver.is_exporter(ns, pod):
                 return None
             return (ns, pod)
         return None
