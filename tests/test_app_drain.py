@@ -54,6 +54,14 @@ async def select_node(pilot: Any, app: Any, node: str) -> None:
     await wait_until(pilot, lambda: table.current_row.key == node)
 
 
+def _cordoned_in_view(app: Any, node: str) -> bool:
+    """The nodes view's STATUS cell of `node` says cordoned (wide or compact form)."""
+    table = view(app).table
+    index = next(c.index for c in table.columns if c.key == "status")
+    cell = next(r.cells[index] for r in table.rows if r.key == node)
+    return "SchedulingDisabled" in cell or "⊘" in cell
+
+
 def _text(app: Any) -> str:
     """What the screen shows, spaces as typed."""
     return screen_text(app).replace("\xa0", " ")
@@ -101,7 +109,7 @@ async def test_r_on_a_gpu_node_confirms_drains_and_summarizes(fresh_sim, audit_p
         assert "done · 2 of 2 evicted" in text
         await pilot.press("escape")
         await populated(pilot, app, "nodes")
-        await wait_until(pilot, lambda: "SchedulingDisabled" in _text(app), 15)
+        await wait_until(pilot, lambda: _cordoned_in_view(app, node), 20)
     assert _unschedulable(fresh_sim, node) == "true"
     left = _kubectl(
         fresh_sim, "get", "pods", "-A", "--field-selector", f"spec.nodeName={node}", "-o", "name"

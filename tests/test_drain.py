@@ -16,7 +16,8 @@ from console.cluster.actions import ActionRunner
 from console.cluster.audit import AuditLog
 from console.cluster.connection import Connection, connect
 from console.cluster.drain import DrainError, DrainOptions, classify, parse_drain_args, plan_drain
-from console.cluster.drain_run import BLOCKED, EVICTED, LEFT, TERMINATING, Drain, DrainProgress
+from console.cluster.drain_progress import BLOCKED, EVICTED, LEFT, TERMINATING, DrainProgress
+from console.cluster.drain_run import Drain
 from console.sim.auth import ADMIN_CONTEXT, VIEWER_CONTEXT
 from tests.conftest import require_binary, wait_for
 from tests.kube import kubectl

@@ -17,12 +17,21 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from console.cluster.actions import ActionError, ActionRunner, Change, Plan
 from console.cluster.actions_node import node_ref
 from console.cluster.connection import ClusterError, Connection, ReadOnlyError, UnreachableError
 from console.cluster.drain import DrainOptions, DrainPlan, DrainPod, classify
+from console.cluster.drain_progress import (
+    BLOCKED,
+    EVICTED,
+    FAILED,
+    LEFT,
+    TERMINATING,
+    DrainProgress,
+    PodProgress,
+)
 from console.cluster.kinds import quote_segment
 from console.cluster.rbac import Access
 from console.cluster.selectors import matches_selector
@@ -32,80 +41,6 @@ BACKOFF = (1.0, 2.0, 4.0, 5.0)
 POLL = 1.0
 PDB_CACHE_SECONDS = 5.0
 TRANSIENT = (500, 502, 503, 504)
-
-WAITING, EVICTING, BLOCKED, TERMINATING = "waiting", "evicting", "blocked", "terminating"
-EVICTED, FAILED, LEFT = "evicted", "failed", "not evicted"
-DONE_STATES = (EVICTED, FAILED, LEFT)
-
-
-@dataclass(frozen=True)
-class PodProgress:
-    pod: DrainPod
-    state: str = WAITING
-    detail: str = ""
-    attempts: int = 0
-    retry_in: float = 0.0
-    """Seconds until the next eviction attempt of a blocked pod (0: none planned)."""
-
-    def describe(self) -> str:
-        """The detail with the attempts: `PodDisruptionBudget x: … · try 3, next in 4s`."""
-        if self.state == BLOCKED and self.retry_in:
-            return f"{self.detail} · try {self.attempts}, next in {self.retry_in:g}s"
-        if self.state == LEFT and self.attempts > 1:
-            return f"{self.detail} · {self.attempts} tries"
-        return self.detail
-
-    @property
-    def done(self) -> bool:
-        return self.state in DONE_STATES
-
-
-@dataclass(frozen=True)
-class DrainProgress:
-    """A snapshot of a drain. `phase`: cordoning, evicting, done, cancelled, timed out,
-    failed; `message` says why it failed or stopped."""
-
-    node: str
-    phase: str
-    pods: tuple[PodProgress, ...]
-    elapsed: float
-    cordoned: bool = False
-    message: str = ""
-    stay: tuple[DrainPod, ...] = ()
-
-    @property
-    def finished(self) -> bool:
-        return self.phase in ("done", "cancelled", "timed out", "failed")
-
-    @property
-    def evicted(self) -> int:
-        return sum(p.state == EVICTED for p in self.pods)
-
-    @property
-    def settled(self) -> int:
-        """Pods the drain is through with (evicted or failed)."""
-        return sum(p.state in (EVICTED, FAILED) for p in self.pods)
-
-    def summary(self) -> list[str]:
-        """What was evicted, what is still on the node and why: plain lines."""
-        lines = [
-            f"{self.node}: drain {self.phase} after {self.elapsed:.0f}s"
-            + (f" — {self.message}" if self.message else "")
-        ]
-        lines.append(f"cordoned: {'yes' if self.cordoned else 'no'}")
-        evicted = [p.pod.ref for p in self.pods if p.state == EVICTED]
-        lines.append(
-            f"evicted {len(evicted)} of {len(self.pods)}"
-            + (": " + ", ".join(evicted) if evicted else "")
-        )
-        for item in self.pods:
-            if item.state != EVICTED:
-                lines.append(
-                    f"still on the node: {item.pod.ref} ({item.state}: {item.describe() or '-'})"
-                )
-        if self.stay:
-            lines.append(f"left in place: {len(self.stay)} DaemonSet/mirror pod(s)")
-        return lines
 
 
 class Drain:

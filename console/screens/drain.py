@@ -33,7 +33,8 @@ from console.cluster.drain import (
     parse_drain_args,
     plan_drain,
 )
-from console.cluster.drain_run import BLOCKED, EVICTED, FAILED, LEFT, Drain, DrainProgress
+from console.cluster.drain_progress import BLOCKED, EVICTED, FAILED, LEFT, DrainProgress
+from console.cluster.drain_run import Drain
 from console.host import Host
 from console.text import clean_line
 from widgets.confirm import ConfirmDialog
