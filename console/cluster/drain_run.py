@@ -230,16 +230,21 @@ class Drain:
         return self._snapshot(phase, message)
 
     def _set(
-        self, ref: str, state: str, detail: str, due: float | None, tried: bool = False
+        self,
+        ref: str,
+        state: str,
+        detail: str,
+        due: float | None,
+        tried: bool = False,
+        retry_in: float = 0.0,
     ) -> bool:
         item = self._pods[ref]
-        retry_in = due - self._clock() if state == BLOCKED and due is not None else 0.0
         new = replace(
             item,
             state=state,
             detail=clean_line(detail),
             attempts=item.attempts + tried,
-            retry_in=round(retry_in, 1),
+            retry_in=retry_in,
         )
         if due is None:
             self._due.pop(ref, None)
@@ -278,7 +283,7 @@ class Drain:
                 # The connection reads a 429 without Retry-After as 1 s: backoff beyond that.
                 delay = max(exc.retry_after, BACKOFF[min(item.attempts, len(BACKOFF) - 1)])
                 why = self._blocked_by(pod) or _message(exc)
-                return self._set(ref, BLOCKED, why, now + delay, True)
+                return self._set(ref, BLOCKED, why, now + delay, True, retry_in=delay)
             if isinstance(exc, UnreachableError) or exc.status in TRANSIENT:
                 delay = BACKOFF[min(item.attempts, len(BACKOFF) - 1)]
                 return self._set(ref, item.state, f"{_message(exc)} (retrying)", now + delay, True)
