@@ -410,7 +410,7 @@ def test_a_grace_period_is_sent_and_the_terminating_pod_followed_until_gone(fres
     conn = _admin(fresh_sim)
     node = _node(conn, "default-pool")
     _bare_pod(conn, node, "slow-to-stop")
-    final, seen = _run(conn, node, DrainOptions(force=True, grace_period=2, timeout=30))
+    final, seen = _run(conn, node, DrainOptions(force=True, grace_period=5, timeout=60))
     assert final.phase == "done" and final.evicted == 1
     terminating = [p for s in seen for p in s.pods if p.state == TERMINATING]
     assert terminating and terminating[-1].detail == "terminating"
