@@ -40,16 +40,6 @@ from console.text import clean_line
 from widgets.confirm import ConfirmDialog
 from widgets.virtual_table import TableColumn, VirtualTable
 
-
-class WideConfirm(ConfirmDialog):
-    """The confirmation, as wide as its lines (up to the screen) rather than 40 columns:
-    node names, config names and pod lists stay on one line."""
-
-    DEFAULT_CSS = """
-    WideConfirm #dialog > Static { width: auto; max-width: 100%; }
-    """
-
-
 MOST_LISTED = 8
 """Pods named one by one in the confirmation (the rest are counted)."""
 
@@ -99,7 +89,7 @@ async def confirm_drain(app: Any, runner: ActionRunner, node: str, options: Drai
         app.notify(str(exc), severity="error", markup=False, timeout=10)
         return
     title = f"drain Node {plan.node}, context {runner.connection.context or 'in-cluster'}"
-    dialog = WideConfirm(
+    dialog = ConfirmDialog(
         clean_line(title),
         changes=confirm_lines(plan),
         warnings=[

@@ -36,8 +36,9 @@ from console.cluster.timeslicing import (
     node_choices,
 )
 from console.host import Host
-from console.screens.drain import WideConfirm, selected_node
+from console.screens.drain import selected_node
 from console.text import clean_line
+from widgets.confirm import ConfirmDialog
 from widgets.virtual_table import TableColumn, VirtualTable
 
 NAMES_TTL = 60.0
@@ -208,7 +209,7 @@ async def switch(
     if plan.unchanged:
         app.notify(plan.unchanged, markup=False)
         return
-    dialog = WideConfirm(
+    dialog = ConfirmDialog(
         plan.title(context),
         changes=plan.lines(),
         warnings=plan.notes,
