@@ -1,11 +1,10 @@
-"""Pilot tests of CommandBar (completion, submit, cancel, filter mode) and LogView (follow)."""
+"""Pilot tests of CommandBar (completion, submit, cancel, filter mode); the log view has tests/test_logs_widget.py."""
 
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
 from widgets.command_bar import CommandBar
-from widgets.log_view import LogView
 
 COMMANDS = ["nodes", "ns", "jobs", "servers", "pods", "ctx"]
 
@@ -57,57 +56,6 @@ async def test_command_bar_filter_mode_and_cancel() -> None:
         await pilot.pause()
         assert app.got[-1] == ("cancelled", ":", "")
         assert bar.value == ""
-
-
-class LogApp(App[None]):
-    def __init__(self) -> None:
-        super().__init__()
-        self.follow_events: list[bool] = []
-
-    def compose(self) -> ComposeResult:
-        yield LogView(max_lines=500)
-
-    def on_log_view_follow_changed(self, event: LogView.FollowChanged) -> None:
-        self.follow_events.append(event.follow)
-
-
-async def test_log_view_follow_pause_and_literal_lines() -> None:
-    app = LogApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(LogView)
-        log.focus()
-        log.write_lines([f"step {i} loss=0.1 [/x] [@click=app.quit]q[/]" for i in range(200)])
-        await pilot.pause()
-        assert log.follow
-        assert log.scroll_y == log.max_scroll_y > 0
-        await pilot.press("f")
-        assert not log.follow
-        log.scroll_to(y=0, animate=False, immediate=True)
-        log.write_lines([f"more {i}" for i in range(50)])
-        await pilot.pause()
-        assert log.scroll_y == 0  # paused: the view stays put
-        await pilot.press("f")
-        await pilot.pause()
-        assert log.follow and log.scroll_y == log.max_scroll_y
-        assert app.follow_events == [False, True]
-        log.write_lines([f"x{i}" for i in range(1000)])
-        await pilot.pause()
-        assert log.line_count <= 500
-        text = "\n".join(log.render_line(y).text for y in range(log.size.height))
-        assert "x999" in text
-        log.scroll_home(animate=False, immediate=True)
-        log.write_lines([])
-        assert app.is_running
-
-
-async def test_log_view_shows_markup_literally() -> None:
-    app = LogApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        log = app.query_one(LogView)
-        log.write_lines(["[/x]", "[@click=app.quit]boom[/]", "[link=http://x]y[/link]"])
-        await pilot.pause()
-        text = "\n".join(log.render_line(y).text for y in range(3))
-        assert "[@click=app.quit]boom[/]" in text and "[link=http://x]y[/link]" in text
 
 
 async def test_command_bar_starts_hidden_with_auto_hide() -> None:
