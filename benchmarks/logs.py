@@ -384,7 +384,9 @@ def parent_main(args: argparse.Namespace) -> None:
         "pods": args.pods,
         "sim_startup_s": round(time.perf_counter() - started, 1),
         "targets": TARGETS,
-        "machine_note": "2 cores shared with five other sessions running tests",
+        # What else the machine was doing: latency figures swing with it.
+        "cpus": os.cpu_count(),
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
     }
     try:
         connection = connect(str(sim.kubeconfig), "kmc-sim")
