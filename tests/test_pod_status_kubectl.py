@@ -5,8 +5,8 @@ real kubectl listing all pods, and the console's rows (`console.render.pods`) fo
 pods from its list+watch cache — READY, STATUS and RESTARTS (`3 (5m ago)`) to the
 character. The demo is compared at two moments (one with a pod just OOM-killed, and the
 snapshot tests' moment), and once through the running app's pods view (a Pilot test).
-Every preset in `console.sim.PRESETS` is compared, a new one too; `huge` in one namespace
-(why: `SAMPLED`).
+Every preset in `console.sim.PRESETS` is compared, a new one too, every pod of it (huge's
+200,000 too: about two minutes, marked slow).
 """
 
 from __future__ import annotations
@@ -32,13 +32,21 @@ KEYS = [c.key for c in PODS.columns]
 COMPARED = ("ready", "status", "restarts")
 
 
-def kubectl_pods(sim: Any, namespace: str | None = None) -> dict[str, dict[str, str]]:
+def kubectl_pods(
+    sim: Any, namespace: str | None = None, timeout: float = 300
+) -> dict[str, dict[str, str]]:
     """`namespace/name` → kubectl's cells, of all namespaces or one (columns are 3+ spaces
     apart; RESTARTS holds single spaces: `4 (60s ago)`)."""
     binary = require_binary("kubectl")
     scope = ["-n", namespace] if namespace else ["-A"]
     out = kubectl(
-        binary, sim.kubeconfig_path, "get", "pods", *scope, "--request-timeout=300s", timeout=300
+        binary,
+        sim.kubeconfig_path,
+        "get",
+        "pods",
+        *scope,
+        f"--request-timeout={int(timeout)}s",
+        timeout=timeout,
     ).stdout
     lines = out.splitlines()
     header = [h.lower() for h in re.split(r"\s{2,}", lines[0].strip())]
@@ -90,14 +98,17 @@ def frozen_demo() -> Iterator[Any]:
 MOMENTS = {"tiny": 150.0, "demo": 300.0}
 """Sim seconds to run before comparing: tiny's crash-looping job mid back-off; the demo where
 its snapshots stand (the `frozen_demo` fixture compares it at +30 s too)."""
-SAMPLED = {"huge": "team-07"}
-"""Presets compared in one namespace (~3,000 of huge's 200,000 pods: kubectl -A over all of
-them takes minutes on a shared test machine; every namespace is written by the same builder)."""
+SLOW = {"huge"}
+"""Presets whose comparison takes minutes: `kubectl get pods -A` prints huge's 200,000 pods in
+about 85 s here, the console's list+watch decodes them in about 9 s."""
 
 
 @pytest.mark.parametrize(
     "preset",
-    [pytest.param(p, marks=pytest.mark.slow) if p in SAMPLED else p for p in PRESETS],
+    [
+        pytest.param(p, marks=(pytest.mark.slow, pytest.mark.timeout(1200))) if p in SLOW else p
+        for p in PRESETS
+    ],
 )
 def test_every_pod_of_every_preset(preset: str) -> None:
     from console.sim.cluster import SimCluster
@@ -106,10 +117,9 @@ def test_every_pod_of_every_preset(preset: str) -> None:
     try:
         if preset in MOMENTS:
             sim.advance(MOMENTS[preset])
-        namespace = SAMPLED.get(preset)
-        cli = kubectl_pods(sim, namespace)
-        assert_same(console_pods(sim, namespace), cli)
-        assert len(cli) > (1000 if namespace else 4)
+        cli = kubectl_pods(sim, timeout=900 if preset in SLOW else 300)
+        assert_same(console_pods(sim), cli)
+        assert len(cli) > 4
     finally:
         sim.stop()
 
