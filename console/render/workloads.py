@@ -259,7 +259,8 @@ def rollout_cell(row: cs.ServerRow) -> tuple[str, Hint]:
     if missing:  # the scheduler's word for what the new revision's pods lack
         why = f"{pending}: {missing}"
     else:
-        why = f"{pending} not ready: {row.rollout_message}" if row.rollout_message else pending
+        message = row.rollout_message.partition("\n")[0]  # a cell is one line; detail has all
+        why = f"{pending} not ready: {message}" if message else pending
     return (f"{text}; {why}" if text else why), "warn"
 
 
@@ -271,7 +272,8 @@ def server_row(row: cs.ServerRow, record: Any, figures: Mapping[Any, Any], now: 
     rollout, rollout_hint = rollout_cell(row)
     if rollout_hint and hint is None:
         hint = rollout_hint
-    ready = "True" if ok else (row.reason or row.ready)
+    # A condition's message may span lines (the detail view shows it whole); a cell is one.
+    ready = "True" if ok else (row.reason or row.ready).partition("\n")[0]
     if row.scaled_to_zero and ok:
         ready = "scaled to zero"
     elif ok and row.pending_revision:  # still serving; says so where REVISION does not fit
