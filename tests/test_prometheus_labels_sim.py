@@ -102,6 +102,13 @@ def prometheus(request, sim, admin, tmp_path_factory) -> Iterator[PrometheusServ
     server.stop()
 
 
+def _fewest_instance_samples(prometheus: PrometheusServer) -> float:
+    result = prometheus.query(
+        'min(count_over_time(DCGM_FI_PROF_GR_ENGINE_ACTIVE{GPU_I_ID!=""}[10m]))'
+    )
+    return float(result[0]["value"][1]) if result else 0.0
+
+
 def test_prometheus_figures_equal_the_direct_scrape_with_mig(prometheus, admin, cache) -> None:
     if "honor_labels: false" in prometheus.config.read_text():
         labels = prometheus.query('DCGM_FI_DEV_GPU_UTIL{exported_pod!=""}')[0]["metric"]
@@ -112,6 +119,13 @@ def test_prometheus_figures_equal_the_direct_scrape_with_mig(prometheus, admin, 
     for _ in range(2):
         prometheus.wait_for_targets(expected=3)
         direct.refresh_once()
+    # The instances' sparklines are seeded from a range query: wait until Prometheus holds
+    # two scrapes of every instance series (on a loaded machine the first may be brand new).
+    wait_for(
+        lambda: _fewest_instance_samples(prometheus) >= 2,
+        60,
+        "two scrapes of every MIG instance series",
+    )
     via_prom.focus([MIG_NODE])
     status = via_prom.refresh_once()
     assert (status.state, status.error) == (LIVE, "")
