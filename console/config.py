@@ -75,6 +75,22 @@ class Settings:
     device_plugin_config: str | None = None
     """The NVIDIA device plugin's sharing ConfigMap as `namespace/name` (`:timeslice`);
     unset: the one the GPU Operator's ClusterPolicy names (`spec.devicePlugin.config`)."""
+    triage_idle_util: float = 5.0
+    """% utilization below which a GPU held by a pod counts as idle (triage)."""
+    triage_idle_minutes: float = 30.0
+    """How long an allocated GPU must stay idle before triage reports it."""
+    triage_hot_celsius: float = 85.0
+    """GPU temperature at which triage warns (critical 5 °C above)."""
+    triage_pending_minutes: float = 5.0
+    """GPU pods Pending longer than this are reported."""
+    triage_restarts: float = 3.0
+    """Container restarts from which a training replica counts as crash-looping."""
+    triage_failed_hours: float = 24.0
+    """A job that Failed within this many hours is reported."""
+    triage_converge_minutes: float = 5.0
+    """A time-slicing change not applied to a node within this long is reported."""
+    landing: str = "nodes"
+    """The first view: nodes | jobs | servers | pods | triage."""
     log_line_cap: int = 50_000
     """Lines a log screen keeps (older ones are dropped with a marker): bounds its memory."""
     audit_log: str | None = None
@@ -86,6 +102,16 @@ class Settings:
 
 _FIELDS = {f.name for f in dataclasses.fields(Settings)} - {"config_file"}
 _BOOLS = {"all_namespaces", "show_cpu_nodes", "read_only", "no_color"}
+_NUMBERS = {  # key → (lowest, highest, unit): the triage thresholds
+    "triage_idle_util": (0.0, 100.0, "percent"),
+    "triage_idle_minutes": (0.0, 100_000.0, "minutes"),
+    "triage_hot_celsius": (20.0, 150.0, "degrees Celsius"),
+    "triage_pending_minutes": (0.0, 100_000.0, "minutes"),
+    "triage_restarts": (1.0, 1_000_000.0, "restarts"),
+    "triage_failed_hours": (0.0, 100_000.0, "hours"),
+    "triage_converge_minutes": (0.0, 100_000.0, "minutes"),
+}
+LANDING_VIEWS = ("nodes", "jobs", "servers", "pods", "triage")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 # Standard variables, weaker than their KMC_ twin.
@@ -147,6 +173,15 @@ def _coerce(key: str, value: object, source: str) -> object:
         if isinstance(value, bool) or not minutes > 0 or minutes == float("inf"):
             raise fail("a number of minutes above 0")
         return minutes
+    if key in _NUMBERS:
+        low, high, unit = _NUMBERS[key]
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise fail(f"a number of {unit}") from None
+        if isinstance(value, bool) or not low <= number <= high:
+            raise fail(f"a number of {unit} from {low:g} to {high:g}")
+        return number
     if key == "audit_log":
         path = os.path.expanduser(value) if isinstance(value, str) else ""
         if not os.path.isabs(path):
@@ -188,7 +223,11 @@ def _coerce(key: str, value: object, source: str) -> object:
         if not names:
             raise fail("at least one namespace")
         return ",".join(names)
-    choices = {"telemetry_source": TELEMETRY_SOURCES, "dcgm_label_mode": DCGM_LABEL_MODES}.get(key)
+    choices = {
+        "telemetry_source": TELEMETRY_SOURCES,
+        "dcgm_label_mode": DCGM_LABEL_MODES,
+        "landing": LANDING_VIEWS,
+    }.get(key)
     if choices and value not in choices:
         raise fail("one of " + "|".join(choices))
     if key == "mlflow_link_rules":
