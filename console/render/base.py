@@ -136,6 +136,9 @@ class RowContext:
     telemetry: Telemetry | None = None
     tracking: Any = None
     """The MLflow link (`console.tracking.link.TrackingLink`), or None."""
+    triage: Any = None
+    """Where the triage view reads findings: a `console.triage.model.Report`, or an object
+    whose `report()` returns the latest one (None: none yet), or None."""
 
 
 @dataclass(frozen=True)
