@@ -33,6 +33,34 @@ ratio ×100."""
 
 IDLE_UTIL = 5.0  # % below which an allocated GPU counts as idle (and a GPU as not busy)
 
+THROTTLE_REASONS: dict[int, str] = {
+    0x1: "GPU idle",
+    0x2: "application clocks setting",
+    0x4: "software power cap",
+    0x8: "hardware slowdown",
+    0x10: "sync boost",
+    0x20: "software thermal slowdown",
+    0x40: "hardware thermal slowdown",
+    0x80: "hardware power brake",
+    0x100: "display clock setting",
+}
+"""NVML's clocks-event (throttle) reason bits, as DCGM reports them in one bitmask."""
+THERMAL_THROTTLE = 0x20 | 0x40
+POWER_THROTTLE = 0x4 | 0x80
+HARDWARE_THROTTLE = 0x8 | 0x40 | 0x80
+
+
+def throttle_bits(mask: float | None) -> int:
+    """A throttle-reasons figure as its bits (0: none, or not a usable bitmask)."""
+    if mask is None or not 0 < mask < 2**53 or mask != int(mask):  # NaN fails too
+        return 0
+    return int(mask)
+
+
+def throttle_names(bits: int) -> list[str]:
+    """The reasons set in `bits`, in NVML's order (`["software power cap", …]`)."""
+    return [name for bit, name in THROTTLE_REASONS.items() if bits & bit]
+
 
 @dataclass(frozen=True, slots=True)
 class LabelNames:
@@ -125,6 +153,13 @@ class GpuReading(msgspec.Struct, gc=False):
     """`err_code` / `err_msg` of the XID series (dcgm-exporter ≥ 3.3.6), for triage."""
     instances: tuple[GpuReading, ...] = ()
     """The MIG instances of a parent GPU, by `mig_id` (the parent aggregates them)."""
+    row_remap_failure: float | None = None
+    """`DCGM_FI_DEV_ROW_REMAP_FAILURE`: non-zero when remapping a row failed (for triage)."""
+    remapped_rows: float | None = None
+    """`DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS`: rows remapped for uncorrectable errors."""
+    throttle: float | None = None
+    """The clock throttle (clocks-event) reasons bitmask, `DCGM_FI_DEV_CLOCK_THROTTLE_REASONS`
+    or its DCGM 3.3+ name `DCGM_FI_DEV_CLOCKS_EVENT_REASONS` (`THROTTLE_REASONS` bits)."""
 
     @property
     def key(self) -> SlotKey:
@@ -139,6 +174,23 @@ class GpuReading(msgspec.Struct, gc=False):
             return None
         total = self.fb_used + self.fb_free
         return 100.0 * self.fb_used / total if total > 0 else None
+
+
+def overlay(reading: GpuReading, *extras: GpuReading | None) -> GpuReading:
+    """A copy of `reading` (utilization, pods) with the figures each of `extras` has laid
+    over it, in order: a focused node's full reading, the sparse health figures. Identity
+    and pods stay `reading`'s; a field no extra has stays as `reading` has it."""
+    changes: dict[str, object] = {}
+    for extra in extras:
+        if extra is None:
+            continue
+        for name in extra.__struct_fields__:
+            if name in ("node", "index", "pods", "mig_id"):
+                continue
+            value = getattr(extra, name)
+            if value is not None and value != "" and value != ():
+                changes[name] = value
+    return msgspec.structs.replace(reading, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +348,11 @@ class Frame:
     history: dict[SlotKey, tuple[list[float | None], list[float | None]]] = field(
         default_factory=dict
     )
+    health: dict[GpuKey, GpuReading] = field(default_factory=dict)
+    """Prometheus only (a direct scrape has every field in `readings`): sparse readings of the
+    GPUs with something to report — a non-zero XID (with `err_code`/`err_msg`), a row-remap
+    failure, uncorrectable remapped rows, throttle reasons, a temperature at or above the
+    hot floor — carrying just those fields."""
     failed: dict[str, str] = field(default_factory=dict)  # node → why it has no data
     requests: int = 0
     bytes: int = 0

@@ -50,6 +50,10 @@ FIELDS: dict[str, str] = {
     "DCGM_FI_DEV_XID_ERRORS": "xid",
     "DCGM_FI_PROF_GR_ENGINE_ACTIVE": "gr_active",
     "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE": "tensor_active",
+    "DCGM_FI_DEV_ROW_REMAP_FAILURE": "row_remap_failure",
+    "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS": "remapped_rows",
+    "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": "throttle",
+    "DCGM_FI_DEV_CLOCKS_EVENT_REASONS": "throttle",  # its name since DCGM 3.3
 }
 # dcgm-exporter's 1.x-compatibility names (its etc/1.x-compatibility-metrics.csv)
 COMPAT_FIELDS: dict[str, str] = {
@@ -203,8 +207,11 @@ def parse_reference(
     out = Assembler(names, node)
     try:
         for family in text_string_to_metric_families(text):
+            # the parser names a counter's samples `<family>_total` (the remapped-row counters)
+            total = family.name + "_total"
             for sample in family.samples:
-                attr = ALL_FIELDS.get(sample.name)
+                name = family.name if sample.name == total else sample.name
+                attr = ALL_FIELDS.get(name)
                 if attr:
                     out.add(sample.labels, attr, _float(sample.value))
     except (ValueError, TypeError, IndexError) as exc:

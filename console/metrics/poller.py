@@ -222,6 +222,7 @@ class TelemetryPoller:
             history=self.store.history,
             cache=self.cache,
             namespaces=exporter_namespaces(self.settings),
+            hot_celsius=getattr(self.settings, "triage_hot_celsius", 85.0),
         )
 
     def _make_dcgm(self) -> Source:

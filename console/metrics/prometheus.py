@@ -4,8 +4,10 @@ Per refresh, whatever the cluster size:
 1. utilization of every GPU with its pod labels (`max by (host, gpu, pod labels)`);
 2. node figures and sparse per-GPU flags in one `or`-union of `label_replace`d
    aggregations: memory used/free, hottest temperature, power (each GPU counted once
-   even when time-shared), GPUs with a non-zero last XID, allocated GPUs idle over the
-   idle window (`max_over_time(...) < 5`: only idle GPUs come back);
+   even when time-shared), allocated GPUs idle over the idle window (`max_over_time(...)
+   < 5`: only idle GPUs come back), and sparse per-GPU health for triage (`Frame.health`):
+   a non-zero last XID with its `err_code`/`err_msg`, a row-remap failure, uncorrectable
+   remapped rows, throttle reasons, a temperature at or above `hot_celsius`;
 3. only when nodes are on screen: every metric of their GPUs;
 4. only when the on-screen nodes change: one range query seeding their sparklines.
 
@@ -27,6 +29,7 @@ shown and reported redacted (`console.redact`).
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from datetime import UTC, datetime
@@ -42,17 +45,30 @@ from console.metrics.mig import MIG_ID, MIG_PROFILE
 from console.metrics.model import (
     IDLE_UTIL,
     Frame,
+    GpuKey,
+    GpuReading,
     NodeTelemetry,
     SlotKey,
     label_names,
 )
-from console.metrics.parse import ALL_FIELDS, COMPAT_FIELDS, FIELDS, Assembler, gpu_index, whole
+from console.metrics.parse import (
+    ALL_FIELDS,
+    COMPAT_FIELDS,
+    FIELDS,
+    Assembler,
+    gpu_index,
+    whole,
+    xid_labels,
+)
 from console.metrics.prom_connect import NAMESPACES, _reason, _session, discover
 from console.metrics.source import SourceError
 
 __all__ = ["NAMESPACES", "PrometheusSource", "_session", "discover"]
 from console.redact import redact
 from console.text import clean_line
+
+HEALTH = frozenset(("xid", "row_remap_failure", "remapped_rows", "throttle", "temp_gpu"))
+"""The figures query's per-GPU health stats (→ `Frame.health`)."""
 
 # ---------------------------------------------------------------------- the source
 
@@ -74,10 +90,12 @@ class PrometheusSource:
         timeout: float = 15.0,
         cache: Any = None,
         namespaces: tuple[str, ...] = (),
+        hot_celsius: float = 85.0,
     ) -> None:
         """`cache`: the cluster cache, to tell node names and the exporter pods (and their
         IPs) from the workloads' (None: the host label is trusted as the node);
-        `namespaces`: the trusted exporter namespaces (default: the GPU operator's)."""
+        `namespaces`: the trusted exporter namespaces (default: the GPU operator's);
+        `hot_celsius`: GPUs at or above it report their temperature in `Frame.health`."""
         self.url = url.rstrip("/")
         self.cache = cache if cache is not None and "pods" in cache else None
         self._exporter_pods: Any = None
@@ -87,6 +105,7 @@ class PrometheusSource:
         self.interval = max(1.0, interval)
         self.idle_samples = idle_samples
         self.history = history
+        self.hot_celsius = hot_celsius
         session, auth = _session(self.url, connection)
         self._bytes = 0
         session.hooks["response"].append(self._count)
@@ -140,8 +159,9 @@ class PrometheusSource:
 
     @staticmethod
     def _metric(field: str, matchers: str = "") -> str:
-        """A selector of `field` under its current and its 1.x-compatibility name."""
-        names = [field, *(c for c, a in COMPAT_FIELDS.items() if a == FIELDS[field])]
+        """A selector of `field` under every name it has: current, renamed (DCGM 3.3's
+        clocks-event reasons) and 1.x-compatible."""
+        names = [field, *(n for n, a in ALL_FIELDS.items() if a == FIELDS[field] and n != field)]
         regex = "|".join(names)
         return f'{{__name__=~"{regex}"{", " + matchers if matchers else ""}}}'
 
@@ -165,7 +185,12 @@ class PrometheusSource:
             "fb_free": f"sum by ({h}) (max by ({hgi}) ({m('DCGM_FI_DEV_FB_FREE')}))",
             "temp": f"max by ({h}) ({m('DCGM_FI_DEV_GPU_TEMP')})",
             "power": f"sum by ({h}) (max by ({hg}) ({m('DCGM_FI_DEV_POWER_USAGE')}))",
-            "xid": f"max by ({hg}) ({m('DCGM_FI_DEV_XID_ERRORS')}) != 0",
+            "xid": f"max by ({hg}, err_code, err_msg) ({m('DCGM_FI_DEV_XID_ERRORS')}) != 0",
+            "row_remap_failure": f"max by ({hg}) ({m('DCGM_FI_DEV_ROW_REMAP_FAILURE')}) != 0",
+            "remapped_rows": f"max by ({hg}) ({m('DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS')}) > 0",
+            # bits 0x4…0x80: power cap, slowdowns, thermal, power brake (not idle, app clocks)
+            "throttle": f"max by ({hg}) ({m('DCGM_FI_DEV_CLOCK_THROTTLE_REASONS')}) % 256 >= 4",
+            "temp_gpu": f"max by ({hg}) ({m('DCGM_FI_DEV_GPU_TEMP')}) >= {self.hot_celsius:g}",
             "idle": f"max by ({hg}) (max_over_time({m('DCGM_FI_DEV_GPU_UTIL')}[{window}]))"
             f" < {IDLE_UTIL:g}",
             "idle_mig": f"max by ({hgi}) (max_over_time({gr}[{window}])) < {IDLE_UTIL / 100:g}",
@@ -283,8 +308,11 @@ class PrometheusSource:
             if not node or not stat:
                 continue
             gpu = labels.get("gpu", "")
-            if stat == "xid" and gpu_index(gpu) is not None:
-                frame.xid[(node, int(gpu))] = whole(value)
+            if stat in HEALTH and gpu_index(gpu) is not None:
+                self._health(frame, (node, int(gpu)), stat, value, labels)
+                if stat == "xid":
+                    key = (node, int(gpu))
+                    frame.xid[key] = max(frame.xid.get(key, 0), whole(value))
             elif stat == "idle" and gpu_index(gpu) is not None:
                 frame.idle.add((node, int(gpu)))
             elif stat == "idle_mig" and gpu_index(gpu) is not None:
@@ -305,6 +333,23 @@ class PrometheusSource:
                 hottest=s.get("temp"),
                 power=s.get("power"),
             )
+
+    @staticmethod
+    def _health(frame: Frame, key: GpuKey, stat: str, value: float, labels: dict[str, Any]) -> None:
+        """One sparse health figure into `frame.health` (the largest XID of a GPU wins, with
+        its `err_code`/`err_msg`)."""
+        if not math.isfinite(value):
+            return
+        reading = frame.health.get(key)
+        if reading is None:
+            reading = frame.health[key] = GpuReading(*key)
+        attr = "temp" if stat == "temp_gpu" else stat
+        old = getattr(reading, attr)
+        if old is not None and old >= value:
+            return
+        setattr(reading, attr, value)
+        if stat == "xid":
+            xid_labels(reading, labels)
 
     def _history(
         self, nodes: frozenset[str]

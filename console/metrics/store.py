@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from console.metrics.model import (
     IDLE_UTIL,
     Frame,
+    GpuKey,
     GpuReading,
     GpuRow,
     HeaderTelemetry,
@@ -33,6 +34,7 @@ from console.metrics.model import (
     PodKey,
     SlotKey,
     WorkloadTelemetry,
+    overlay,
 )
 
 NO_SAMPLE = 255
@@ -103,6 +105,7 @@ class TelemetryStore:
             self._idle: set[int] = set()
             self._last: dict[str, list[GpuReading]] = {}
             self._detail: dict[str, list[GpuReading]] = {}
+            self._health: dict[GpuKey, GpuReading] = {}
             self._nodes: dict[str, NodeTelemetry] = {}
             self._header = HeaderTelemetry(0, 0, 0, None)
             self._failed: dict[str, str] = {}
@@ -184,6 +187,7 @@ class TelemetryStore:
                 self._idle = {s for s in range(n) if pods[s] and run[s] >= need}
             self._last = {node: list(rs) for node, rs in frame.readings.items()}
             self._detail = dict(frame.detail) if not frame.full else {}
+            self._health = dict(frame.health)
             self._failed = dict(frame.failed)
             self._nodes = self._node_figures(frame)
             self._header = self._header_figures()
@@ -345,6 +349,25 @@ class TelemetryStore:
             util_metric=r.util_metric,
             instances=instances,
         )
+
+    def readings(self) -> list[GpuReading]:
+        """The latest reading of every GPU the source reported, by node then index, a MIG
+        GPU with its instances attached (`GpuReading.instances`) — for triage.
+
+        A direct scrape's readings carry every field. A Prometheus refresh carries
+        utilization and pods for every GPU, every field for the focused nodes, and the
+        health fields (XID with `err_code`/`err_msg`, remapped rows, throttle reasons, a
+        temperature at or above the hot floor) of the GPUs that have something to report:
+        those are merged into the reading. Readings are shared, never mutated: read-only."""
+        with self._lock:
+            last, detail, health = self._last, self._detail, self._health
+            out: list[GpuReading] = []
+            for node in sorted(last):
+                full = {r.index: r for r in detail.get(node, ())}
+                for r in sorted(last[node], key=lambda r: r.index):
+                    d, h = full.get(r.index), health.get((node, r.index))
+                    out.append(r if d is None and h is None else overlay(r, d, h))
+            return out
 
     def map_values(self) -> dict[str, float | None]:
         """Cell key ("<node>/<index>") → utilization now, for every GPU ever seen."""
