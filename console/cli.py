@@ -58,13 +58,50 @@ def _theme_names() -> list[str]:
     return sorted(THEMES) + sorted(set(BUILTIN_THEMES) - set(THEMES))
 
 
+class _ThemeChoice(click.Choice):
+    """The theme names, looked up only when a `--theme` is checked: importing Textual's
+    themes costs ~0.1 s that the headless commands do not pay."""
+
+    def __init__(self) -> None:
+        self.case_sensitive = True
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(_theme_names())
+
+
+class _Group(click.Group):
+    """`kmc`: a usage error on a command line naming a headless command exits 3 with one
+    line, as that command's own usage errors do (`kmc` and `kmc demo` keep click's 2)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from console.headless.commands import as_headless, names_headless
+
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if names_headless(args):
+                raise as_headless(exc) from None
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from console.headless.commands import HEADLESS, as_headless
+
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if ctx.invoked_subcommand in HEADLESS:
+                raise as_headless(exc) from None
+            raise
+
+
 def _display_options(func: F) -> F:
     """Theme, read-only and telemetry source: for `kmc` and `kmc demo`."""
     decorators = [
         click.option(
             "--theme",
             default=None,
-            type=click.Choice(_theme_names()),
+            type=_ThemeChoice(),
             metavar="NAME",
             help="kmc-dark | kmc-light | kmc-high-contrast | kmc-colorblind | a Textual theme.",
         ),
@@ -101,7 +138,11 @@ def _seed_option(func: F) -> F:
     )(func)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="kmc")
 @click.option(
     "--kubeconfig",
@@ -367,3 +408,12 @@ def audit(output: str, path: str | None, last: int) -> None:
         return
     for line in table_lines(entries):
         click.echo(line)
+
+
+def _register_headless() -> None:
+    from console.headless.commands import register
+
+    register(main)
+
+
+_register_headless()
