@@ -116,7 +116,12 @@ def test_label_order_matches_the_exporter() -> None:
             continue
         names = _label_names(line)
         assert names[: len(BASE_LABELS)] == BASE_LABELS
-        assert names[len(BASE_LABELS) :] in ([], POD_LABELS)
+        rest = names[len(BASE_LABELS) :]
+        if line.startswith("DCGM_FI_DEV_XID_ERRORS{") and not line.endswith(" 0"):
+            # dcgm-exporter >= 3.3.6 labels an XID with its code and message
+            assert rest[:2] == ["err_code", "err_msg"]
+            rest = rest[2:]
+        assert rest in ([], POD_LABELS)
     first = next(ln for ln in text.splitlines() if ln.startswith("DCGM_FI_DEV_GPU_UTIL{"))
     assert first.startswith(
         'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-',
@@ -146,7 +151,11 @@ def test_label_variants() -> None:
             "hostname",
             "DCGM_FI_DRIVER_VERSION",
         ]
-        assert names[7:] in ([], ["container_name", "pod_name", "pod_namespace"])
+        rest = names[7:]
+        if rest[:2] == ["err_code", "err_msg"]:  # an XID's labels (dcgm-exporter >= 3.3.6)
+            assert line.startswith("DCGM_FI_DEV_XID_ERRORS{")
+            rest = rest[2:]
+        assert rest in ([], ["container_name", "pod_name", "pod_namespace"])
         assert 'DCGM_FI_DRIVER_VERSION="535.161.08"' in line
     fams = {f.name: f for f in text_string_to_metric_families(text)}
     pods = {s.labels.get("pod_name") for s in fams["DCGM_FI_DEV_GPU_UTIL"].samples}

@@ -18,6 +18,7 @@ from typing import Literal
 from console.sim.gpu_sampling import sample_gpu, sample_instance
 from console.sim.gpus import (
     NO_FAULTS,
+    XID_MESSAGES,
     Assignment,
     GpuFaults,
     GpuIdentity,
@@ -33,6 +34,12 @@ FAMILIES: tuple[tuple[str, str, str, str], ...] = (
     # (metric, TYPE, HELP, GpuSample attribute), in DCGM field-id order as the exporter emits them
     ("DCGM_FI_DEV_SM_CLOCK", "gauge", "SM clock frequency (in MHz).", "sm_clock"),
     ("DCGM_FI_DEV_MEM_CLOCK", "gauge", "Memory clock frequency (in MHz).", "mem_clock"),
+    (
+        "DCGM_FI_DEV_CLOCKS_EVENT_REASONS",
+        "gauge",
+        "Current clock event reasons (bitmask of DCGM_CLOCKS_EVENT_REASON_*).",
+        "clocks_event_reasons",
+    ),
     ("DCGM_FI_DEV_MEMORY_TEMP", "gauge", "Memory temperature (in C).", "memory_temp"),
     ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C).", "gpu_temp"),
     ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W).", "power_usage"),
@@ -62,6 +69,24 @@ FAMILIES: tuple[tuple[str, str, str, str], ...] = (
     ("DCGM_FI_DEV_FB_USED", "gauge", "Framebuffer memory used (in MiB).", "fb_used"),
     ("DCGM_FI_DEV_FB_RESERVED", "gauge", "Framebuffer memory reserved (in MiB).", "fb_reserved"),
     (
+        "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",
+        "counter",
+        "Number of remapped rows for uncorrectable errors",
+        "uncorrectable_remapped_rows",
+    ),
+    (
+        "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
+        "counter",
+        "Number of remapped rows for correctable errors",
+        "correctable_remapped_rows",
+    ),
+    (
+        "DCGM_FI_DEV_ROW_REMAP_FAILURE",
+        "gauge",
+        "Whether remapping of rows has failed",
+        "row_remap_failure",
+    ),
+    (
         "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
         "gauge",
         "Ratio of time the graphics engine is active (in %).",
@@ -82,6 +107,7 @@ FAMILIES: tuple[tuple[str, str, str, str], ...] = (
 )
 """The metric families the simulated exporter serves: (name, type, help, GpuSample field)."""
 
+_XID = next(i for i, f in enumerate(FAMILIES) if f[0] == "DCGM_FI_DEV_XID_ERRORS")
 _HEADERS = tuple(f"# HELP {n} {h}\n# TYPE {n} {ty}\n" for n, ty, h, _ in FAMILIES)
 _ATTRS = tuple(attr for *_, attr in FAMILIES)
 _INSTANCE_ATTRS = frozenset(
@@ -107,6 +133,12 @@ def _pod_labels(pod: str, namespace: str, container: str, mode: str) -> str:
     return f',container="{escape_label(container)}",namespace="{escape_label(namespace)}",pod="{escape_label(pod)}"'
 
 
+def _xid_labels(xid: int) -> str:
+    """`err_code`/`err_msg` of a GPU with an XID, as dcgm-exporter >= 3.3.6 labels the series."""
+    message = XID_MESSAGES.get(xid, "Unknown Error")
+    return f',err_code="{xid}",err_msg="{escape_label(message)}"'
+
+
 def render_exposition(
     gpus: Iterable[GpuState | MigGpuState | tuple[GpuIdentity, Sequence[Assignment]] | GpuIdentity],
     t: float,
@@ -123,9 +155,10 @@ def render_exposition(
     ``hostname_label`` is ``Hostname`` or ``hostname``; ``hostname`` defaults to the GPU's node.
     ``label_mode="old"`` is the exporter's old-namespace mode (``uuid``, ``container_name``,
     ``pod_name``, ``pod_namespace``). A GPU shared by several pods gets one line per pod.
+    A GPU with an XID gets ``err_code``/``err_msg`` on its ``DCGM_FI_DEV_XID_ERRORS`` lines.
     """
     uuid_label = "uuid" if label_mode == "old" else "UUID"
-    rows: list[tuple[list[str], list[str | None]]] = []
+    rows: list[tuple[list[str], list[str | None], list[str] | None]] = []
     for item in gpus:
         instances: Sequence[MigInstance] = ()
         if isinstance(item, GpuIdentity):
@@ -150,16 +183,13 @@ def render_exposition(
                 )
             )
             continue
-        if assignments:
-            labelsets = [
-                prefix + _pod_labels(a.pod, a.namespace, a.container, label_mode)
-                for a in assignments
-            ]
-        else:
-            labelsets = [prefix]
+        pods = [_pod_labels(a.pod, a.namespace, a.container, label_mode) for a in assignments]
+        labelsets = [prefix + p for p in pods] if pods else [prefix]
+        xid = prefix + _xid_labels(faults.xid) if faults.xid else None
+        xid_sets = ([xid + p for p in pods] if pods else [xid]) if xid else None
         sample = sample_gpu(identity, assignments, faults, t)
         values: list[str | None] = [_fmt(getattr(sample, attr)) for attr in _ATTRS]
-        rows.append((labelsets, values))
+        rows.append((labelsets, values, xid_sets))
     if not rows:
         return ""
     out: list[str] = []
@@ -167,12 +197,12 @@ def render_exposition(
     for i, (name, *_rest) in enumerate(FAMILIES):
         append(_HEADERS[i])
         head = name + "{"
-        for labelsets, values in rows:
+        for labelsets, values, xid_sets in rows:
             value = values[i]
             if value is None:
                 continue
             tail = "} " + value + "\n"
-            for labels in labelsets:
+            for labels in xid_sets if i == _XID and xid_sets else labelsets:
                 append(head + labels + tail)
     return "".join(out)
 
@@ -185,11 +215,11 @@ def _mig_rows(
     prefix: str,
     label_args: tuple[str, str, str, str],
     label_mode: str,
-) -> list[tuple[list[str], list[str | None]]]:
+) -> list[tuple[list[str], list[str | None], list[str] | None]]:
     """The parent's device-level line and one line set per instance, for a GPU in MIG mode."""
     every = [a for inst in instances for a in inst.assignments]
     parent = sample_gpu(identity, every, faults, t)
-    rows: list[tuple[list[str], list[str | None]]] = [
+    rows: list[tuple[list[str], list[str | None], list[str] | None]] = [
         (
             [prefix],
             [
@@ -198,6 +228,7 @@ def _mig_rows(
                 else _fmt(getattr(parent, attr))
                 for attr in _ATTRS
             ],
+            [prefix + _xid_labels(faults.xid)] if faults.xid else None,
         )
     ]
     for inst in instances:
@@ -208,5 +239,5 @@ def _mig_rows(
         ] or [labels]
         sample = sample_instance(identity, inst.profile, inst.gi_id, inst.assignments, t)
         values = [_fmt(getattr(sample, a)) if a in _INSTANCE_ATTRS else None for a in _ATTRS]
-        rows.append((labelsets, values))
+        rows.append((labelsets, values, None))
     return rows

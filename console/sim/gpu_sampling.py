@@ -36,6 +36,7 @@ class GpuSample:
 
     sm_clock: int  # MHz
     mem_clock: int  # MHz
+    clocks_event_reasons: int  # NVML clocks-event (throttle) reasons bitmask; 0 = none
     memory_temp: int  # °C (0 on GDDR parts)
     gpu_temp: int  # °C
     power_usage: float  # W
@@ -49,6 +50,9 @@ class GpuSample:
     fb_free: int  # MiB
     fb_used: int  # MiB
     fb_reserved: int  # MiB; fb_used + fb_free + fb_reserved == model.memory_mib
+    uncorrectable_remapped_rows: int
+    correctable_remapped_rows: int
+    row_remap_failure: int  # 1 when a row remap failed
     gr_engine_active: float  # ratio 0..1
     tensor_active: float  # ratio 0..1
     dram_active: float  # ratio 0..1
@@ -57,6 +61,9 @@ class GpuSample:
 # Mean utilisation (%) per profile, for the energy integral; and whether the workload keeps the
 # SM clocks up even at 0 % utilisation (a hung collective spins in its kernel).
 _MEAN_UTIL = {"training": 92.0, "serving": 42.0, "idle-allocation": 0.0, "hung": 0.0, "none": 0.0}
+THERMAL_SLOWDOWN = 0x20 | 0x40
+"""Clocks-event reasons of a GPU too hot: SW thermal slowdown (0x20) and HW thermal slowdown
+(0x40), NVML's `nvmlClocksEventReasonSwThermalSlowdown` / `...HwThermalSlowdown`."""
 _HELD_POWER = {"training": 1.0, "serving": 1.0, "idle-allocation": 0.4, "hung": 0.9, "none": 0.0}
 
 
@@ -164,9 +171,11 @@ def sample_gpu(
     else:
         gr = tensor_ratio = dram_ratio = 0.0
         copy_util = 0
+    rows = 2 + gh % 5 if faults.remap_failed else 0  # a failed remap: its bank ran out of spares
     return GpuSample(
         sm_clock=sm,
         mem_clock=mem_clock,
+        clocks_event_reasons=THERMAL_SLOWDOWN if faults.hot else 0,
         memory_temp=memory_temp,
         gpu_temp=gpu_temp,
         power_usage=power,
@@ -180,6 +189,9 @@ def sample_gpu(
         fb_free=usable - fb_used,
         fb_used=fb_used,
         fb_reserved=model.reserved_mib,
+        uncorrectable_remapped_rows=rows,
+        correctable_remapped_rows=rows + (gh >> 8) % 3 if rows else 0,
+        row_remap_failure=1 if faults.remap_failed else 0,
         gr_engine_active=round(gr, 6),
         tensor_active=round(tensor_ratio, 6),
         dram_active=round(dram_ratio, 6),

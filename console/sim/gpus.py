@@ -34,6 +34,7 @@ __all__ = [
     "COMMON_XIDS",
     "NO_FAULTS",
     "PROFILES",
+    "XID_MESSAGES",
     "Assignment",
     "GpuFaults",
     "GpuIdentity",
@@ -53,6 +54,16 @@ PROFILES: tuple[str, ...] = ("training", "serving", "idle-allocation", "hung", "
 COMMON_XIDS: tuple[int, ...] = (79, 48, 63, 13, 31, 94)
 """XIDs worth simulating: 79 fallen off the bus, 48 double-bit ECC, 63 row remap, 13 graphics
 engine exception, 31 memory page fault, 94 contained ECC error."""
+
+XID_MESSAGES: dict[int, str] = {
+    13: "Graphics Engine Exception",
+    31: "GPU memory page fault",
+    48: "Double Bit ECC Error",
+    63: "ECC page retirement or row remapping recording event",
+    79: "GPU has fallen off the bus",
+    94: "Contained ECC error",
+}
+"""The `err_msg` dcgm-exporter (>= 3.3.6) puts beside `err_code` on DCGM_FI_DEV_XID_ERRORS."""
 
 
 def gpu_uuid(seed: int | str, node: str, index: int) -> str:
@@ -182,10 +193,12 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class GpuFaults:
-    """Fault flags of one GPU: ``xid`` the last XID error value (0 = none), ``hot`` overheating."""
+    """Fault flags of one GPU: ``xid`` the last XID error value (0 = none), ``hot`` overheating,
+    ``remap_failed`` a failed row remap (uncorrectable remapped rows, remap failure flag)."""
 
     xid: int = 0
     hot: bool = False
+    remap_failed: bool = False
 
 
 NO_FAULTS = GpuFaults()

@@ -12,7 +12,7 @@ exporter whose `Hostname` label is its own pod's name (dcgm-exporter before 3.1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .clock import parse_rfc3339
@@ -34,8 +34,12 @@ from .store import Entry
 
 GPU_RESOURCES = ("nvidia.com/gpu", "nvidia.com/gpu.shared")
 PROFILE_ALIASES = {"idle": "idle-allocation"}
-XID_ANNOTATION = "sim.kmc.dev/xid-gpus"  # node annotation: comma-separated GPU indices with an XID
+XID_ANNOTATION = "sim.kmc.dev/xid-gpus"
+"""Node annotation: comma-separated GPU indices with an XID, each `index` (a plausible XID picked
+from the GPU's UUID) or `index:xid` (that XID)."""
 HOT_ANNOTATION = "sim.kmc.dev/hot-gpus"  # node annotation: comma-separated overheating GPU indices
+REMAP_ANNOTATION = "sim.kmc.dev/remap-failed-gpus"
+"""Node annotation: comma-separated GPU indices whose row remapping failed."""
 DEFAULT_PROFILES = {"dcgm-exporter": "none"}
 EXPORTER_HOSTNAME = "sim.kmc.dev/exporter-hostname"  # node annotation: "pod" = an old exporter
 MIG_PREFIX = "nvidia.com/mig-"
@@ -110,6 +114,16 @@ def _indices(text: str | None) -> list[int]:
     return [int(p) for p in (text or "").split(",") if p.strip().isdigit()]
 
 
+def _xids(text: str | None) -> dict[int, int]:
+    """GPU index → XID (-1: pick one) from `XID_ANNOTATION`'s `index` / `index:xid` items."""
+    out: dict[int, int] = {}
+    for part in (text or "").split(","):
+        index, _, xid = part.strip().partition(":")
+        if index.isdigit():
+            out[int(index)] = int(xid) if xid.isdigit() and int(xid) > 0 else -1
+    return out
+
+
 class Telemetry:
     def __init__(self, ctx: SimContext) -> None:
         self.ctx = ctx
@@ -147,11 +161,13 @@ class Telemetry:
         current = self.nodes.get(name)
         obj = entry.obj()
         annotations = obj["metadata"].get("annotations") or {}
-        faults: dict[int, GpuFaults] = {}
-        for index in _indices(annotations.get(XID_ANNOTATION)):
-            faults[index] = GpuFaults(xid=1, hot=faults.get(index, GpuFaults()).hot)
-        for index in _indices(annotations.get(HOT_ANNOTATION)):
-            faults[index] = GpuFaults(xid=faults.get(index, GpuFaults()).xid, hot=True)
+        xids = _xids(annotations.get(XID_ANNOTATION))
+        hot = set(_indices(annotations.get(HOT_ANNOTATION)))
+        remap = set(_indices(annotations.get(REMAP_ANNOTATION)))
+        faults = {
+            i: GpuFaults(xid=xids.get(i, 0), hot=i in hot, remap_failed=i in remap)
+            for i in sorted({*xids, *hot, *remap})
+        }
         if (
             current
             and len(current.identities) == int(count)
@@ -162,7 +178,7 @@ class Telemetry:
             boot = parse_rfc3339(obj["metadata"].get("creationTimestamp") or self.ctx.clock.iso())
             identities = node_gpus(self.ctx.seed, name, model, int(count), boot_time=boot)
         faults = {
-            i: GpuFaults(xid=pick_xid(identities[i]) if f.xid else 0, hot=f.hot)
+            i: replace(f, xid=pick_xid(identities[i])) if f.xid < 0 else f
             for i, f in faults.items()
             if i < len(identities)
         }
