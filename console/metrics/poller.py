@@ -166,6 +166,7 @@ class TelemetryPoller:
         elapsed = time.monotonic() - started
         if frame is not None:
             self.store.apply(frame)
+            self.store.set_source(source)  # Prometheus answers triage's idle durations
             self._failing_since = 0.0
             missing = len(frame.failed)
             self._status = TelemetryStatus(

@@ -432,3 +432,48 @@ class TelemetryStore:
         """Pod → number of GPUs it holds that report telemetry."""
         with self._lock:
             return {p: len(s) for p, s in self._pod_slots.items()}
+
+    # ------------------------------------------------------------------ idle history (triage)
+
+    def held_units(self) -> list[tuple[SlotKey, float | None, tuple[PodKey, ...]]]:
+        """Every unit a pod holds (a whole GPU or a MIG instance) as of the last refresh:
+        (key, utilization now or None, the pods holding it)."""
+        with self._lock:
+            out = []
+            for s, held in enumerate(self._pods):
+                if held:
+                    u = self._util[s]
+                    out.append((self._keys[s], u if u == u else None, held))
+            return out
+
+    def recent_util(self, key: SlotKey, samples: int) -> tuple[float | None, ...]:
+        """The last `samples` utilization samples of one unit, oldest → newest (at most the
+        history's length; None = no sample)."""
+        if samples <= 0:
+            return ()
+        utils, _ = self.history_of(key)
+        return utils[-min(samples, self.history) :]
+
+    def set_source(self, source: object | None) -> None:
+        """The source the frames come from (the poller sets it): one that keeps history
+        (Prometheus) answers `idle_since`."""
+        self._history_source = source
+
+    @property
+    def keeps_history(self) -> bool:
+        """Whether `idle_since` can ask the source's own history (Prometheus)."""
+        return getattr(getattr(self, "_history_source", None), "name", "") == "prometheus"
+
+    def idle_since(
+        self, keys: Iterable[SlotKey], below: float, lookback: float, now: float
+    ) -> dict[SlotKey, tuple[float, bool]] | None:
+        """When each of `keys` last went below `below` % and stayed there, from the source's
+        history: key → (epoch seconds, whether the history starts later, so the unit was idle
+        at least that long). None when the source keeps no history or the query failed; a
+        unit absent from the answer has no history there."""
+        source = getattr(self, "_history_source", None)
+        if not self.keeps_history:
+            return None
+        from console.metrics.prom_idle import idle_since
+
+        return idle_since(source, list(keys), below, lookback, now)

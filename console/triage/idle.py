@@ -1,0 +1,135 @@
+"""How long each allocated GPU has been idle, for the idle-allocated rule. No Textual.
+
+Two ways to know, and a finding says which:
+- Prometheus keeps history: when the telemetry source is Prometheus, the store asks it when
+  each idle unit last ran at or above the threshold (`TelemetryStore.idle_since`), so the
+  duration is true from the first evaluation on ("prometheus history").
+- Otherwise the console only knows what it has seen: an `IdleTracker` kept in the triage's
+  state is fed at each evaluation with the store's units and the samples taken since the
+  previous one; a unit is idle since the first evaluation that found it idle and held by
+  the same pods, and any sample at or above the threshold in between starts it over
+  ("seen since HH:MM", the first evaluation).
+
+A unit is a whole GPU or a MIG instance (`console.metrics.model.SlotKey`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from console.metrics.model import PodKey, SlotKey
+
+PROMETHEUS = "prometheus history"
+GRACE_SECONDS = 300.0
+"""A unit missing from telemetry (a failed refresh, an exporter restart) keeps its idle
+start this long; after that, or when seen busy or held by other pods, it starts over."""
+RECHECK_SECONDS = 60.0
+"""Prometheus answers are reused this long for units idle throughout."""
+TRACKER, PROM_CACHE = "idle-tracker", "idle-prometheus"
+
+
+@dataclass(frozen=True, slots=True)
+class IdleUnit:
+    key: SlotKey
+    pods: tuple[PodKey, ...]
+    util: float | None
+    since: float
+    """Epoch seconds the unit has been idle since."""
+    at_least: bool = False
+    """The history starts after the idle stretch began: idle at least since `since`."""
+    source: str = ""
+    """PROMETHEUS or `seen since HH:MM`."""
+
+
+def seen_label(started: float) -> str:
+    return f"seen since {time.strftime('%H:%M', time.localtime(started))}"
+
+
+class IdleTracker:
+    """What this console has seen: units held by pods and below the threshold, since when."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self._samples = -1
+        self._since: dict[SlotKey, tuple[float, tuple[PodKey, ...], float]] = {}
+        """key → (idle since, holding pods, last seen)."""
+
+    @property
+    def label(self) -> str:
+        return seen_label(self.started) if self.started else "seen since now"
+
+    def observe(self, store: Any, now: float, below: float) -> dict[SlotKey, IdleUnit]:
+        """Feed one evaluation; the units idle now, with their start as seen."""
+        if not self.started:
+            self.started = now
+        samples = int(getattr(store, "samples", 0))
+        new = samples - self._samples if self._samples >= 0 else 1
+        self._samples = samples
+        label = self.label
+        since: dict[SlotKey, tuple[float, tuple[PodKey, ...], float]] = {}
+        out: dict[SlotKey, IdleUnit] = {}
+        reported: set[SlotKey] = set()
+        for key, util, pods in store.held_units():
+            reported.add(key)
+            if util is None or util >= below:
+                continue
+            recent = store.recent_util(key, new) if new > 0 else ()
+            busy = any(u is not None and u >= below for u in recent)  # since the last look
+            prev = self._since.get(key)
+            start = prev[0] if prev is not None and prev[1] == pods and not busy else now
+            since[key] = (start, pods, now)
+            out[key] = IdleUnit(key, pods, util, start, False, label)
+        for key, entry in self._since.items():
+            if key not in reported and key not in since and now - entry[2] <= GRACE_SECONDS:
+                since[key] = entry  # no reading this time: keep it, report it not
+        self._since = since
+        return out
+
+
+def idle_units(
+    state: dict[str, Any], store: Any, now: float, below: float, lookback: float
+) -> tuple[dict[SlotKey, IdleUnit], str]:
+    """The units held by pods and idle now, each with how long, and the source of the
+    durations (`Report.sources["idle_duration"]`)."""
+    tracker = state.setdefault(TRACKER, IdleTracker())
+    seen = tracker.observe(store, now, below)
+    if not getattr(store, "keeps_history", False):
+        return seen, tracker.label
+    history = _prometheus(state, store, seen, now, below, lookback)
+    if history is None:
+        return seen, tracker.label
+    out = {}
+    for key, unit in seen.items():
+        if key in history:
+            start, at_least = history[key]
+            out[key] = replace(unit, since=min(start, now), at_least=at_least, source=PROMETHEUS)
+        else:
+            out[key] = unit
+    return out, PROMETHEUS
+
+
+def _prometheus(
+    state: dict[str, Any],
+    store: Any,
+    seen: dict[SlotKey, IdleUnit],
+    now: float,
+    below: float,
+    lookback: float,
+) -> dict[SlotKey, tuple[float, bool]] | None:
+    """Prometheus's answer for `seen`, reusing the last one for units idle throughout since
+    it was asked (within RECHECK_SECONDS)."""
+    if not seen:
+        return {}
+    asked, keys, cached = state.get(PROM_CACHE, (0.0, frozenset(), None))
+    if (
+        cached is not None
+        and now - asked < RECHECK_SECONDS
+        and all(k in keys and u.since <= asked for k, u in seen.items())
+    ):
+        return cached
+    answer = store.idle_since(list(seen), below, lookback, now)
+    if answer is not None:
+        state[PROM_CACHE] = (now, frozenset(seen), answer)
+    return answer

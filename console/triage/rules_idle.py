@@ -1,0 +1,119 @@
+"""Triage rule `idle-allocated`: GPUs held by a pod and idle for the idle time. No Textual.
+
+A unit (a whole GPU or a MIG instance) counts when telemetry attributes it to pods, its
+utilization is below `idle_util`, and it has been so for `idle_minutes` — the duration from
+Prometheus history or from what this console has seen (`console.triage.idle`), clamped to
+the pod's start (a GPU idle before the pod got it is not the pod's waste). One finding per
+holding workload (job, model server, Deployment / StatefulSet / notebook, else the pod);
+a unit shared by several pods (time-slicing) counts for each as its share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from console.metrics.model import SlotKey
+from console.triage.engine import Rule, Thresholds, TriageInputs
+from console.triage.idle import PROMETHEUS, IdleUnit, idle_units
+from console.triage.model import WARNING, Finding, ObjectRef
+from console.triage.owners import duration, gpus_text, names, owner_of, what_of
+
+RULE = "idle-allocated"
+MIN_LOOKBACK = 6 * 3600.0
+"""Prometheus history read back at least this far (or 4 × the idle time)."""
+
+
+def unit_label(key: SlotKey) -> str:
+    if len(key) == 3:
+        return f"{key[0]} GPU {key[1]} MIG {key[2]}"
+    return f"{key[0]} GPU {key[1]}"
+
+
+def _action(ref: ObjectRef, what: str) -> tuple[str, str]:
+    if ref.kind in ("deployments", "statefulsets", "inferenceservices"):
+        return f"scale the {what} to 0 (s) to free its GPUs, or delete it", "s"
+    if ref.kind == "llminferenceservices":
+        return "scale it down (spec.replicas) to free its GPUs, or delete it", ""
+    if ref.view == "jobs":
+        return "delete the job (ctrl+d) or suspend it (:suspend) to free its GPUs", "ctrl+d"
+    return "delete the pod (kubectl delete pod) to free its GPUs", ""
+
+
+def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
+    store = inputs.store
+    if store is None or not hasattr(store, "held_units") or inputs.telemetry.startswith("none"):
+        inputs.notes.append(f"{RULE} skipped: no GPU telemetry")
+        return
+    threshold = max(0.0, t.idle_minutes * 60.0)
+    lookback = max(MIN_LOOKBACK, 4 * threshold)
+    units, how = idle_units(inputs.state, store, inputs.now, t.idle_util, lookback)
+    inputs.sources["idle_duration"] = how
+    groups: dict[ObjectRef, list[tuple[IdleUnit, Any, float, float]]] = {}
+    for unit in units.values():
+        share = 1.0 / len(unit.pods)
+        for key in unit.pods:
+            if inputs.namespace and key[0] != inputs.namespace:
+                continue
+            pod = inputs.session.get("pods", key)
+            if pod is None or not pod.holds_resources:
+                continue  # telemetry lags the cluster: the pod is gone or done
+            start = max(unit.since, pod.started) if pod.started else unit.since
+            if inputs.now - start < threshold:
+                continue
+            groups.setdefault(owner_of(inputs.session, pod), []).append((unit, pod, share, start))
+    for ref, held in groups.items():
+        yield _finding(inputs, t, ref, held, how)
+
+
+def _finding(
+    inputs: TriageInputs,
+    t: Thresholds,
+    ref: ObjectRef,
+    held: list[tuple[IdleUnit, Any, float, float]],
+    how: str,
+) -> Finding:
+    now = inputs.now
+    pods = list({pod.key: pod for _, pod, _, _ in held}.values())
+    units = list(dict.fromkeys(unit.key for unit, _, _, _ in held))
+    gpus = round(sum(share for _, _, share, _ in held), 3)
+    since = min(start for _, _, _, start in held)
+    hours = round(sum(share * (now - start) / 3600.0 for _, _, share, start in held), 2)
+    utils = [u.util for u, _, _, _ in held if u.util is not None]
+    util = max(utils) if utils else 0.0
+    at_least = any(u.at_least and start == u.since for u, _, _, start in held)
+    sources = {u.source for u, _, _, _ in held}
+    source = PROMETHEUS if sources == {PROMETHEUS} else how
+    what = what_of(ref, pods)
+    idle_for = ("≥ " if at_least else "") + duration(now - since)
+    action, key = _action(ref, what)
+    return Finding(
+        rule=RULE,
+        severity=WARNING,
+        title=f"{what} holds {gpus_text(gpus)} idle for {idle_for}",
+        object=ref,
+        evidence=(
+            f"GPU utilization {util:.0f}% (below {t.idle_util:g}%) on "
+            f"{names([unit_label(k) for k in units])}",
+            f"idle {idle_for} ({source})",
+            f"pods: {names([p.name for p in pods])}",
+            f"{hours:.1f} GPU-hours held idle so far",
+        ),
+        action=action,
+        action_key=key,
+        gpus=gpus,
+        since=since,
+        data={
+            "util": round(util, 1),
+            "minutes_idle": round((now - since) / 60.0, 1),
+            "at_least": at_least,
+            "gpus": gpus,
+            "gpu_hours_idle": hours,
+            "duration_source": source,
+            "units": [unit_label(k) for k in units],
+            "pods": [p.name for p in pods],
+        },
+    )
+
+
+RULES: tuple[Rule, ...] = (idle_allocated,)
