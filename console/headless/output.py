@@ -24,6 +24,7 @@ GAP = "   "
 
 _SGR = {"ok": "32", "warn": "33", "bad": "31", "error": "31", "dim": "2", "none": "2"}
 _SGR.update({"idle": "2", "muted": "2", "critical": "1;31", "warning": "33", "info": "36"})
+_SGR["header"] = "1"
 
 
 def use_color(stream: IO[str], no_color: bool = False) -> bool:
@@ -90,7 +91,7 @@ def table_lines(
             parts.append(text)
         return GAP.join(parts).rstrip()
 
-    out = [line([c.label for c in columns], [None] * len(columns))]
+    out = [line([c.label for c in columns], ["header"] * len(columns))]
     for row, cells in zip(rows, texts, strict=True):
         styles = row.styles or ()
         hints: list[Hint] = [styles[i] if i < len(styles) else None for i in indexes]
