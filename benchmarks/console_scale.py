@@ -46,20 +46,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import gc
 import json
 import os
-import pty
 import random
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
-import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -70,37 +65,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from tui_bench import KeyTiming, current_rss_mb, emit, peak_rss_mb, run_on_pty, summary  # noqa: E402
+
 TARGETS = {"first_frame_s": 2.0, "latency_p99_ms": 50.0, "peak_rss_mb": 600.0}
-
-
-def peak_rss_mb(pid: int | str = "self") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def current_rss_mb(pid: int | str = "self") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    return {
-        "n": len(values),
-        "p50": round(_pct(values, 0.5), 1),
-        "p99": round(_pct(values, 0.99), 1),
-        "max": round(max(values), 1) if values else float("nan"),
-    }
 
 
 # ---------------------------------------------------------------- the console child
@@ -108,8 +75,6 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 def child_main(args: argparse.Namespace) -> None:
     """Run the real app on this process's terminal (a pty) and write the report."""
-    from textual import events
-
     from console.app import KmcApp
     from console.cluster.connection import connect
     from console.config import load_settings
@@ -117,11 +82,13 @@ def child_main(args: argparse.Namespace) -> None:
     spawned = args.spawned
     settings = load_settings({"kubeconfig": args.kubeconfig, "context": "kmc-sim"})
     connection = connect(settings.kubeconfig, settings.context, probe=True)
-    rng = random.Random(7)
     report: dict[str, Any] = {}
 
-    class BenchApp(KmcApp):
-        """`KmcApp` plus timing: refresh durations and a hook after each written frame."""
+    class BenchApp(KeyTiming, KmcApp):
+        """`KmcApp` plus timing: refresh durations and keystroke → frame latency."""
+
+        key_timeout = args.key_timeout
+        pause_rng = random.Random(7)
 
         def __init__(self, *a: Any, **kw: Any) -> None:
             super().__init__(*a, **kw)
@@ -129,10 +96,8 @@ def child_main(args: argparse.Namespace) -> None:
             self.apply_ms: list[float] = []
             self.arrange_ms: list[float] = []
             self.record_refresh = False
-            self.frames = 0
             self.ready_at: float | None = None
             self._first_rows_at: float | None = None
-            self._waiter: tuple[Callable[[], bool], asyncio.Future[float]] | None = None
 
         def on_view_refreshed(self, message: Any) -> None:
             started = time.perf_counter()
@@ -150,52 +115,13 @@ def child_main(args: argparse.Namespace) -> None:
             if self._first_rows_at is None:
                 self._first_rows_at = time.time()
 
-        def _display(self, screen: Any, renderable: Any) -> None:
-            super()._display(screen, renderable)
-            if renderable is None or self._batch_count:
-                return
-            self.frames += 1
-            waiter = self._waiter
-            if waiter is not None and not waiter[1].done():
-                try:
-                    shown = waiter[0]()
-                except Exception:
-                    shown = False
-                if shown:
-                    waiter[1].set_result(time.perf_counter())
-
         def on_ready(self) -> None:
             self.ready_at = time.time()
             self.run_worker(self._bench(), group="bench")
 
-        async def _press(self, key: str, shown: Callable[[], bool]) -> float:
-            """Post one key like the driver does; ms until a frame shows `shown()`."""
+        async def press(self, key: str, shown: Callable[[], bool]) -> float:
             _log(f"key {key!r} on {type(self.screen).__name__} focus={self.focused!r}")
-            char = key if len(key) == 1 else None
-            name = {"/": "slash", ":": "colon", "-": "minus", ".": "full_stop"}.get(key, key)
-            future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-            self._waiter = (shown, future)
-            event = events.Key(name, char)
-            event.set_sender(self)
-            started = time.perf_counter()
-            assert self._driver is not None
-            self._driver.send_message(event)
-            try:
-                ended = await asyncio.wait_for(asyncio.shield(future), args.key_timeout)
-                ms = (ended - started) * 1000
-            except TimeoutError:
-                ms = args.key_timeout * 1000
-            self._waiter = None
-            await asyncio.sleep(rng.uniform(0.03, 0.12))
-            return ms
-
-        async def _wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if predicate():
-                    return True
-                await asyncio.sleep(0.02)
-            return False
+            return await super().press(key, shown)
 
         async def _keys(self, view: str, filter_text: Callable[[], str]) -> dict[str, list[float]]:
             screen = self.screen
@@ -204,30 +130,30 @@ def child_main(args: argparse.Namespace) -> None:
             table.focus()
             for _ in range(args.keys):
                 before = table.cursor_row
-                out["down"].append(await self._press("down", lambda b=before: table.cursor_row > b))
+                out["down"].append(await self.press("down", lambda b=before: table.cursor_row > b))
             for _ in range(max(1, args.keys // 4)):
                 before = table.cursor_row
                 out["pagedown"].append(
-                    await self._press("pagedown", lambda b=before: table.cursor_row > b)
+                    await self.press("pagedown", lambda b=before: table.cursor_row > b)
                 )
             for _ in range(args.keys):
                 before = table.cursor_row
-                out["up"].append(await self._press("up", lambda b=before: table.cursor_row < b))
+                out["up"].append(await self.press("up", lambda b=before: table.cursor_row < b))
             from widgets.command_bar import CommandBar
 
             bar = screen.query_one(CommandBar)
             for _ in range(2):
                 out["filter"].append(
-                    await self._press("/", lambda: bool(bar.display and bar.has_focus))
+                    await self.press("/", lambda: bool(bar.display and bar.has_focus))
                 )
                 typed = ""
                 for char in filter_text():
                     typed += char
                     want = typed
                     out["filter"].append(
-                        await self._press(char, lambda w=want: screen.applied_filter == w)  # type: ignore[attr-defined]
+                        await self.press(char, lambda w=want: screen.applied_filter == w)  # type: ignore[attr-defined]
                     )
-                await self._press("escape", lambda: screen.applied_filter == "")  # type: ignore[attr-defined]
+                await self.press("escape", lambda: screen.applied_filter == "")  # type: ignore[attr-defined]
                 table.focus()
             report[f"{view}_rows"] = screen.total  # type: ignore[attr-defined]
             return out
@@ -244,7 +170,7 @@ def child_main(args: argparse.Namespace) -> None:
                 self.exit(0)
 
         async def _bench_steps(self) -> None:
-            await self._wait(lambda: self._first_rows_at is not None, 120)
+            await self.wait(lambda: self._first_rows_at is not None, 120)
             report["first_rows_s"] = (self._first_rows_at or time.time()) - spawned
             report["ready_s"] = (self.ready_at or time.time()) - spawned
             cache = self.session.cache
@@ -256,7 +182,7 @@ def child_main(args: argparse.Namespace) -> None:
                         live[name] = round(time.time() - spawned, 2)
                 return len(live) == len(cache.informers)
 
-            await self._wait(all_live, args.sync_timeout)
+            await self.wait(all_live, args.sync_timeout)
             report["synced_s"] = max(live.values()) if len(live) == len(cache.informers) else None
             report["live_s"] = live
             report["items"] = {name: len(inf) for name, inf in cache.informers.items()}
@@ -271,42 +197,42 @@ def child_main(args: argparse.Namespace) -> None:
             report["frames_per_s_nodes"] = round(
                 (self.frames - frames) / (time.perf_counter() - started), 1
             )
-            report["refresh_ms_nodes"] = _summary(self.refresh_ms)
-            report["apply_ms_nodes"] = _summary(self.apply_ms)
-            report["filter_arrange_ms_nodes"] = _summary(self.arrange_ms)
+            report["refresh_ms_nodes"] = summary(self.refresh_ms)
+            report["apply_ms_nodes"] = summary(self.apply_ms)
+            report["filter_arrange_ms_nodes"] = summary(self.arrange_ms)
             self.refresh_ms, self.apply_ms, self.arrange_ms = [], [], []
             # :pods ⏎ — switch to the GPU-pod view and wait for its rows.
             for char in ":pods":
-                await self._press(char, lambda: True)
+                await self.press(char, lambda: True)
             switched = time.perf_counter()
-            view_switch = await self._press(
+            view_switch = await self.press(
                 "enter",
                 lambda: getattr(getattr(self.screen, "view", None), "name", "") == "pods",
             )
-            await self._wait(lambda: getattr(self.screen, "shown", 0) > 0, 60)
+            await self.wait(lambda: getattr(self.screen, "shown", 0) > 0, 60)
             report["view_rows_ms"] = round((time.perf_counter() - switched) * 1000, 1)
             await asyncio.sleep(1.0)
             self.refresh_ms, self.apply_ms, self.arrange_ms = [], [], []
             pods = await self._keys("pods", lambda: _pod_filter(self.screen))
             pods["view_switch"] = [view_switch]
-            report["refresh_ms_pods"] = _summary(self.refresh_ms)
-            report["apply_ms_pods"] = _summary(self.apply_ms)
-            report["filter_arrange_ms_pods"] = _summary(self.arrange_ms)
+            report["refresh_ms_pods"] = summary(self.refresh_ms)
+            report["apply_ms_pods"] = summary(self.apply_ms)
+            report["filter_arrange_ms_pods"] = summary(self.arrange_ms)
             report["latency_ms"] = {
-                "nodes": {k: _summary(v) for k, v in nodes.items()},
-                "pods": {k: _summary(v) for k, v in pods.items()},
+                "nodes": {k: summary(v) for k, v in nodes.items()},
+                "pods": {k: summary(v) for k, v in pods.items()},
             }
             every = [x for group in (nodes, pods) for v in group.values() for x in v]
-            report["latency_all_ms"] = _summary(every)
+            report["latency_all_ms"] = summary(every)
             report["peak_rss_mb"] = round(peak_rss_mb(), 1)
-            report["gc_pause_ms"] = {f"gen{g}": _summary(v) for g, v in gc_pauses.items()}
+            report["gc_pause_ms"] = {f"gen{g}": summary(v) for g, v in gc_pauses.items()}
             old = gc.get_objects(2)
             kinds = Counter(type(o).__qualname__ for o in old)
             report["gc_tracked"] = {
                 "frozen": gc.get_freeze_count(),
                 "gen2": len(old),
                 "gen2_types": dict(kinds.most_common(12)),
-                "collected": {f"gen{g}": _summary(v) for g, v in gc_collected.items()},
+                "collected": {f"gen{g}": summary(v) for g, v in gc_collected.items()},
                 "gen2_at_full_collections": gc_sizes,
                 "gen2_types_at_a_full_collection": gc_sample,
                 "gen2_biggest_containers": gc_big,
@@ -375,37 +301,12 @@ def _churn(connection: Any, rate: float) -> None:
 # ---------------------------------------------------------------- the parent
 
 
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 65536):
-            pass
-    except OSError:
-        pass
-
-
 def run_child(kubeconfig: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The console process of (b)–(d), on a 160×48 pseudo-terminal."""
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color"}
-        env.pop("NO_COLOR", None)
-        env.pop("KMC_STARTUP_REPORT", None)
-        reader = threading.Thread(target=_drain, args=(master,), daemon=True)
-        reader.start()
-        cmd = [sys.executable, __file__, "--child", "--kubeconfig", str(kubeconfig)]
-        cmd += ["--report", str(report), "--keys", str(args.keys), "--churn", str(args.churn)]
-        cmd += ["--key-timeout", str(args.key_timeout), "--sync-timeout", str(args.sync_timeout)]
-        spawned = time.time()
-        cmd += ["--spawned", repr(spawned)]
-        proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT)
-        os.close(slave)
-        code = proc.wait(timeout=args.sync_timeout + 1800)
-        os.close(master)
-        if not report.exists():
-            raise RuntimeError(f"the console child exited with {code} and no report")
-        return json.loads(report.read_text())
+    cmd = [sys.executable, __file__, "--child", "--kubeconfig", str(kubeconfig)]
+    cmd += ["--keys", str(args.keys), "--churn", str(args.churn)]
+    cmd += ["--key-timeout", str(args.key_timeout), "--sync-timeout", str(args.sync_timeout)]
+    return run_on_pty([*cmd, "--spawned", repr(time.time())], timeout=args.sync_timeout + 1800)
 
 
 def kubectl_times(kubeconfig: Path) -> dict[str, float] | None:
@@ -511,10 +412,7 @@ def parent_main(args: argparse.Namespace) -> None:
                 result["b_target_s"] = kubectl["nodes_plus_pods_s"]
     finally:
         sim.stop()
-    text = json.dumps(result, indent=2)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
 
 
 def main() -> None:

@@ -34,21 +34,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import gc
 import json
 import os
-import pty
 import random
 import shutil
-import struct
 import subprocess
 import sys
-import tempfile
-import termios
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from console_scale import SimHost, _drain, _summary, current_rss_mb, peak_rss_mb  # noqa: E402
+from console_scale import SimHost  # noqa: E402
+from tui_bench import KeyTiming, current_rss_mb, emit, peak_rss_mb, run_on_pty, summary  # noqa: E402
 
 TARGETS = {"latency_p99_ms": 50.0, "rss": "flat, bounded by the line cap"}
 
@@ -65,8 +59,6 @@ TARGETS = {"latency_p99_ms": 50.0, "rss": "flat, bounded by the line cap"}
 
 
 def child_main(args: argparse.Namespace) -> None:
-    from textual import events
-
     from console.app import KmcApp
     from console.cluster.connection import connect
     from console.config import load_settings
@@ -74,7 +66,6 @@ def child_main(args: argparse.Namespace) -> None:
 
     settings = load_settings({"kubeconfig": args.kubeconfig, "context": "kmc-sim"})
     connection = connect(settings.kubeconfig, settings.context, probe=True)
-    rng = random.Random(11)
     report: dict[str, Any] = {}
 
     # Diagnostics, kept with the benchmark: the UI thread's cost of each batch, and the cycle
@@ -99,54 +90,11 @@ def child_main(args: argparse.Namespace) -> None:
 
     gc.callbacks.append(gc_timer)
 
-    class BenchApp(KmcApp):
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, **kw)
-            self.frames = 0
-            self._waiter: tuple[Callable[[], bool], asyncio.Future[float]] | None = None
-
-        def _display(self, screen: Any, renderable: Any) -> None:
-            super()._display(screen, renderable)
-            if renderable is None or self._batch_count:
-                return
-            self.frames += 1
-            waiter = self._waiter
-            if waiter is not None and not waiter[1].done():
-                try:
-                    shown = waiter[0]()
-                except Exception:
-                    shown = False
-                if shown:
-                    waiter[1].set_result(time.perf_counter())
+    class BenchApp(KeyTiming, KmcApp):
+        pause_rng = random.Random(11)
 
         def on_ready(self) -> None:
             self.run_worker(self._bench(), group="bench")
-
-        async def _press(self, key: str, shown: Callable[[], bool]) -> float:
-            char = key if len(key) == 1 else None
-            future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-            self._waiter = (shown, future)
-            event = events.Key(key, char)
-            event.set_sender(self)
-            started = time.perf_counter()
-            assert self._driver is not None
-            self._driver.send_message(event)
-            try:
-                ended = await asyncio.wait_for(asyncio.shield(future), 10.0)
-                ms = (ended - started) * 1000
-            except TimeoutError:
-                ms = 10_000.0
-            self._waiter = None
-            await asyncio.sleep(rng.uniform(0.03, 0.12))
-            return ms
-
-        async def _wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if predicate():
-                    return True
-                await asyncio.sleep(0.05)
-            return False
 
         def _log_screen(self) -> LogScreen:
             screen = self.screen
@@ -163,11 +111,11 @@ def child_main(args: argparse.Namespace) -> None:
                 self.exit()
 
         async def _steps(self) -> None:
-            await self._wait(lambda: self.session is not None and self.session.synced(), 60)
+            await self.wait(lambda: self.session is not None and self.session.synced(), 60)
             await self.run_command(f"logs server/ml/{args.deployment}")
-            await self._wait(lambda: isinstance(self.screen, LogScreen), 20)
+            await self.wait(lambda: isinstance(self.screen, LogScreen), 20)
             screen = self._log_screen()
-            live = await self._wait(
+            live = await self.wait(
                 lambda: (
                     len(screen.buffer.sources) >= args.pods
                     and all(s.lines > 0 for s in screen.buffer.sources)
@@ -181,8 +129,8 @@ def child_main(args: argparse.Namespace) -> None:
                 batch_ms.clear()
                 gc_ms.clear()
                 report["latency_ms"] = await self._keys(screen)
-                report["ui_batch_ms"] = _summary(batch_ms)
-                report["gc_pause_ms"] = _summary(gc_ms)
+                report["ui_batch_ms"] = summary(batch_ms)
+                report["gc_pause_ms"] = summary(gc_ms)
             if args.soak:
                 report["soak"] = await self._soak(screen)
             report["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -216,33 +164,33 @@ def child_main(args: argparse.Namespace) -> None:
             for key in ("up", "pageup") * (args.keys // 2) + ("down",) * (args.keys // 2):
                 before = view.scroll_offset.y
                 out["scroll"].append(
-                    await self._press(key, lambda b=before: view.scroll_offset.y != b)
+                    await self.press(key, lambda b=before: view.scroll_offset.y != b)
                 )
             for _ in range(max(2, args.keys // 5)):
                 was = screen.paused
-                out["pause"].append(await self._press("space", lambda w=was: screen.paused != w))
+                out["pause"].append(await self.press("space", lambda w=was: screen.paused != w))
             for key in ("w", "t") * max(1, args.keys // 5):
                 option = "wrap" if key == "w" else "show_timestamps"
                 was = getattr(view, option)
                 out["toggle"].append(
-                    await self._press(key, lambda o=option, w=was: getattr(view, o) != w)
+                    await self.press(key, lambda o=option, w=was: getattr(view, o) != w)
                 )
             prompt = screen.query_one("#prompt")
             for _ in range(2):
-                out["search"].append(await self._press("f", lambda: bool(prompt.display)))
+                out["search"].append(await self.press("f", lambda: bool(prompt.display)))
                 typed = ""
                 for char in "loss=4":
                     typed += char
                     want = typed
                     out["search"].append(
-                        await self._press(char, lambda w=want: screen.search_text == w)
+                        await self.press(char, lambda w=want: screen.search_text == w)
                     )
-                await self._press("escape", lambda: not prompt.display)
-                await self._press("escape", lambda: screen.search_text == "")
+                await self.press("escape", lambda: not prompt.display)
+                await self.press("escape", lambda: screen.search_text == "")
             if screen.paused:
-                await self._press("space", lambda: not screen.paused)
+                await self.press("space", lambda: not screen.paused)
             every = [ms for values in out.values() for ms in values]
-            return {**{k: _summary(v) for k, v in out.items()}, "all": _summary(every)}
+            return {**{k: summary(v) for k, v in out.items()}, "all": summary(every)}
 
         async def _soak(self, screen: LogScreen) -> dict[str, Any]:
             if args.trace:  # where memory grows: tracemalloc's top differences over the soak
@@ -289,24 +237,11 @@ def child_main(args: argparse.Namespace) -> None:
 def run_child(
     kubeconfig: Path, args: argparse.Namespace, deployment: str, keys: int, soak: float
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color"}
-        env.pop("NO_COLOR", None)
-        threading.Thread(target=_drain, args=(master,), daemon=True).start()
-        cmd = [sys.executable, __file__, "--child", "--kubeconfig", str(kubeconfig)]
-        cmd += ["--report", str(report), "--deployment", deployment, "--pods", str(args.pods)]
-        cmd += ["--window", str(args.window), "--keys", str(keys), "--soak", str(soak)]
-        cmd += ["--trace"] if args.trace else []
-        proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT)
-        os.close(slave)
-        code = proc.wait(timeout=soak + 600)
-        os.close(master)
-        if not report.exists():
-            raise RuntimeError(f"the console child exited with {code} and no report")
-        return json.loads(report.read_text())
+    cmd = [sys.executable, __file__, "--child", "--kubeconfig", str(kubeconfig)]
+    cmd += ["--deployment", deployment, "--pods", str(args.pods)]
+    cmd += ["--window", str(args.window), "--keys", str(keys), "--soak", str(soak)]
+    cmd += ["--trace"] if args.trace else []
+    return run_on_pty(cmd, timeout=soak + 600)
 
 
 def deployment(name: str, replicas: int, rate: float) -> dict[str, Any]:
@@ -416,10 +351,7 @@ def parent_main(args: argparse.Namespace) -> None:
         result["trace"] = load.get("trace")
     finally:
         sim.stop()
-    text = json.dumps(result, indent=2)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
 
 
 def main() -> None:
