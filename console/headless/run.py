@@ -12,8 +12,8 @@ import dataclasses
 import os
 import sys
 import time
-from collections.abc import Mapping
-from typing import IO
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
 
 from console.headless.load import Loaded, LoadError, load
 from console.headless.output import (
@@ -48,7 +48,7 @@ def run(command: str, output: str, layer: Mapping[str, object]) -> int:
         return FAILURE_EXIT
     try:
         if command == "triage":
-            return _triage(loaded, output, sys.stdout)
+            return triage(loaded, output, sys.stdout)
         return _view(loaded, command, output, sys.stdout)
     except BrokenPipeError:  # `kmc nodes | head -1`: the reader has what it wanted
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -96,12 +96,13 @@ def _view(loaded: Loaded, command: str, output: str, out: IO[str]) -> int:
     return 0
 
 
-def _triage(loaded: Loaded, output: str, out: IO[str]) -> int:
+def triage(loaded: Loaded, output: str, out: IO[str], rules: Sequence[Any] | None = None) -> int:
+    """Evaluate the rules (all of them unless `rules`) once, print, return the exit code."""
     from console.render.triage import TRIAGE, triage_rows
     from console.triage.engine import Thresholds, Triage
 
     live = not loaded.telemetry_source.startswith("none")
-    report = Triage(Thresholds.from_settings(loaded.settings)).evaluate(
+    report = Triage(Thresholds.from_settings(loaded.settings), rules).evaluate(
         loaded.session,
         store=loaded.store if live else None,
         telemetry=loaded.telemetry_source,
