@@ -523,3 +523,15 @@ def test_invalid_template_quantities_show_as_invalid_in_jobs_and_servers() -> No
         },
     )  # fmt: skip
     assert server.invalid == ("nvidia.com/gpu",)
+
+
+def test_pod_gpus_cell_says_the_unit_of_what_the_pod_holds():
+    from console.render.pods import gpu_cell
+
+    assert gpu_cell({"nvidia.com/gpu": 8}) == "8"
+    assert gpu_cell({"nvidia.com/mig-1g.10gb": 1}) == "1g.10gb"  # a slice, not "1" GPU
+    assert gpu_cell({"nvidia.com/mig-1g.10gb": 2, "nvidia.com/mig-3g.40gb": 1}) == (
+        "2×1g.10gb,3g.40gb"
+    )
+    assert gpu_cell({"nvidia.com/gpu.shared": 1}) == "1 shared"
+    assert gpu_cell({}) == ""

@@ -8,9 +8,11 @@ width, then age, restarts, the last exit (the latest previous termination: `OOMK
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from console.cluster import views as cv
+from console.cluster.gpu import GPU_SHARED, MIG_PREFIX
 from console.cluster.records import PodRecord
 from console.render.base import (
     AGE,
@@ -67,6 +69,21 @@ def restarts_cell(pod: PodRecord, now: float) -> str:
     return str(pod.restarts)
 
 
+def gpu_cell(request: Mapping[str, float]) -> str:
+    """What the pod holds, in its unit: `8` whole GPUs, `1g.10gb` / `2×1g.10gb` MIG slices,
+    `1 shared` time-sliced replicas (a MIG slice or a replica is not a GPU)."""
+    parts = []
+    for resource, count in sorted(request.items()):
+        if resource.startswith(MIG_PREFIX):
+            profile = resource.removeprefix(MIG_PREFIX)
+            parts.append(profile if count == 1 else f"{gpus(count)}×{profile}")
+        elif resource == GPU_SHARED:
+            parts.append(f"{gpus(count)} shared")
+        else:
+            parts.append(gpus(count))
+    return ",".join(parts)
+
+
 def pod_key(pod: PodRecord) -> str:
     """`namespace/name`."""
     return f"{pod.namespace}/{pod.name}"
@@ -82,7 +99,7 @@ def pod_row(pod: PodRecord, now: float, short_node: str | None = None) -> Row:
         row.status,
         restarts_cell(pod, now),
         pod.last_termination,
-        INVALID if pod.invalid else gpus(row.gpus) if row.gpu_request else "",
+        INVALID if pod.invalid else gpu_cell(row.gpu_request),
         row.node,
         f"{row.workload[0]}/{row.workload[1]}" if row.workload[1] else "",
         age(row.age),
