@@ -42,6 +42,7 @@ from console.screens.resource import ResourceScreen
 from console.shutdown import ExitGuard
 from console.text import clean_line
 from console.tracking.link import TrackingLink, job_refs
+from console.triage.engine import Thresholds, Triage
 from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
 from widgets.help import HelpScreen
@@ -92,7 +93,7 @@ class KmcApp(App[int]):
         connect: Callable[[str], Any] | None = None,
         now: Callable[[], float] | None = None,
         header_clock: Callable[[], datetime] | None = None,
-        initial_view: str = "nodes",
+        initial_view: str | None = None,
         handle_signals: bool = False,
         telemetry_factory: PollerFactory | None = None,
         cli_layer: Mapping[str, object] | None = None,
@@ -111,7 +112,8 @@ class KmcApp(App[int]):
         """What the command line said: it still beats a context's section after `:ctx`."""
         self.now: Callable[[], float] = now or time.time
         self.header_clock = header_clock
-        self.initial_view = initial_view
+        self.initial_view = initial_view or settings.landing or "nodes"
+        """The first view: the `landing` setting unless the caller names one."""
         self.handle_signals = handle_signals
         self.exit_guard = exit_guard or (ExitGuard() if handle_signals else None)
         """The hard exit deadline: on SIGHUP, SIGTERM, a lost terminal or `q`, the process is
@@ -180,6 +182,8 @@ class KmcApp(App[int]):
             now=self.now,
             tick=max(1.0, self.settings.refresh_seconds),
             tracking=self.tracking,
+            triage=Triage(Thresholds.from_settings(self.settings)),
+            context=clean_line(self.context),
         )
         self.pipeline.show(self._request)
         self.pipeline.start()
@@ -370,6 +374,10 @@ class KmcApp(App[int]):
             from console.screens.gpumap import GpuMapScreen
 
             return GpuMapScreen()
+        if view == "triage":
+            from console.screens.triage import TriageScreen
+
+            return TriageScreen()
         return ResourceScreen(view)
 
     def show_help(self, view: str) -> None:

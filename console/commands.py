@@ -22,7 +22,7 @@ Choices = Callable[[Host], Iterable[tuple[str, str]]]
 """`(argument, help)` pairs the palette offers for a command (contexts, namespaces)."""
 
 TABLE_VIEWS = ("nodes", "jobs", "servers", "pods")
-VIEWS = (*TABLE_VIEWS, "gpumap")
+VIEWS = (*TABLE_VIEWS, "gpumap", "triage")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "gpumap", "GPU map: every GPU's utilization, grouped by pool and node", _view("gpumap"),
         ("map", "heatmap", "gpu-map"),
+    ),
+    Command(
+        "triage", "what is wrong now, ranked (Enter: go to the object, where its action's key"
+        " works)", _view("triage"), ("tr", "findings"),
     ),
     Command(
         "ctx", "switch kube context (no name: choose)", _ctx, ("context", "contexts"),

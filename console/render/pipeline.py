@@ -17,6 +17,10 @@ nothing else; cache and telemetry threads only `mark_dirty()`. Two worker thread
 Results never queue: the next one is delivered only once the UI acknowledged the last
 (`ack`), and intermediate requests (fast typing) are skipped for the newest. Nothing is
 built while no table is visible (`show(None)`: a modal, a detail screen). No Textual here.
+
+The triage view's build first evaluates the session's `Triage` (its rules over the caches,
+telemetry and MLflow progress) in the builder thread; its result carries that `Report`
+(counts, notes, sources) beside the rows.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from console.cluster.session import VIEW_KINDS
 from console.render import VIEWS
 from console.render.arrange import Arrangement, RowTexts
 from console.render.base import Row, RowCache, RowContext, Scope, View
+from console.render.triage import TRIAGE
+from console.render.triage_facts import TRIAGE_KINDS, TriageFacts, evaluate, triage_notes
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,8 @@ MIN_INTERVAL = 0.25
 """Seconds between two data-driven rebuilds, however cheap."""
 ACK_TIMEOUT = 2.0
 """Deliver again after this long even if the UI never acknowledged (it was busy or gone)."""
+ALL_VIEWS: Mapping[str, View] = {**VIEWS, TRIAGE.name: TRIAGE}
+"""The views the pipeline builds: the four resource views and triage."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,8 @@ class ViewResult:
     arrange_ms: float
     """What sorting and filtering cost for this result (the arranger thread)."""
     serial: int
+    triage: TriageFacts | None = None
+    """The triage view's: the report its rows show (None for the other views)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class _Snapshot:
     version: int
     build_ms: float
     error: str = ""
+    triage: TriageFacts | None = None
 
 
 class RefreshPipeline:
@@ -108,12 +119,18 @@ class RefreshPipeline:
         tick: float = 2.0,
         min_interval: float = MIN_INTERVAL,
         duty: float = DUTY,
-        views: Mapping[str, View] = VIEWS,
+        views: Mapping[str, View] = ALL_VIEWS,
         tracking: Any = None,
+        triage: Any = None,
+        context: str = "",
     ) -> None:
         self.session = session
         self.telemetry = telemetry
         self.tracking = tracking
+        self.triage = triage
+        """The session's `console.triage.engine.Triage` (its rules' memory lives as long as
+        the session), or None: the triage view then shows no findings."""
+        self.context = context
         self.views = views
         self._deliver = deliver
         self._now = now
@@ -210,7 +227,7 @@ class RefreshPipeline:
         while (request := self._next_build()) is not None:
             started = time.monotonic()
             try:
-                rows, widths = self._build(request)
+                rows, widths, facts = self._build(request)
             except Exception as exc:  # never let one bad build end the pipeline
                 log.exception("building the %s view failed", request.view)
                 with self._cond:  # keep the rows before; retry at the next tick
@@ -227,10 +244,14 @@ class RefreshPipeline:
             with self._cond:
                 self._built_at = time.monotonic()
                 self._next_due = self._built_at + max(self.min_interval, cost / self.duty)
-                self._snapshot = _Snapshot(request.base, rows, widths, version, cost * 1000)
+                self._snapshot = _Snapshot(
+                    request.base, rows, widths, version, cost * 1000, triage=facts
+                )
                 self._cond.notify_all()
 
-    def _build(self, request: ViewRequest) -> tuple[list[Row], Mapping[str, int]]:
+    def _build(
+        self, request: ViewRequest
+    ) -> tuple[list[Row], Mapping[str, int], TriageFacts | None]:
         view = self.views[request.view]
         key = (request.view, request.scope)
         cache = self._caches.get(key)
@@ -238,17 +259,24 @@ class RefreshPipeline:
             if len(self._caches) >= 4:  # the views the user moves between; drop the oldest
                 self._caches.pop(next(iter(self._caches)))
             cache = self._caches[key] = RowCache(view.columns)
+        now = self._now()
+        facts = None
+        if request.view == TRIAGE.name:
+            telemetry = self.telemetry if request.telemetry else None
+            facts = evaluate(self.session, self.triage, telemetry, self.tracking,
+                             request.namespace, now, self.context)  # fmt: skip
         context = RowContext(
-            now=self._now(),
+            now=now,
             namespace=request.namespace,
             show_cpu_nodes=request.show_cpu_nodes,
             scope=request.scope,
             telemetry=self.telemetry if request.telemetry else None,
             tracking=self.tracking,
+            triage=facts.report if facts is not None else None,
         )
         rows = view.build(self.session, context, cache)
         self.builds += 1
-        return rows, cache.widths()
+        return rows, cache.widths(), facts
 
     # ------------------------------------------------------------ the arranger
 
@@ -322,16 +350,18 @@ class RefreshPipeline:
         self, request: ViewRequest, snapshot: _Snapshot, rows: list[Row], literal: bool
     ) -> dict[str, Any]:
         session = self.session
-        kinds = VIEW_KINDS.get(request.view, ())
+        triage = request.view == TRIAGE.name
+        kinds = TRIAGE_KINDS if triage else VIEW_KINDS.get(request.view, ())
+        notes = triage_notes(session, snapshot.triage) if triage else session.notes(request.view)
         return {
             "request": request,
             "rows": rows,
             "index": {row.key: i for i, row in enumerate(rows)},
             "total": len(snapshot.rows),
             "widths": snapshot.widths,
-            "notes": tuple(session.notes(request.view))
-            + ((snapshot.error,) * bool(snapshot.error)),
+            "notes": tuple(notes) + ((snapshot.error,) * bool(snapshot.error)),
             "syncing": any(session.state(kind).state == SYNCING for kind in kinds),
             "literal": literal,
             "build_ms": snapshot.build_ms,
+            "triage": snapshot.triage,
         }

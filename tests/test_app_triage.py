@@ -1,0 +1,214 @@
+"""Pilot tests of the Triage screen on the simulated `tiny` cluster: the screen with
+findings made by a test rule (ranked, counted, filtered, the evidence pane, no findings,
+notes), Enter to the object's view with the cursor on it and its action's key working
+there, Esc back, `:triage` and `landing = "triage"`. The per-scenario tests with the real
+rules are in test_app_triage_scenarios.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from textual.widgets import Static
+
+from console.screens.logs import LogScreen
+from console.screens.resource import ResourceScreen
+from console.screens.triage import TriageScreen
+from console.screens.triage_jump import JumpScreen
+from console.triage.engine import Thresholds, Triage, TriageInputs
+from console.triage.model import CRITICAL, INFO, WARNING, Finding, ObjectRef
+from tests.test_app_actions_support import SIZE, audit_home, dialog_of, sim
+from tests.test_app_support import command, filter_, make_app, screen_text, wait_until
+
+__all__ = ["audit_home", "sim"]  # fixtures
+
+
+def gpu_nodes(session: Any) -> list[str]:
+    return sorted(n.name for n in session.items("nodes") if n.has_gpus)
+
+
+def jobs(session: Any) -> list[Any]:
+    return sorted(session.items("pytorchjobs"), key=lambda j: (j.namespace, j.name))
+
+
+def made_up(inputs: TriageInputs, _thresholds: Thresholds) -> Iterator[Finding]:
+    """Three findings on real objects of the cluster: a node, a job and a pod.
+
+    (A test rule, so the screen is tested apart from the real rules' thresholds.)"""
+    session = inputs.session
+    nodes, training = gpu_nodes(session), jobs(session)
+    if not nodes or not training:
+        return
+    job = training[0]
+    yield Finding(
+        "crashloop", WARNING, "training replicas restarting",
+        ObjectRef("pytorchjobs", job.namespace, job.name, "jobs"),
+        evidence=("worker-1 restarted 4 times in 10m", "last exit: OOMKilled [red]"),
+        action="read the worker's logs", action_key="l", gpus=2,
+    )  # fmt: skip
+    yield Finding(
+        "xid", CRITICAL, "XID 79 (GPU fell off the bus)",
+        ObjectRef("nodes", "", nodes[-1], "nodes", gpu=3),
+        evidence=("DCGM_FI_DEV_XID_ERRORS = 79 on GPU 3",),
+        action="cordon the node, then drain it", action_key="c", gpus=1,
+    )  # fmt: skip
+    yield Finding(
+        "pending-gpus", INFO, "1 GPU pod Pending: Insufficient nvidia.com/gpu",
+        ObjectRef("nodes", "", nodes[0], "nodes"), evidence=("waiting 6m",), gpus=1,
+    )  # fmt: skip
+
+
+def use_rules(app: Any, *rules: Any) -> None:
+    """Swap the session's triage for one running `rules` (before the first findings)."""
+    assert app.pipeline is not None
+    app.pipeline.triage = Triage(rules=rules)
+    app.pipeline.mark_dirty()
+
+
+def triage(app: Any) -> TriageScreen:
+    assert isinstance(app.screen, TriageScreen), f"not the triage screen: {app.screen!r}"
+    return app.screen
+
+
+def cells(app: Any, key: str) -> list[str]:
+    table = triage(app).table
+    index = next(c.index for c in table.visible_columns if c.key == key)
+    return [row.cells[index] for row in table.rows]
+
+
+def shown(app: Any) -> str:
+    """The screen as a user reads it (spaces plain)."""
+    return screen_text(app).replace("\xa0", " ")
+
+
+def title(app: Any) -> str:
+    return str(app.screen.query_one("#title", Static).render())
+
+
+async def findings(pilot: Any, app: Any, count: int) -> None:
+    await wait_until(pilot, lambda: triage(app).table.row_count == count, 20)
+
+
+async def test_findings_ranked_counted_filtered_with_evidence(sim) -> None:
+    app = make_app(sim, landing="triage")
+    async with app.run_test(size=(160, 48)) as pilot:
+        use_rules(app, made_up)
+        await findings(pilot, app, 3)
+        assert cells(app, "sev") == ["CRIT", "WARN", "INFO"]  # severity first, then GPUs
+        assert "1 critical · 1 warning · 1 info" in title(app)
+        pane = str(app.screen.query_one("#evidence", Static).render())
+        assert "XID 79 (GPU fell off the bus)" in pane and "GPU 3" in pane
+        assert "DCGM_FI_DEV_XID_ERRORS = 79 on GPU 3" in pane
+        assert "cordon the node, then drain it" in pane and "then c" in pane
+        await pilot.press("down")
+        await wait_until(pilot, lambda: "[red]" in str(app.screen.query_one("#evidence").render()))
+        assert "last exit: OOMKilled [red]" in shown(app)  # cluster text, never markup
+        await pilot.press("d")
+        await wait_until(pilot, lambda: not app.screen.query_one("#evidence").display)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.screen.query_one("#evidence").display)
+
+        await filter_(pilot, "restart")
+        await findings(pilot, app, 1)
+        assert cells(app, "sev") == ["WARN"]
+        assert "1 of 3 findings" in shown(app)
+        assert "1 critical · 1 warning · 1 info" in title(app)  # the counts are the report's
+        await filter_(pilot, "nothing-like-this")
+        await findings(pilot, app, 0)
+        assert "no findings match the filter" in shown(app)
+        await pilot.press("escape")  # clears the filter
+        await findings(pilot, app, 3)
+
+
+async def test_enter_on_a_node_finding_then_cordon_then_back(sim) -> None:
+    app = make_app(sim, landing="triage")
+    async with app.run_test(size=SIZE) as pilot:
+        use_rules(app, made_up)
+        await findings(pilot, app, 3)
+        node = gpu_nodes(app.session)[-1]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JumpScreen) and app.screen.landed)
+        jump = app.screen
+        assert jump.view_name == "nodes" and jump.table.row_count > 1
+        assert jump.table.current_row.record.name == node
+        assert "from Triage" in title(app)
+        await pilot.press("c")
+        dialog = await dialog_of(pilot, app)
+        assert dialog.title_text == f"cordon Node {node}, context kmc-sim"
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen is jump)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
+        await findings(pilot, app, 3)
+
+
+async def test_enter_on_a_job_finding_then_logs_then_back(sim) -> None:
+    app = make_app(sim, landing="triage")
+    async with app.run_test(size=SIZE) as pilot:
+        use_rules(app, made_up)
+        await findings(pilot, app, 3)
+        job = jobs(app.session)[0]
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JumpScreen) and app.screen.landed)
+        jump = app.screen
+        assert jump.view_name == "jobs"
+        record = jump.table.current_row.record
+        assert (record.namespace, record.name) == (job.namespace, job.name)
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, LogScreen))
+        assert job.name in shown(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is jump)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
+
+
+async def test_a_gone_object_says_so_and_stays_in_its_view(sim) -> None:
+    def gone(_inputs: TriageInputs, _t: Thresholds) -> Iterator[Finding]:
+        yield Finding("xid", CRITICAL, "XID 48", ObjectRef("nodes", "", "no-such-node", "nodes"))
+
+    app = make_app(sim, landing="triage")
+    notes: list[str] = []
+    app.notify = lambda message, *a, **k: notes.append(str(message))  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        use_rules(app, gone)
+        await findings(pilot, app, 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("no-such-node is not in the" in n for n in notes))
+        assert isinstance(app.screen, JumpScreen) and app.screen.view_name == "nodes"
+
+
+async def test_no_findings_says_so_and_over_what(sim) -> None:
+    app = make_app(sim, landing="triage", telemetry_source="none")
+    async with app.run_test(size=SIZE) as pilot:
+        use_rules(app)
+        await wait_until(pilot, lambda: "No findings" in shown(app), 20)
+        nodes = len(gpu_nodes(app.session))
+        text = shown(app)
+        assert f"No findings — {nodes} GPU nodes, telemetry: none (off)" in text
+        assert "0 findings" in text
+
+
+async def test_a_failing_rule_is_a_note_and_the_others_still_show(sim) -> None:
+    def broken(_inputs: TriageInputs, _t: Thresholds) -> Iterator[Finding]:
+        raise KeyError("bad record")
+
+    app = make_app(sim, landing="triage")
+    async with app.run_test(size=SIZE) as pilot:
+        use_rules(app, broken, made_up)
+        await findings(pilot, app, 3)
+        await wait_until(pilot, lambda: app.screen.query_one("#notes").display)
+        assert "rule broken failed: KeyError" in shown(app)
+
+
+@pytest.mark.parametrize("word", ["triage", "tr"])
+async def test_the_triage_command_and_back_to_a_view(sim, word: str) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ResourceScreen))
+        assert app.screen.view_name == "nodes"  # the default landing
+        await command(pilot, word)
+        await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
+        await command(pilot, "jobs")
+        await wait_until(pilot, lambda: getattr(app.screen, "view_name", "") == "jobs")
