@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import fcntl
 import json
-import os
 import shutil
 import signal
 import statistics
-import struct
-import subprocess
 import sys
 import tempfile
-import termios
-import threading
 import time
 from pathlib import Path
 
@@ -33,71 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _until(check, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
-
-
-class Terminal:
-    """A command on a pty that is its controlling terminal; output kept as text."""
-
-    def __init__(self, cmd: list[str]) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "KMC_CONFIG": "/nonexistent"}
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-        )
-        os.close(slave)
-        self.master: int | None = master
-        self.output = bytearray()
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        while self.master is not None:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.output += chunk
-
-    def close(self) -> None:
-        master, self.master = self.master, None
-        if master is not None:
-            os.close(master)
-
-    def family(self) -> list[int]:
-        pids, todo = [self.proc.pid], [self.proc.pid]
-        while todo:
-            parent = todo.pop()
-            try:
-                children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-            except OSError:
-                children = []
-            pids += [int(c) for c in children]
-            todo += [int(c) for c in children]
-        return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from tests.pty_launch import KMC, PtyProcess, alive, until  # noqa: E402
 
 
 class Admin:
@@ -123,9 +53,9 @@ class Admin:
 
 
 def one_run(cmd: list[str], ready: bytes, how: str, admin: Admin, unresponsive: bool) -> dict:
-    term = Terminal(cmd)
+    term = PtyProcess(cmd)
     try:
-        if not _until(lambda: ready in term.output, 60):
+        if not until(lambda: ready in term.output, 60, poll=0.02):
             raise RuntimeError(f"{cmd[0]} never showed {ready!r}")
         if unresponsive:
             admin.fault(action="latency", seconds=60)
@@ -139,22 +69,17 @@ def one_run(cmd: list[str], ready: bytes, how: str, admin: Admin, unresponsive: 
         family = term.family()
         started = time.monotonic()
         if how == "q":
-            os.write(term.master, b"q")  # type: ignore[arg-type]
+            term.send(b"q")
         elif how == "close-terminal":
-            term.close()
+            term.close_terminal()
         else:
             term.proc.send_signal(getattr(signal, how))
-        _until(lambda: not any(_alive(p) for p in family), 120)
+        until(lambda: not any(alive(p) for p in family), 120, poll=0.02)
         seconds = time.monotonic() - started
         return {"seconds": round(seconds, 3), "code": term.proc.wait(5)}
     finally:
         admin.fault(action="clear")
-        for pid in term.family():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        term.close()
+        term.kill()
 
 
 def main() -> None:
@@ -167,8 +92,7 @@ def main() -> None:
     results: dict[str, dict] = {}
     with start_process(preset="tiny", seed=31) as sim:
         admin = Admin(sim.kubeconfig)
-        kmc = [sys.executable, "-c", "from console.cli import main; main()"]
-        kmc += ["--kubeconfig", str(sim.kubeconfig), "--telemetry", "none"]
+        kmc = [*KMC, "--kubeconfig", str(sim.kubeconfig), "--telemetry", "none"]
         cases = [
             (f"kmc {how} {state}", kmc, b"Ready", how, state == "unresponsive")
             for state in ("healthy", "unresponsive")

@@ -9,140 +9,26 @@ fail the test); without the exit guard these hang for a minute or more.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import re
 import signal
-import struct
-import subprocess
-import sys
 import termios
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.pty_launch import KMC, PtyProcess, alive, until
+
 GONE_WITHIN = 6.0
 pytestmark = pytest.mark.slow
 
-_ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+
+def kmc_on_pty(args: list[str], controlling: bool = True) -> PtyProcess:
+    """`kmc …` on a pty of its own (see `PtyProcess` for `controlling`)."""
+    return PtyProcess([*KMC, *args], controlling)
 
 
-class Console:
-    """`kmc …` on a pty of its own, which is its controlling terminal (unless not
-    `controlling`: then closing it sends no SIGHUP, as for a process outside the session)."""
-
-    def __init__(self, args: list[str], controlling: bool = True) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-        env = {
-            **os.environ,
-            "TERM": "xterm-256color",
-            "KMC_CONFIG": "/nonexistent/kmc.toml",
-        }
-        env.pop("KUBECONFIG", None)
-
-        def controlling_tty() -> None:  # after setsid: the pty becomes this session's tty
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from console.cli import main; main()", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-            preexec_fn=controlling_tty if controlling else None,
-        )
-        os.close(slave)
-        self.master: int | None = master
-        self.output = b""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        while self.master is not None:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            with self._lock:
-                self.output += chunk
-
-    def text(self) -> str:
-        with self._lock:
-            return _ANSI.sub(b"", self.output).decode(errors="replace")
-
-    def wait_for(self, needle: str, timeout: float = 60.0) -> None:
-        until(lambda: needle in self.text() or self.proc.poll() is not None, timeout)
-        assert needle in self.text(), f"{needle!r} never shown:\n{self.text()[-2000:]}"
-
-    def send(self, keys: bytes) -> None:
-        assert self.master is not None
-        os.write(self.master, keys)
-
-    def close_terminal(self) -> None:
-        master, self.master = self.master, None
-        if master is not None:
-            os.close(master)
-
-    def family(self) -> list[int]:
-        """The console and every process below it (read while they are all still there)."""
-        return [self.proc.pid, *descendants(self.proc.pid)]
-
-    def kill(self) -> None:
-        for pid in self.family():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(10)
-        self.close_terminal()
-
-
-def until(check: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has exited; only its parent's wait is missing
-
-
-def assert_all_gone(console: Console, pids: list[int], expected_code: int | None) -> None:
+def assert_all_gone(console: PtyProcess, pids: list[int], expected_code: int | None) -> None:
     """Every process of the family is gone before the deadline (the console reaped)."""
     until(lambda: console.proc.poll() is not None, GONE_WITHIN)
     code = console.proc.poll()
@@ -180,11 +66,11 @@ def slow_sim(fresh_sim) -> Iterator[object]:
     fresh_sim.faults.clear()
 
 
-def _console(sim) -> Console:
-    return Console(["--kubeconfig", str(sim.kubeconfig_path), "--telemetry", "none"])
+def _console(sim) -> PtyProcess:
+    return kmc_on_pty(["--kubeconfig", str(sim.kubeconfig_path), "--telemetry", "none"])
 
 
-def _unresponsive(sim, console: Console) -> None:
+def _unresponsive(sim, console: PtyProcess) -> None:
     """Every new request waits a minute for headers; the watches are cut, so the informers
     reconnect and hang there."""
     sim.faults.latency(60)
@@ -217,7 +103,7 @@ def test_lost_terminal_mid_sync(slow_sim) -> None:
 
 
 def test_lost_terminal_without_a_hangup_signal(slow_sim) -> None:
-    console = Console(["--kubeconfig", str(slow_sim.kubeconfig_path)], controlling=False)
+    console = kmc_on_pty(["--kubeconfig", str(slow_sim.kubeconfig_path)], controlling=False)
     try:
         console.wait_for("Ready", 60)
         _unresponsive(slow_sim, console)
@@ -267,7 +153,7 @@ def test_a_second_sigterm_ends_it_at_once(slow_sim) -> None:
 
 
 def test_demo_hangup_takes_the_simulator_with_it() -> None:
-    console = Console(["demo", "--preset", "tiny", "--seed", "5150"])
+    console = kmc_on_pty(["demo", "--preset", "tiny", "--seed", "5150"])
     try:
         console.wait_for("Ready", 120)
         family = console.family()
@@ -279,7 +165,7 @@ def test_demo_hangup_takes_the_simulator_with_it() -> None:
 
 
 def test_demo_sigterm_while_the_simulator_starts() -> None:
-    console = Console(["demo", "--preset", "demo", "--seed", "5151"])
+    console = kmc_on_pty(["demo", "--preset", "demo", "--seed", "5151"])
     try:
         assert until(lambda: len(console.family()) >= 2, 60)  # the simulator is building
         family = console.family()
