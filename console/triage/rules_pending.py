@@ -170,19 +170,18 @@ def _queued_jobs(session: Any, namespace: str | None) -> Iterator[Any]:
                 yield job
 
 
-def _title(group: _Group, count: str) -> str:
+def _title(group: _Group, count: str, one: bool) -> str:
+    wait, they = ("waits", "it does") if one else ("wait", "they do")
     if group.reason == INSUFFICIENT:
-        return f"{count} wait for {group.detail} GPUs: not enough free"
+        return f"{count} {wait} for {group.detail} GPUs: not enough free"
     if group.reason == TAINT:
-        return f"{count} wait: GPU nodes have a taint they do not tolerate"
+        return f"{count} {wait}: GPU nodes have a taint {they} not tolerate"
     if group.reason == SELECTOR:
-        return f"{count} wait: no GPU node matches their node selector / affinity"
+        return f"{count} {wait}: no GPU node matches {'its' if one else 'their'} node selector"
     if group.reason == QUEUE:
-        where = (
-            f"queue {group.detail}" if group.detail != "scheduling gate" else "a scheduling gate"
-        )
-        return f"{count} held by {where}"
-    return f"{count} wait to be scheduled"
+        gate = group.detail == "scheduling gate"
+        return f"{count} held by {'a scheduling gate' if gate else 'queue ' + group.detail}"
+    return f"{count} {wait} to be scheduled"
 
 
 def _finding(group: _Group, now: float) -> Finding:
@@ -195,6 +194,7 @@ def _finding(group: _Group, now: float) -> Finding:
     if jobs:
         parts.append(f"{len(jobs)} queued job{'s' if len(jobs) > 1 else ''}")
     count = " and ".join(parts)
+    one = len(pods) + len(jobs) == 1
     evidence = [
         f"waiting {duration(now - since)} (longest), {gpus_text(group.gpus)} asked",
     ]
@@ -210,7 +210,7 @@ def _finding(group: _Group, now: float) -> Finding:
     return Finding(
         rule=RULE,
         severity=WARNING,
-        title=_title(group, count),
+        title=_title(group, count, one),
         object=ref,
         evidence=tuple(evidence),
         action=_ACTIONS[group.reason],
