@@ -111,6 +111,16 @@ def _holders(r: GpuReading, session: Any) -> tuple[float, list[str], list[str]]:
     return max(gpus, 1.0), lines, workloads
 
 
+def _remap_lines(r: GpuReading) -> list[str]:
+    lines = []
+    if _code(r.row_remap_failure):
+        lines.append("row remap failed (DCGM_FI_DEV_ROW_REMAP_FAILURE)")
+    rows = _code(r.remapped_rows)
+    if rows:
+        lines.append(f"{rows} rows remapped for uncorrectable errors")
+    return lines
+
+
 def _code(value: float | None) -> int:
     if value is None or not 0 < value < 2**31:  # NaN fails too
         return 0
@@ -132,6 +142,7 @@ def xid(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]:
             given = f" (err_code {r.xid_code})" if r.xid_code and r.xid_code != str(code) else ""
             evidence.append(f"exporter: {r.xid_msg}{given}")
         evidence.append(f"{entry.cause} fault" if entry.cause != "unknown" else "cause unknown")
+        evidence.extend(_remap_lines(r) if entry.critical else ())
         evidence.extend(holders)
         yield Finding(
             rule="xid",
@@ -160,18 +171,16 @@ def xid(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]:
 def row_remap(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]:
     """A failed row remap (critical: the GPU's memory has no spare rows left) or rows
     remapped for uncorrectable errors (warning: the GPU needs a reset to use the spares,
-    and watching for an RMA)."""
+    and watching for an RMA). A GPU with a critical XID has that finding only."""
     found = readings(inputs)
     for r in found or ():
         failed = _code(r.row_remap_failure) > 0
         rows = _code(r.remapped_rows)
         if not failed and not rows:
             continue
-        evidence = [_gpu_line(r)]
-        if failed:
-            evidence.append("DCGM_FI_DEV_ROW_REMAP_FAILURE: remapping a row failed")
-        if rows:
-            evidence.append(f"{rows} rows remapped for uncorrectable errors")
+        if _code(r.xid) and lookup(_code(r.xid), r.xid_msg).critical:
+            continue  # one failing GPU, one finding: the XID's evidence names the remaps
+        evidence = [_gpu_line(r), *_remap_lines(r)]
         if failed:
             gpus, holders, _ = _holders(r, inputs.session)
             title = "row remap failed (GPU memory out of spare rows)"
