@@ -400,3 +400,24 @@ def test_server_with_no_ready_replica_is_critical_some_ready_a_warning():
     assert finding.severity == "warning" and finding.gpus == 2
     fine = session(("nodes", node("gpu-0")), ("deployments", deployment("vllm", ready=2)))
     assert servers_triage().evaluate(fine, now=NOW).findings == ()
+
+
+def test_store_dates_an_idle_stretch_from_its_first_refresh():
+    import time
+
+    store = TelemetryStore(history=4)
+    held = (("ml", "p"),)
+    store.apply(frame(("gpu-0", 0, 70.0, held)))
+    before = time.time()
+    store.apply(frame(("gpu-0", 0, 1.0, held)))
+    after = time.time()
+    for _ in range(6):  # past the 4-sample ring: the idle run counter carries it
+        store.apply(frame(("gpu-0", 0, 0.0, held)))
+    assert before <= store.idle_started(("gpu-0", 0), 5.0) <= after
+    assert store.idle_started(("gpu-0", 0), 0.5) is not None  # 6 samples at 0 within 4 kept
+    store.apply(frame(("gpu-0", 0, 50.0, held)))
+    assert store.idle_started(("gpu-0", 0), 5.0) is None
+    tracker = IdleTracker()
+    store.apply(frame(("gpu-0", 0, 0.0, held)))
+    now = time.time()
+    assert tracker.observe(store, now + 600, 5.0)[("gpu-0", 0)].since <= now  # not the evaluation

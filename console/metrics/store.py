@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from array import array
 from collections.abc import Callable, Iterable
 
@@ -86,6 +87,7 @@ class TelemetryStore:
         self.history = max(2, history)
         self.idle_samples = max(1, min(idle_samples, self.history))
         self._lock = threading.RLock()
+        self._times = array("d")  # when each refresh happened, newest last (`idle_started`)
         self.clear()
 
     def clear(self) -> None:
@@ -143,6 +145,7 @@ class TelemetryStore:
                         self._slot_of(i.key)
             n, size = len(self._keys), self.history
             self._tick += 1
+            self._stamp()
             col = self._tick % size
             blank = b"\xff" * n
             self._util_hist[col::size] = blank
@@ -453,6 +456,48 @@ class TelemetryStore:
             return ()
         utils, _ = self.history_of(key)
         return utils[-min(samples, self.history) :]
+
+    TIMES_KEPT = 65536
+    """Refresh times kept (a day of 1 s refreshes): how far back `idle_started` can date."""
+
+    def _stamp(self) -> None:
+        """Note when this refresh happened (under the lock, from `apply`)."""
+        times = self._times
+        times.append(time.time())
+        if len(times) > self.TIMES_KEPT + 1024:
+            del times[: len(times) - self.TIMES_KEPT]
+
+    @property
+    def first_sample(self) -> float:
+        """Epoch seconds of the oldest refresh `idle_started` can see (0.0: none yet)."""
+        with self._lock:
+            times = self._times
+            if not times:
+                return 0.0
+            return times[-min(len(times), self._tick + 1)] if self._tick >= 0 else 0.0
+
+    def idle_started(self, key: SlotKey, below: float) -> float | None:
+        """When the unit's current stretch of refreshes below `below` % began (the time of
+        the first of them), None when its latest sample is not below. Exact within the
+        history ring; beyond it from the idle run counter when that counts the same threshold
+        or a lower one (`IDLE_UTIL` ≤ `below`). A refresh without a sample ends a stretch."""
+        with self._lock:
+            s = self._slot.get(key)
+            times = self._times
+            if s is None or not times or self._tick < 0:
+                return None
+            utils = self._hist(self._util_hist, s)
+            n = 0
+            for u in reversed(utils):
+                if u is None or u >= below:
+                    break
+                n += 1
+            if n == 0:
+                return None
+            if n >= len(utils) and below >= IDLE_UTIL:
+                n = max(n, self._run[s])
+            n = min(n, self._tick + 1, len(times))
+            return times[-n]
 
     def set_source(self, source: object | None) -> None:
         """The source the frames come from (the poller sets it): one that keeps history

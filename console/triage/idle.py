@@ -5,10 +5,13 @@ Two ways to know, and a finding says which:
   each idle unit last ran at or above the threshold (`TelemetryStore.idle_since`), so the
   duration is true from the first evaluation on ("prometheus history").
 - Otherwise the console only knows what it has seen: an `IdleTracker` kept in the triage's
-  state is fed at each evaluation with the store's units and the samples taken since the
-  previous one; a unit is idle since the first evaluation that found it idle and held by
-  the same pods, and any sample at or above the threshold in between starts it over
-  ("seen since HH:MM", the first evaluation).
+  state is fed at each evaluation with the store's units. A unit is idle since the first
+  refresh of its current stretch below the threshold as the store saw it
+  (`TelemetryStore.idle_started`: the store is fed every refresh, evaluated or not), or
+  since the first evaluation that found it idle and held by the same pods, whichever is
+  earlier; a sample at or above the threshold starts it over ("seen since HH:MM": the
+  store's oldest refresh, or the first evaluation). A one-shot `kmc triage` without
+  Prometheus therefore sees a few seconds at most: no idle finding.
 
 A unit is a whole GPU or a MIG instance (`console.metrics.model.SlotKey`).
 """
@@ -63,7 +66,8 @@ class IdleTracker:
     def observe(self, store: Any, now: float, below: float) -> dict[SlotKey, IdleUnit]:
         """Feed one evaluation; the units idle now, with their start as seen."""
         if not self.started:
-            self.started = now
+            first = getattr(store, "first_sample", 0.0) or now
+            self.started = min(now, first)
         samples = int(getattr(store, "samples", 0))
         new = samples - self._samples if self._samples >= 0 else 1
         self._samples = samples
@@ -79,6 +83,9 @@ class IdleTracker:
             busy = any(u is not None and u >= below for u in recent)  # since the last look
             prev = self._since.get(key)
             start = prev[0] if prev is not None and prev[1] == pods and not busy else now
+            watched = store.idle_started(key, below) if hasattr(store, "idle_started") else None
+            if watched is not None:  # the store has watched every refresh, not only these
+                start = min(start, watched)
             since[key] = (start, pods, now)
             out[key] = IdleUnit(key, pods, util, start, False, label)
         for key, entry in self._since.items():

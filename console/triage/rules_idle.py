@@ -20,6 +20,8 @@ from console.triage.model import WARNING, Finding, ObjectRef
 from console.triage.owners import duration, gpus_text, names, owner_of, what_of
 
 RULE = "idle-allocated"
+RUNNING = ("Running", "NotReady")
+"""kubectl STATUS of the pods whose idle GPUs count: not starting, crashing or leaving."""
 MIN_LOOKBACK = 6 * 3600.0
 """Prometheus history read back at least this far (or 4 × the idle time)."""
 
@@ -56,14 +58,26 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
             if inputs.namespace and key[0] != inputs.namespace:
                 continue
             pod = inputs.session.get("pods", key)
-            if pod is None or not pod.holds_resources:
-                continue  # telemetry lags the cluster: the pod is gone or done
+            if pod is None or not pod.holds_resources or pod.status not in RUNNING:
+                continue  # gone or done (telemetry lags), starting, or crashing (crashloop)
             start = max(unit.since, pod.started) if pod.started else unit.since
             if inputs.now - start < threshold:
                 continue
             groups.setdefault(owner_of(inputs.session, pod), []).append((unit, pod, share, start))
     for ref, held in groups.items():
-        yield _finding(inputs, t, ref, held, how)
+        if not _stalled(inputs, t, ref):
+            yield _finding(inputs, t, ref, held, how)
+
+
+def _stalled(inputs: TriageInputs, t: Thresholds, ref: ObjectRef) -> bool:
+    """A job the stalled-job rule reports (its idle GPUs are that finding's evidence)."""
+    if ref.view != "jobs" or not inputs.progress:
+        return False
+    job = inputs.session.get(ref.kind, ref.key)
+    if job is None:
+        return False
+    progress = inputs.progress.get((job.kind, *ref.key)) or inputs.progress.get(ref.key)
+    return progress is not None and progress.stalled(job.state, inputs.now, t.stall_minutes * 60)
 
 
 def _finding(
