@@ -25,7 +25,7 @@ HELP = {
     "servers": "List the model servers (the console's servers view).",
     "pods": "List the GPU pods (the console's pods view).",
     "gpus": "List every GPU of every GPU node, from telemetry.",
-    "triage": "Rank what is wrong now; exit 0 none, 1 warnings, 2 critical.",
+    "triage": "Rank what is wrong now: exit 0 none, 1 warnings, 2 critical (3: cannot run).",
 }
 
 
@@ -78,7 +78,12 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--context", default=None, help="Kube context (default: the current one)."),
         click.option("-n", "--namespace", default=None, help="Only this namespace."),
         click.option(
-            "-A", "--all-namespaces", "all_namespaces", is_flag=True, default=None, help="All."
+            "-A",
+            "--all-namespaces",
+            "all_namespaces",
+            is_flag=True,
+            default=None,
+            help="All namespaces (the default unless settings name one).",
         ),
         click.option(
             "--telemetry",
@@ -87,8 +92,20 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="GPU telemetry source (as for kmc).",
         ),
-        click.option("--prometheus-url", "prometheus_url", default=None, metavar="URL"),
-        click.option("--mlflow-uri", "mlflow_tracking_uri", default=None, metavar="URI"),
+        click.option(
+            "--prometheus-url",
+            "prometheus_url",
+            default=None,
+            metavar="URL",
+            help="Prometheus with DCGM metrics (default: $PROMETHEUS_URL, else found).",
+        ),
+        click.option(
+            "--mlflow-uri",
+            "mlflow_tracking_uri",
+            default=None,
+            metavar="URI",
+            help="MLflow tracking URI (jobs, triage; default: $MLFLOW_TRACKING_URI).",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
