@@ -15,20 +15,10 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from console.cluster.actions import (
-    MERGE_PATCH,
-    Action,
-    ActionError,
-    Change,
-    ObjectRef,
-    Plan,
-    WriteRequest,
-    dig,
-    read_object,
-)
+from console.cluster.actions import MERGE_PATCH, ActionError, Change, ObjectRef, Plan, dig
 from console.cluster.actions_scale import template_gpus
+from console.cluster.actions_single import SingleWrite
 from console.cluster.connection import ClusterError, Connection
-from console.cluster.rbac import Access
 from console.text import clean_line
 
 SUSPEND_PATH: dict[str, tuple[str, ...]] = {
@@ -98,30 +88,22 @@ def _pods_text(live: tuple[int, float] | None) -> str:
     return f"{pods} ({gpus:g} GPU{'' if gpus == 1 else 's'})" if gpus else str(pods)
 
 
-class Suspend(Action):
+class Suspend(SingleWrite):
     """Suspend (`on=True`) or resume a training job."""
 
     def __init__(self, ref: ObjectRef, on: bool = True) -> None:
-        if ref.resource not in SUSPEND_PATH:
-            raise ActionError(f"{ref.label()} cannot be suspended (only training jobs)")
-        self.target = ref
+        self.take(ref, SUSPEND_PATH, " cannot be suspended (only training jobs)")
         self.on = on
         self.verb = "suspend" if on else "resume"
 
-    def needs(self) -> tuple[Access, ...]:
-        return (self.target.access("patch"),)
-
     def plan(self, connection: Connection) -> Plan:
-        obj = read_object(connection, self.target)
+        obj = self.read(connection)
         label = self.target.label()
         keys = SUSPEND_PATH[self.target.resource]
         was = dig(obj, "spec", *keys) is True
         if was == self.on:
-            return Plan(
-                self.verb,
-                self.target,
-                unchanged=f"{label} is already {'suspended' if was else 'running (not suspended)'}",
-            )
+            state = "suspended" if was else "running (not suspended)"
+            return self.unchanged(f"{label} is already {state}")
         finished = _finished(obj)
         if finished and self.on:
             raise ActionError(f"{label} has finished ({finished}): nothing to suspend")
@@ -136,34 +118,27 @@ class Suspend(Action):
         body: dict[str, Any] = {keys[-1]: self.on}
         if len(keys) == 2:
             body = {keys[0]: body}
-        request = WriteRequest(
-            "PATCH", self.target.path(), self.needs()[0], {"spec": body}, MERGE_PATCH
-        )
-        return Plan(
-            self.verb,
-            self.target,
-            tuple(changes),
-            (request,),
-            tuple(notes),
+        return self.single_write(
+            "PATCH",
+            {"spec": body},
+            changes=changes,
+            notes=notes,
             done=f"{'suspended' if self.on else 'resumed'} {label}",
+            content_type=MERGE_PATCH,
         )
 
 
-class DeleteJob(Action):
+class DeleteJob(SingleWrite):
     """Delete a training job; its pods go with it (propagation policy Background)."""
 
     verb = "delete"
+    access_verb = "delete"
 
     def __init__(self, ref: ObjectRef) -> None:
-        if ref.resource not in JOB_RESOURCES:
-            raise ActionError(f"{ref.label()}: :delete deletes training jobs only")
-        self.target = ref
-
-    def needs(self) -> tuple[Access, ...]:
-        return (self.target.access("delete"),)
+        self.take(ref, JOB_RESOURCES, ": :delete deletes training jobs only")
 
     def plan(self, connection: Connection) -> Plan:
-        obj = read_object(connection, self.target)
+        obj = self.read(connection)
         state = _finished(obj) or ("Suspended" if _suspended(obj, self.target) else "active")
         live = _live_pods(connection, self.target)
         changes = (
@@ -176,13 +151,11 @@ class DeleteJob(Action):
             "this cannot be undone: the job's spec is gone unless you have it elsewhere",
         )
         body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": PROPAGATION}
-        request = WriteRequest("DELETE", self.target.path(), self.needs()[0], body)
-        return Plan(
-            self.verb,
-            self.target,
-            changes,
-            (request,),
-            notes,
+        return self.single_write(
+            "DELETE",
+            body,
+            changes=changes,
+            notes=notes,
             done=f"deleted {self.target.label()} (propagation {PROPAGATION})",
         )
 
@@ -192,21 +165,17 @@ def _suspended(obj: dict[str, Any], ref: ObjectRef) -> bool:
     return bool(keys) and dig(obj, "spec", *keys) is True
 
 
-class RestartPod(Action):
+class RestartPod(SingleWrite):
     """Delete a pod so that its controller makes a new one."""
 
     verb = "restart"
+    access_verb = "delete"
 
     def __init__(self, ref: ObjectRef) -> None:
-        if ref.resource != "pods":
-            raise ActionError(f"{ref.label()}: :restart restarts pods only")
-        self.target = ref
-
-    def needs(self) -> tuple[Access, ...]:
-        return (self.target.access("delete"),)
+        self.take(ref, ("pods",), ": :restart restarts pods only")
 
     def plan(self, connection: Connection) -> Plan:
-        pod = read_object(connection, self.target)
+        pod = self.read(connection)
         label = self.target.label()
         owners = dig(pod, "metadata", "ownerReferences") or []
         owner = next(
@@ -227,12 +196,9 @@ class RestartPod(Action):
         notes: list[str] = []
         if owner.get("kind") in ("PyTorchJob", "TFJob", "MPIJob"):
             notes.append("a non-elastic training job may restart all its pods")
-        request = WriteRequest("DELETE", self.target.path(), self.needs()[0])
-        return Plan(
-            self.verb,
-            self.target,
-            changes,
-            (request,),
-            tuple(notes),
+        return self.single_write(
+            "DELETE",
+            changes=changes,
+            notes=notes,
             done=f"restarted {label}: deleted, {controller} recreates it",
         )

@@ -21,17 +21,8 @@ from typing import Any
 import msgspec
 
 from console.cluster import wire
-from console.cluster.actions import (
-    MERGE_PATCH,
-    Action,
-    ActionError,
-    Change,
-    ObjectRef,
-    Plan,
-    WriteRequest,
-    dig,
-    read_object,
-)
+from console.cluster.actions import MERGE_PATCH, ActionError, Change, ObjectRef, Plan, dig
+from console.cluster.actions_single import SingleWrite
 from console.cluster.connection import ClusterError, Connection
 from console.cluster.gpu import template_request
 from console.cluster.rbac import Access
@@ -119,15 +110,13 @@ def _autoscalers(connection: Connection, ref: ObjectRef) -> list[str]:
     return notes
 
 
-class Scale(Action):
+class Scale(SingleWrite):
     """Set the replicas of a scalable object (`SCALABLE`)."""
 
     verb = "scale"
 
     def __init__(self, ref: ObjectRef, text: str, capacity: Capacity | None = None) -> None:
-        if ref.resource not in SCALABLE:
-            raise ActionError(f"{ref.label()} cannot be scaled (only {', '.join(SCALABLE)})")
-        self.target = ref
+        self.take(ref, SCALABLE, f" cannot be scaled (only {', '.join(SCALABLE)})")
         self.text = text
         self.capacity = capacity
         if ref.resource == "inferenceservices":
@@ -150,7 +139,7 @@ class Scale(Action):
     def plan(self, connection: Connection) -> Plan:
         if self.target.resource == "inferenceservices":
             return self._plan_isvc(connection)
-        obj = read_object(connection, self.target)
+        obj = self.read(connection)
         label = self.target.label()
         notes: list[str] = []
         if self.target.resource == "pytorchjobs":
@@ -179,7 +168,7 @@ class Scale(Action):
             what = "replicas"
         before = 1 if before is None else before
         if before == self.replicas:
-            return Plan(self.verb, self.target, unchanged=f"{label} already has {before} {what}")
+            return self.unchanged(f"{label} already has {before} {what}")
         changes = [Change(what, str(before), str(self.replicas))]
         per_pod = template_gpus(template)
         if per_pod:
@@ -197,21 +186,18 @@ class Scale(Action):
             if fit:
                 notes.append(fit)
         notes.extend(_autoscalers(connection, self.target))
-        body = {"spec": {"replicas": self.replicas}}
-        request = WriteRequest(
-            "PATCH", self.target.path("scale"), self.needs()[0], body, MERGE_PATCH
-        )
-        return Plan(
-            self.verb,
-            self.target,
-            tuple(changes),
-            (request,),
-            tuple(notes),
+        return self.single_write(
+            "PATCH",
+            {"spec": {"replicas": self.replicas}},
+            changes=changes,
+            notes=notes,
             done=f"scaled {label}: {what} {before} → {self.replicas}",
+            subresource="scale",
+            content_type=MERGE_PATCH,
         )
 
     def _plan_isvc(self, connection: Connection) -> Plan:
-        obj = read_object(connection, self.target)
+        obj = self.read(connection)
         label = self.target.label()
         predictor = dig(obj, "spec", "predictor")
         if not isinstance(predictor, dict):
@@ -233,9 +219,7 @@ class Scale(Action):
             changes.append(Change("maxReplicas", _shown(high_before), str(self.high)))
             patch["maxReplicas"] = self.high
         if not patch:
-            return Plan(
-                self.verb, self.target, unchanged=f"{label} already has these min/max replicas"
-            )
+            return self.unchanged(f"{label} already has these min/max replicas")
         per_pod = template_gpus({"spec": {"containers": [predictor.get("model") or {}]}})
         if per_pod:
             changes.append(
@@ -247,20 +231,13 @@ class Scale(Action):
                 )
             )
         notes = ["minReplicas 0 lets KServe scale the model to zero"] if self.low == 0 else []
-        request = WriteRequest(
+        return self.single_write(
             "PATCH",
-            self.target.path(),
-            self.needs()[0],
             {"spec": {"predictor": patch}},
-            MERGE_PATCH,
-        )
-        return Plan(
-            self.verb,
-            self.target,
-            tuple(changes),
-            (request,),
-            tuple(notes),
+            changes=changes,
+            notes=notes,
             done=f"scaled {label}: " + "; ".join(c.line() for c in changes[:2]),
+            content_type=MERGE_PATCH,
         )
 
 
