@@ -14,12 +14,14 @@ from textual.widgets import Static
 
 from console.screens.logs import LogScreen
 from console.screens.resource import ResourceScreen
-from console.screens.triage import TriageScreen
+from console.screens.triage import TriageScreen, finding_of
 from console.screens.triage_jump import JumpScreen
+from console.sim.cluster import SimCluster
 from console.triage.engine import Thresholds, Triage, TriageInputs
 from console.triage.model import CRITICAL, INFO, WARNING, Finding, ObjectRef
 from tests.test_app_actions_support import SIZE, audit_home, dialog_of, sim
 from tests.test_app_support import command, filter_, make_app, screen_text, wait_until
+from tests.test_app_telemetry import telemetry_app
 
 __all__ = ["audit_home", "sim"]  # fixtures
 
@@ -212,3 +214,34 @@ async def test_the_triage_command_and_back_to_a_view(sim, word: str) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
         await command(pilot, "jobs")
         await wait_until(pilot, lambda: getattr(app.screen, "view_name", "") == "jobs")
+
+
+@pytest.fixture(scope="module")
+def demo_sim():
+    cluster = SimCluster(preset="demo", seed=5).start()
+    yield cluster
+    cluster.stop()
+
+
+async def test_demo_xid_first_and_its_node_cordons_from_where_enter_lands(demo_sim) -> None:
+    """The real rules on the demo preset: its XID GPU is the top finding, critical; Enter
+    lands on that node in the nodes view and `c` (the finding's key) asks to cordon it."""
+    app = telemetry_app(demo_sim, landing="triage")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.telemetry.started and app.telemetry.has_data(), 30)
+        screen = triage(app)
+        await wait_until(pilot, lambda: finding_of(screen.table.current_row) is not None, 30)
+        await wait_until(pilot, lambda: finding_of(screen.table.rows[0]).rule == "xid", 30)
+        top = finding_of(screen.table.rows[0])
+        assert top.severity == CRITICAL and top.object.view == "nodes" and top.action_key == "c"
+        assert "critical" in title(app)
+        assert "XID" in str(app.screen.query_one("#evidence", Static).render())
+        await pilot.press("home", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JumpScreen) and app.screen.landed)
+        assert app.screen.table.current_row.record.name == top.object.name
+        await pilot.press("c")
+        dialog = await dialog_of(pilot, app)
+        assert dialog.title_text == f"cordon Node {top.object.name}, context kmc-sim"
+        await pilot.press("n")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))

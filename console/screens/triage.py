@@ -61,13 +61,18 @@ def empty_text(facts: TriageFacts | None) -> str:
 
 
 def evidence_text(finding: Finding, now: float, style: Any) -> Text:
-    """The evidence pane: severity and title, the object and how long, each evidence line,
-    the suggested action and its key."""
+    """The evidence pane: severity and title, the suggested action and its key, the object
+    and how long, each evidence line."""
     ref = finding.object
     out = Text(end="")
     severity = clean_line(finding.severity)
     out.append(severity.upper(), style(SEVERITY_HINT.get(finding.severity)) + style("bold"))
     out.append("  " + clean_line(finding.title), style("bold"))
+    if finding.action:  # before the evidence: on a short terminal the pane is cut
+        out.append("\n→ " + clean_line(finding.action), style("bold"))
+        key = clean_line(finding.action_key)
+        how = f"Enter opens {clean_line(ref.view)}" + (f", then {key}" if key else "")
+        out.append(f"  ({how})", style("dim"))
     where = f"\n{clean_line(ref.kind)} {clean_line(ref.label())}"
     if finding.since and now >= finding.since:
         where += f" · for {age(now - finding.since)}"
@@ -76,11 +81,6 @@ def evidence_text(finding: Finding, now: float, style: Any) -> Text:
     out.append(where)
     for line in finding.evidence:
         out.append("\n  • " + clean_line(line))
-    if finding.action:
-        out.append("\n→ " + clean_line(finding.action), style("bold"))
-        key = clean_line(finding.action_key)
-        how = f"Enter opens {clean_line(ref.view)}" + (f", then {key}" if key else "")
-        out.append(f"  ({how})", style("dim"))
     return out
 
 
@@ -115,7 +115,7 @@ class TriageScreen(ResourceScreen, inherit_bindings=False):
         ResourceScreen.CSS.replace("ResourceScreen ", "TriageScreen ")
         + """
     TriageScreen #evidence {
-        height: auto; max-height: 40%; padding: 0 1; border-top: solid $primary 40%;
+        height: auto; max-height: 12; padding: 0 1; border-top: solid $primary 40%;
     }
     """
     )
@@ -147,8 +147,18 @@ class TriageScreen(ResourceScreen, inherit_bindings=False):
 
     def apply_result(self, result: ViewResult) -> None:
         self.facts = result.triage or self.facts
+        # A cursor on the top finding stays on the top one: a worse finding that arrives
+        # (telemetry came in) is the one shown. Elsewhere it stays on its finding.
+        at_top = self.table.cursor_row <= 0
         super().apply_result(result)
+        if at_top and self.table.row_count:
+            self.table.move_cursor(0)
         self._update_evidence()
+
+    def on_resize(self) -> None:
+        """The pane gives the table room on a short terminal (24 lines over SSH)."""
+        height = self.size.height
+        self.query_one("#evidence", Static).styles.max_height = 7 if height < 32 else 12
 
     def _update_title(self) -> None:
         parts = title_parts(self.view, None, False, "")
