@@ -5,11 +5,14 @@ through a real session and the direct scrape)."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_render_support import node, pod, session
 
 from console.cluster.connection import connect
@@ -420,3 +423,42 @@ def test_prometheus_health_series_give_the_same_findings_as_the_direct_scrape(
     assert ids[f"row-remap:nodes:/{gpu_node}#4"].severity == CRITICAL
     assert f"row-remap:nodes:/{gpu_node}#1" not in ids  # told by its XID finding
     assert ids[f"hot-gpu:nodes:/{gpu_node}#6"].data["throttle_reasons"]
+
+
+FIGURE = st.one_of(
+    st.none(), st.floats(), st.sampled_from([math.inf, -math.inf, math.nan, 1e308, 79.0, 13.0])
+)
+TEXT = st.one_of(st.text(max_size=12), st.sampled_from(["79", "\x1b[2J", "[/x]", "\u202e"]))
+
+
+@settings(max_examples=200, deadline=None, database=None, derandomize=True)
+@given(
+    st.lists(
+        st.builds(
+            GpuReading,
+            node=st.sampled_from(["gpu-0", "gpu-1", "x"]),
+            index=st.integers(0, 7),
+            xid=FIGURE,
+            xid_code=TEXT,
+            xid_msg=TEXT,
+            temp=FIGURE,
+            power=FIGURE,
+            row_remap_failure=FIGURE,
+            remapped_rows=FIGURE,
+            throttle=FIGURE,
+            pods=st.lists(st.tuples(st.sampled_from(["ml", "x"]), st.sampled_from(["p", "q"]))).map(
+                tuple
+            ),
+        ),
+        max_size=6,
+    )
+)
+def test_any_readings_give_findings_with_strict_json(found: list[GpuReading]) -> None:
+    s = session(("nodes", node("gpu-0")), ("pods", pod("p")))
+    report = Triage(rules=rules_gpu.RULES).evaluate(
+        s, store=Store(*found), telemetry="dcgm", now=NOW
+    )
+    assert not report.notes  # no rule raised
+    json.dumps(report.to_json(), allow_nan=False)
+    for f in report.findings:
+        assert f.severity in (CRITICAL, WARNING, INFO) and math.isfinite(f.gpus) and f.gpus >= 0

@@ -230,8 +230,9 @@ def hot_gpu(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]:
             evidence.append(f"{temp:.0f} °C (warning at {warn:g} °C, critical at {crit:g} °C)")
         if reasons:
             evidence.append("clocks throttled: " + ", ".join(reasons))
-        if r.power is not None and 0 <= r.power < 1e6:
-            evidence.append(f"drawing {r.power:.0f} W")
+        power = r.power if r.power is not None and 0 <= r.power < 1e6 else None
+        if power is not None:
+            evidence.append(f"drawing {power:.0f} W")
         pods = pods_on(r)
         if pods:
             evidence.append(listed((f"{ns}/{p}" for ns, p in pods), "held by"))
@@ -257,7 +258,7 @@ def hot_gpu(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]:
                 "temp_celsius": temp,
                 "hot_celsius": warn,
                 "throttle_reasons": reasons,
-                "power_watts": r.power,
+                "power_watts": power,
                 "pods": [f"{ns}/{p}" for ns, p in pods],
             },
         )
