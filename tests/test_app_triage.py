@@ -245,3 +245,13 @@ async def test_demo_xid_first_and_its_node_cordons_from_where_enter_lands(demo_s
         await pilot.press("n")
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
+
+
+async def test_the_rules_run_behind_the_other_views_too(sim) -> None:
+    """Rules with memory (how long a GPU has been idle) see the session from its start, not
+    only while Triage is shown: the pipeline evaluates now and then behind any view."""
+    app = make_app(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.pipeline.triage_facts is not None, 20)
+        assert getattr(app.screen, "view_name", "") == "nodes"
+        assert app.pipeline.triage_facts.gpu_nodes == len(gpu_nodes(app.session))

@@ -48,6 +48,8 @@ MIN_INTERVAL = 0.25
 """Seconds between two data-driven rebuilds, however cheap."""
 ACK_TIMEOUT = 2.0
 """Deliver again after this long even if the UI never acknowledged (it was busy or gone)."""
+TRIAGE_EVERY = 30.0
+"""Seconds between two triage evaluations while another view is shown."""
 ALL_VIEWS: Mapping[str, View] = {**VIEWS, TRIAGE.name: TRIAGE}
 """The views the pipeline builds: the four resource views and triage."""
 
@@ -131,6 +133,9 @@ class RefreshPipeline:
         """The session's `console.triage.engine.Triage` (its rules' memory lives as long as
         the session), or None: the triage view then shows no findings."""
         self.context = context
+        self.triage_facts: TriageFacts | None = None
+        """The newest evaluation (any view's build may make one, see `TRIAGE_EVERY`)."""
+        self._triage_due = 0.0
         self.views = views
         self._deliver = deliver
         self._now = now
@@ -261,10 +266,16 @@ class RefreshPipeline:
             cache = self._caches[key] = RowCache(view.columns)
         now = self._now()
         facts = None
-        if request.view == TRIAGE.name:
+        shown = request.view == TRIAGE.name
+        if shown or (self.triage is not None and time.monotonic() >= self._triage_due):
+            # Also now and then behind the other views: rules that remember (how long a GPU
+            # has been idle) see the whole session, not only while Triage is on screen.
             telemetry = self.telemetry if request.telemetry else None
             facts = evaluate(self.session, self.triage, telemetry, self.tracking,
                              request.namespace, now, self.context)  # fmt: skip
+            self.triage_facts = facts
+            self._triage_due = time.monotonic() + TRIAGE_EVERY
+            facts = facts if shown else None
         context = RowContext(
             now=now,
             namespace=request.namespace,
