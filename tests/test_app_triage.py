@@ -255,3 +255,36 @@ async def test_the_rules_run_behind_the_other_views_too(sim) -> None:
         await wait_until(pilot, lambda: app.pipeline.triage_facts is not None, 20)
         assert getattr(app.screen, "view_name", "") == "nodes"
         assert app.pipeline.triage_facts.gpu_nodes == len(gpu_nodes(app.session))
+
+
+async def test_demo_every_finding_jumps_to_its_object(demo_sim) -> None:
+    """Enter on each of the demo's findings (real rules) lands on its object's row in the
+    view the finding names, and Esc comes back to the same finding."""
+    app = telemetry_app(demo_sim, landing="triage")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.telemetry.started and app.telemetry.has_data(), 30)
+        screen = triage(app)
+        await wait_until(pilot, lambda: screen.table.row_count > 3, 30)
+        await pilot.press("d")  # no pane: fewer redraws per step
+        missed = []
+        for index in range(screen.table.row_count):
+            screen.table.move_cursor(index)
+            finding = finding_of(screen.table.current_row)
+            await pilot.press("enter")
+            await wait_until(
+                pilot, lambda: isinstance(app.screen, JumpScreen) and app.screen.landed, 20
+            )
+            jump = app.screen
+            row = jump.table.current_row
+            record = row.record if row is not None else None
+            ref = finding.object
+            found = (
+                jump.view_name == ref.view
+                and getattr(record, "name", None) == ref.name
+                and (getattr(record, "namespace", "") or "") == ref.namespace
+            )
+            if not found:
+                missed.append(f"{finding.id} → {jump.view_name}")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is screen)
+        assert not missed
