@@ -16,6 +16,7 @@ from console.screens.logs import LogScreen
 from console.screens.resource import ResourceScreen
 from console.screens.triage import TriageScreen, finding_of
 from console.screens.triage_jump import JumpScreen
+from console.sim.auth import TEAM_CONTEXT
 from console.sim.cluster import SimCluster
 from console.triage.engine import Thresholds, Triage, TriageInputs
 from console.triage.model import CRITICAL, INFO, WARNING, Finding, ObjectRef
@@ -288,3 +289,14 @@ async def test_demo_every_finding_jumps_to_its_object(demo_sim) -> None:
             await pilot.press("escape")
             await wait_until(pilot, lambda: app.screen is screen)
         assert not missed
+
+
+async def test_a_restricted_user_sees_what_triage_could_not_read(sim) -> None:
+    """The team user may not list nodes: Triage says so in its notes, like the other views,
+    and still shows what it can see of its namespace."""
+    app = make_app(sim, context=TEAM_CONTEXT, namespaces="ml", landing="triage")
+    async with app.run_test(size=SIZE) as pilot:
+        notes = lambda: str(app.screen.query_one("#notes", Static).render())  # noqa: E731
+        await wait_until(pilot, lambda: "forbidden: you may not list Node" in notes(), 30)
+        assert isinstance(app.screen, TriageScreen)
+        assert "not installed" not in notes()  # an optional kind that is absent is no news
