@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from textual import events
-
 from console.cluster.actions import Action, ActionError, ActionRunner, ObjectRef, kubeconfig_user
 from console.cluster.actions_jobs import JOB_RESOURCES, DeleteJob, RestartPod, Suspend
 from console.cluster.actions_node import Cordon
@@ -25,8 +23,8 @@ from console.cluster.actions_scale import SCALABLE, Scale
 from console.cluster.audit import AuditLog, default_audit_path
 from console.cluster.kinds import KINDS
 from console.host import Host
+from console.screens.bar_keys import BarKeys
 from console.text import clean_line
-from widgets.command_bar import CommandBar
 from widgets.confirm import AskDialog, ConfirmDialog
 
 
@@ -220,10 +218,11 @@ def review_row(host: Host, view: str, kind: str, namespace: str) -> bool:
     return asked
 
 
-class ActionKeys:
+class ActionKeys(BarKeys):
     """Mixin for a table screen: the `act(verb)` key action, offered (`act_offered`, for
     `check_action`) only in the views where the verb applies and never in read-only mode.
-    A key pressed on a row it does not fit, or that RBAC denies, says why in one line."""
+    A key pressed on a row it does not fit, or that RBAC denies, says why in one line. Keys
+    typed in one burst after `:` or `/` go to the bar (`BarKeys`)."""
 
     def act_offered(self, verb: str) -> bool:
         screen: Any = self
@@ -281,26 +280,13 @@ class ActionKeys:
             return None, ""
         return screen.view.kind_of(row.record), getattr(row.record, "namespace", "")
 
-    async def on_key(self, event: events.Key) -> None:
-        """`:` and `/` open the bar here, before the keys typed right after them in one
-        burst (a paste, a fast typist, tmux send-keys) reach the table's bindings: they
-        were sent to the table, which had the focus, and belong to the bar — `:cordon`
-        must not press `c`, `o`, `r` and `d`."""
+    def open_bar_for(self, key: str) -> bool:
+        """`:` opens the command bar, `/` the filter."""
         screen: Any = self
-        bar = screen.query_one(CommandBar)
-        if event.key in ("colon", "slash") and not bar.display:
-            event.stop()
-            screen.action_command() if event.key == "colon" else screen.action_filter()
-            screen.set_focus(bar)
-            return
-        if not (bar.display and screen.focused is bar):
-            return
-        if event.is_printable and event.character:
-            event.stop()
-            bar.insert_text_at_cursor(event.character)
-        elif event.key == "enter":
-            event.stop()
-            await bar.action_submit()
-        elif event.key == "escape":
-            event.stop()
-            bar.action_cancel()
+        if key == "colon":
+            screen.action_command()
+        elif key == "slash":
+            screen.action_filter()
+        else:
+            return False
+        return True

@@ -11,10 +11,10 @@ says which match of how many is current.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import events
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from console.screens.bar_keys import BarKeys
 from widgets.command_bar import CommandBar
 from widgets.text_view import TextView
 
@@ -30,7 +30,7 @@ def search_note(pattern: str, count: int, current: int) -> str:
     return f"/{pattern}  match {current + 1} of {count}   n next · N previous · esc clears"
 
 
-class TextSearch:
+class TextSearch(BarKeys):
     """Mixin for a `Screen`: the search bar, live highlighting and the note."""
 
     _search_before = ""
@@ -62,27 +62,15 @@ class TextSearch:
         view.clear_search()
         return True
 
-    async def on_key(self, event: events.Key) -> None:
-        """`/` opens the search here, before the keys typed right after it in one burst (a
-        paste, a fast typist) reach the app's bindings: those were sent to the text, which
-        had the focus, and belong to the bar."""
-        screen = self._screen
-        bar = screen.query_one("#search", CommandBar)
-        if event.key == "slash" and not bar.display and self.searchable_view() is not None:
-            event.stop()
-            self.action_search()
-            return
-        if not (bar.display and screen.focused is bar):
-            return
-        if event.is_printable and event.character:
-            event.stop()
-            bar.insert_text_at_cursor(event.character)
-        elif event.key == "enter":
-            event.stop()
-            await bar.action_submit()
-        elif event.key == "escape":
-            event.stop()
-            bar.action_cancel()
+    def typing_bar(self) -> CommandBar:
+        return self._screen.query_one("#search", CommandBar)
+
+    def open_bar_for(self, key: str) -> bool:
+        """`/` opens the search (where there is text to search)."""
+        if key != "slash" or self.searchable_view() is None:
+            return False
+        self.action_search()
+        return True
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Matches are highlighted while the pattern is typed."""
