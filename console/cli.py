@@ -15,7 +15,7 @@ import click
 
 from console import __version__
 from console.config import TELEMETRY_SOURCES
-from console.sim import PRESETS
+from console.sim import PRESETS, SCENARIOS
 
 if TYPE_CHECKING:
     from console.shutdown import ExitGuard
@@ -132,6 +132,24 @@ def _preset_option(func: F) -> F:
     )(func)
 
 
+def _scenario_option(func: F) -> F:
+    return click.option(
+        "--scenario",
+        default=None,
+        type=click.Choice(list(SCENARIOS)),
+        help="A named incident on a small healthy GPU cluster (instead of --preset): "
+        + "; ".join(f"{k}: {v}" for k, v in SCENARIOS.items()),
+    )(func)
+
+
+def _check_scenario(ctx: click.Context, scenario: str | None) -> None:
+    """A scenario builds its own cluster: `--preset` given with it is a usage error."""
+    from click.core import ParameterSource
+
+    if scenario and ctx.get_parameter_source("preset") not in (None, ParameterSource.DEFAULT):
+        raise click.UsageError("--preset and --scenario cannot be used together", ctx)
+
+
 def _seed_option(func: F) -> F:
     return click.option(
         "--seed", default=1, show_default=True, type=int, help="One seed fixes the whole cluster."
@@ -244,12 +262,14 @@ def _check_theme(name: str) -> None:
 
 @main.command()
 @_preset_option
+@_scenario_option
 @_seed_option
 @_display_options
 @click.pass_context
 def demo(
     ctx: click.Context,
     preset: str,
+    scenario: str | None,
     seed: int,
     theme: str | None,
     read_only: bool | None,
@@ -263,13 +283,15 @@ def demo(
     from console.shutdown import ExitGuard
     from console.sim.process import start_process
 
+    _check_scenario(ctx, scenario)
     guard = ExitGuard()
     guard.install(None)  # a hang-up while the simulator starts: both gone at once
-    click.echo(f"kmc: starting the simulated cluster (preset {preset}, seed {seed})…", err=True)
+    what = f"scenario {scenario}" if scenario else f"preset {preset}"
+    click.echo(f"kmc: starting the simulated cluster ({what}, seed {seed})…", err=True)
     parent: ConsoleOptions = ctx.obj or ConsoleOptions()
     store = _demo_mlflow_store(parent)
     try:
-        sim = start_process(preset=preset, seed=seed, mlflow_uri=store.uri)
+        sim = start_process(preset=preset, seed=seed, mlflow_uri=store.uri, scenario=scenario)
     except (RuntimeError, OSError, ValueError) as exc:
         click.echo(f"kmc: the simulated cluster did not start: {exc}", err=True)
         store.cleanup()
@@ -327,6 +349,7 @@ def sim() -> None:
 
 @sim.command("serve")
 @_preset_option
+@_scenario_option
 @_seed_option
 @click.option("--port", default=0, type=int, help="API server port (default: a free one).")
 @click.option(
@@ -346,8 +369,11 @@ def sim() -> None:
     metavar="URI",
     help="MLflow tracking URI the training jobs log their runs to (default: none).",
 )
+@click.pass_context
 def sim_serve(
+    ctx: click.Context,
     preset: str,
+    scenario: str | None,
     seed: int,
     port: int,
     metrics_port: int,
@@ -359,7 +385,10 @@ def sim_serve(
     """Serve the simulated cluster in the foreground; Ctrl-C stops it."""
     from console.sim.process import serve_command
 
-    serve_command(preset, seed, port, kubeconfig_out, speed, metrics_port, as_json, mlflow_uri)
+    _check_scenario(ctx, scenario)
+    serve_command(
+        preset, seed, port, kubeconfig_out, speed, metrics_port, as_json, mlflow_uri, scenario
+    )
 
 
 @main.command("audit")

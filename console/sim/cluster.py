@@ -1,7 +1,7 @@
 """Starting and stopping the simulated cluster: in-process on its own thread and event loop
 (tests that reach inside), or as a child process (`kmc demo`, conformance tests, benchmarks).
 
-    sim = SimCluster(preset="tiny", seed=1).start()
+    sim = SimCluster(preset="tiny", seed=1).start()     # or SimCluster(scenario="xid")
     sim.kubeconfig_path   # admin context `kmc-sim`, viewer context `kmc-sim-viewer`
     sim.advance(30)       # sim time moves on, controllers run
     sim.faults.drop_watches()
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
-from . import controllers, presets
+from . import SCENARIOS, controllers, presets, scenarios
 from .auth import Authenticator, kubeconfig, make_tls, team_namespaces, write_kubeconfig
 from .clock import SimClock
 from .controllers import churn
@@ -46,6 +46,8 @@ T = TypeVar("T")
 # scheduled and running, jobs succeeded, failed and restarting. The scale presets are written
 # already running.
 WARMUP_SECONDS = {"tiny": 600.0, "demo": 900.0}
+SCENARIO_WARMUP = scenarios.WARMUP  # the scenarios' incidents are hours, minutes old
+SCENARIO_TEAM = ("ml-research", "serving")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -66,19 +68,24 @@ class SimCluster:
         metrics_port: int | None = 0,
         start_time: float | None = None,
         mlflow_uri: str | None = None,
+        scenario: str | None = None,
     ) -> None:
         self.preset = preset
+        self.scenario = scenario
+        """A named incident scenario (`console.sim.SCENARIOS`) to build instead of `preset`."""
+        if scenario is not None and scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
         self.seed = seed
         self.host = host
         self.port = port or free_port(host)
         self.metrics_port = (metrics_port or free_port(host)) if metrics_port is not None else None
-        self.warmup = WARMUP_SECONDS.get(preset, 0.0)
+        self.warmup = SCENARIO_WARMUP if scenario else WARMUP_SECONDS.get(preset, 0.0)
         self.clock = SimClock(start=(start_time or time.time()) - self.warmup, speed=speed)
         self._tmp = tempfile.TemporaryDirectory(prefix="kmc-sim-")
         self.kubeconfig_path = (
             Path(kubeconfig_out) if kubeconfig_out else Path(self._tmp.name) / "kubeconfig"
         )
-        self.auth = Authenticator(team_namespaces(preset))
+        self.auth = Authenticator(SCENARIO_TEAM if scenario else team_namespaces(preset))
         self.fault_state = Faults()
         self.faults = FaultControl(self)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -137,6 +144,8 @@ class SimCluster:
         if self.feed is not None:
             await asyncio.to_thread(self.feed.ready.wait, 120)
             self.feed.go()
+            if self.scenario:  # its runs (a stalled one, backdated) exist from the first read
+                await asyncio.to_thread(self.feed.first_tick.wait, 120)
         self._ready.set()
         if on_ready:
             on_ready(self)
@@ -161,17 +170,23 @@ class SimCluster:
             lambda: self.call(snapshot, self.store, timeout=10),
             lambda job, run_id: self.call(link_run, self.store, job, run_id, timeout=10),
             self.clock.now,
+            backfill_at_once=bool(self.scenario),
         )
 
     async def _setup(self) -> None:
         started = time.perf_counter()
         self.store = Store(self.clock, self.seed)
         self.ctx = SimContext(self.store, self.clock, self.seed)
-        presets.build(self.ctx, self.preset)
+        layout = scenarios.build(self.ctx, self.scenario) if self.scenario else None
+        if layout is None:
+            presets.build(self.ctx, self.preset)
         controllers.start_controllers(self.ctx)
         self.churn = churn.start(self.ctx)
         self.telemetry = Telemetry(self.ctx)
-        self.ctx.advance(self.warmup) if self.warmup else self.ctx.run_due()
+        if layout is not None:
+            scenarios.warm(self.ctx, self.scenario or "", layout)
+        else:
+            self.ctx.advance(self.warmup) if self.warmup else self.ctx.run_due()
         self.build_seconds = time.perf_counter() - started
         tls = make_tls(self.host)
         cert_dir = Path(self._tmp.name)
@@ -274,7 +289,10 @@ class SimCluster:
     # ----- Prometheus scrape endpoint (plain HTTP) ------------------------------------------
     def _metrics_app(self) -> web.Application:
         async def node_metrics(request: web.Request) -> web.Response:
-            text = self.telemetry.node_metrics(request.match_info["node"])
+            node = request.match_info["node"]
+            text = self.telemetry.node_metrics(node)
+            if text is None and node in self.telemetry.exporters_down:
+                return web.Response(status=503, text="the node's dcgm-exporter is not running\n")
             if text is None:
                 return web.Response(status=404, text="no such GPU node\n")
             return web.Response(text=text, content_type="text/plain", charset="utf-8")

@@ -138,12 +138,17 @@ class MlflowFeed:
         link: Callable[[TrainingState, str], None],
         now: Callable[[], float],
         period: float = 3.0,
+        backfill_at_once: bool = False,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.jobs, self.link, self.now = jobs, link, now
         self.period = period
+        self.backfill_at_once = backfill_at_once
+        """The first tick logs every job's whole history (else `POINTS_PER_TICK` at most)."""
         self.ready = threading.Event()
         """Set once the store is initialized (or failed to be)."""
+        self.first_tick = threading.Event()
+        """Set after the first tick (or when the feed cannot run)."""
         self.error = ""
         self._runs: dict[str, _Run] = {}
         self._experiments: dict[str, str] = {}
@@ -172,20 +177,22 @@ class MlflowFeed:
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
             log.warning("MLflow feed disabled: %s", self.error)
+            self.first_tick.set()
             self.ready.set()
             return
         self.ready.set()
         self._go.wait()
         while not self._stop.is_set():
             try:
-                self.tick()
+                self.tick(unbounded=self.backfill_at_once and not self.first_tick.is_set())
             except Exception:  # the store or the simulator went away: try again next tick
                 log.exception("MLflow feed tick failed")
+            self.first_tick.set()
             self._stop.wait(self.period)
 
     # ------------------------------------------------------------ one tick
 
-    def tick(self) -> None:
+    def tick(self, unbounded: bool = False) -> None:
         now = self.now()
         for job in self.jobs():
             run = self._runs.get(job.uid)
@@ -195,7 +202,7 @@ class MlflowFeed:
                 run = self._runs[job.uid] = self._create(job)
             if run.ended:
                 continue
-            self._log(job, run, now)
+            self._log(job, run, now, unbounded)
             if job.state in ("Succeeded", "Failed"):
                 status = "FINISHED" if job.state == "Succeeded" else "FAILED"
                 self._client.set_terminated(run.run_id, status, end_time=int(now * 1000))
@@ -235,7 +242,7 @@ class MlflowFeed:
         self.link(job, run_id)
         return _Run(run_id, 0)
 
-    def _log(self, job: TrainingState, run: _Run, now: float) -> None:
+    def _log(self, job: TrainingState, run: _Run, now: float, unbounded: bool = False) -> None:
         from mlflow.entities import Metric
 
         if job.running_since is None or job.state not in ("Running", "Succeeded", "Failed"):
@@ -248,7 +255,8 @@ class MlflowFeed:
         target = min(ctx.total_steps, int(elapsed * rate) // ctx.log_every * ctx.log_every)
         metrics = []
         step = run.step
-        while step + ctx.log_every <= target and len(metrics) < 3 * POINTS_PER_TICK:
+        cap = 3 * (ctx.total_steps if unbounded else POINTS_PER_TICK)
+        while step + ctx.log_every <= target and len(metrics) < cap:
             step += ctx.log_every
             ms = int((job.running_since + step / rate) * 1000)
             loss = loss_at(ctx, step)

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from .clock import parse_rfc3339
+
 SIM_PREFIX = "sim.kmc.dev/"
 PROFILE = SIM_PREFIX + "profile"
 RUN_SECONDS = SIM_PREFIX + "run-seconds"
@@ -204,6 +206,36 @@ def qos_class(spec: dict[str, Any]) -> str:
     if not any_set:
         return "BestEffort"
     return "Guaranteed" if guaranteed else "Burstable"
+
+
+BACKOFF_REASONS = frozenset(
+    ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError")
+)
+CRASHING_DAEMONSETS = SIM_PREFIX + "crashing-daemonsets"
+"""Node annotation: comma-separated DaemonSet names whose pod on this node crash-loops."""
+
+
+def container_down(pod: dict[str, Any], min_up: float = 0.0, now: float | None = None) -> bool:
+    """True when the pod's first container is crash-looping or failing to start: not running
+    after a start (restarts, a back-off, terminated), or (with `min_up` and `now`) running for
+    less than `min_up` seconds since a restart. A first start still being created is not down."""
+    status = pod.get("status") or {}
+    if status.get("phase") in ("Succeeded", "Failed"):
+        return True
+    statuses = status.get("containerStatuses") or []
+    if not statuses:
+        return False
+    cs = statuses[0]
+    state = cs.get("state") or {}
+    restarts = int(cs.get("restartCount") or 0)
+    if "running" in state:
+        if restarts and min_up and now is not None:
+            started = (state.get("running") or {}).get("startedAt")
+            return started is None or now - parse_rfc3339(started) < min_up
+        return False
+    if "terminated" in state:
+        return True
+    return restarts > 0 or (state.get("waiting") or {}).get("reason") in BACKOFF_REASONS
 
 
 def gpu_request(spec: dict[str, Any]) -> int:

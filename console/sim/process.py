@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from . import SCENARIOS
 from .presets import PRESETS
 
 
@@ -73,9 +74,11 @@ def start_process(
     timeout: float = 180.0,
     stderr: int | IO[bytes] | None = subprocess.DEVNULL,
     mlflow_uri: str | None = None,
+    scenario: str | None = None,
 ) -> SimProcess:
     """Start `python -m console.sim serve` and wait until it serves (and, with `mlflow_uri`,
-    until its training jobs' MLflow store is open)."""
+    until its training jobs' MLflow store is open). `scenario` (`console.sim.SCENARIOS`)
+    builds that incident scenario instead of `preset`."""
     tmp = None
     if kubeconfig_out is None:
         tmp = tempfile.TemporaryDirectory(prefix="kmc-sim-")
@@ -97,6 +100,7 @@ def start_process(
         str(kubeconfig_out),
         "--json",
         *(["--mlflow-uri", mlflow_uri] if mlflow_uri else []),
+        *(["--scenario", scenario] if scenario else []),
     ]
     proc = subprocess.Popen(
         cmd,
@@ -136,11 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         args.metrics_port,
         args.json,
         args.mlflow_uri,
+        args.scenario,
     )
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="demo", choices=sorted(PRESETS))
+    parser.add_argument(
+        "--scenario", default=None, choices=list(SCENARIOS), help="a named incident scenario"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=0, help="API server port (default: a free one)")
     parser.add_argument(
@@ -192,6 +200,7 @@ def serve_command(
     metrics_port: int | None,
     as_json: bool,
     mlflow_uri: str | None = None,
+    scenario: str | None = None,
 ) -> int:
     from .cluster import SimCluster, run_foreground
 
@@ -204,6 +213,7 @@ def serve_command(
         kubeconfig_out=path,
         metrics_port=metrics_port or 0,
         mlflow_uri=mlflow_uri,
+        scenario=scenario,
     )
     threading.Thread(
         target=_exit_deadline, args=(sim, os.getppid()), name="sim-exit-deadline", daemon=True
@@ -215,6 +225,7 @@ def serve_command(
             "kubeconfig": str(s.kubeconfig_path),
             "metrics": s.metrics_url,
             "preset": preset,
+            "scenario": scenario,
             "seed": seed,
             "pid": os.getpid(),
             "build_seconds": round(s.build_seconds, 3),
@@ -222,9 +233,8 @@ def serve_command(
         if as_json:
             print(json.dumps(info), flush=True)
             return
-        print(
-            f"Simulated GPU cluster ({preset}, seed {seed}) serving at {s.server_url}", flush=True
-        )
+        what = f"scenario {scenario}" if scenario else preset
+        print(f"Simulated GPU cluster ({what}, seed {seed}) serving at {s.server_url}", flush=True)
         print(
             f"  kubeconfig: {s.kubeconfig_path}  (contexts: kmc-sim = admin, kmc-sim-viewer = read-only, "
             "kmc-sim-team = its team's namespaces only)"

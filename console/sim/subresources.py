@@ -9,6 +9,7 @@ from aiohttp import web
 from .auth import User
 from .errors import ApiError, bad_request, invalid
 from .kinds import ResourceType
+from .podspec import container_down
 from .selectors import label_selector
 
 if TYPE_CHECKING:
@@ -257,6 +258,12 @@ class Subresources:
             )
         if rt.plural == "pods" and (pod.get("status") or {}).get("phase") != "Running":
             raise ApiError(503, f"pod {name} is not running", "ServiceUnavailable")
+        if rt.plural == "pods" and container_down(pod):
+            raise ApiError(
+                503,
+                f"error trying to reach service: dial tcp {name}:{DCGM_PORT}: connect: connection refused",
+                "ServiceUnavailable",
+            )
         if path == "health":
             return web.Response(text="OK")
         if path != "metrics" or not node:

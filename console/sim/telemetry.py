@@ -29,6 +29,7 @@ from .gpus import (
     pick_xid,
 )
 from .kinds import by_kind
+from .podspec import container_down
 from .runtime import SimContext
 from .store import Entry
 
@@ -135,6 +136,7 @@ class Telemetry:
         self.hostname_label = "Hostname"
         self.label_mode = "new"
         self.exporters: dict[str, str] = {}  # node → its exporter pod's name
+        self.exporters_down: set[str] = set()  # nodes whose exporter pod is crash-looping
         ctx.store.listen(by_kind("Node"), self._on_node)
         ctx.store.listen(by_kind("Pod"), self._on_pod)
         for entry in ctx.store.entries(by_kind("Node")):
@@ -200,6 +202,10 @@ class Telemetry:
         obj = entry.obj()
         if (obj["metadata"].get("labels") or {}).get("app") == "nvidia-dcgm-exporter":
             self.exporters[node] = key[1]
+            if container_down(obj):
+                self.exporters_down.add(node)
+            else:
+                self.exporters_down.discard(node)
         gpus, container = pod_gpu_request(obj)
         mig, instances, mig_container = pod_mig_request(obj)
         if mig and not gpus:
@@ -281,10 +287,11 @@ class Telemetry:
     def node_metrics(
         self, node: str, hostname_label: str | None = None, label_mode: str | None = None
     ) -> str | None:
-        """The exporter text of `node`'s GPUs now, or None when the node has no GPUs.
+        """The exporter text of `node`'s GPUs now, or None when the node has no GPUs or its
+        exporter is crash-looping (nothing answers on :9400).
         The label variant defaults to the cluster's (`hostname_label`, `label_mode`)."""
         states = self.gpu_states(node)
-        if states is None:
+        if states is None or node in self.exporters_down:
             return None
         info = self.nodes[node]
         return render_exposition(

@@ -9,7 +9,8 @@ deleted (pod GC). Heartbeats are not simulated: conditions change only when a sc
 Device plugin + GFD: the ClusterPolicy names the sharing ConfigMap (`spec.devicePlugin.config`);
 a node's label `nvidia.com/device-plugin.config=<key>` picks one of its configs (removed label:
 the default key; unknown key: no change). About two sim seconds after a change — the plugin
-restart — capacity/allocatable and the GFD labels are rewritten (`nodes.apply_sharing`).
+restart — capacity/allocatable and the GFD labels are rewritten (`nodes.apply_sharing`), unless
+the node's device-plugin pod is crash-looping: then the change waits until it runs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 
 from ..kinds import by_kind
 from ..nodes import apply_sharing
+from ..podspec import container_down
 from ..runtime import SimContext
 from ..store import Entry
 from .kubelet import set_conditions
@@ -28,6 +30,9 @@ CONFIG_LABEL = "nvidia.com/device-plugin.config"
 OPERATOR_NAMESPACE = "gpu-operator"
 CLUSTER_POLICY = "cluster-policy"
 PLUGIN_RESTART = 2.0  # sim seconds from a config change to the new capacity
+PLUGIN_DAEMONSET = "nvidia-device-plugin-daemonset"
+PLUGIN_STABLE = 10.0  # a restarted plugin must run this long before it counts as up
+PLUGIN_RECHECK = 10.0  # sim seconds between looks at a crash-looping plugin
 EVICTION_AFTER = 300.0  # the default not-ready/unreachable tolerationSeconds
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -250,11 +255,26 @@ class NodeController:
             self.plugin_timers.add(name)
             self.ctx.after(PLUGIN_RESTART, lambda: self._apply_sharing(name))
 
+    def _plugin_down(self, name: str) -> bool:
+        """The device-plugin pod on the node is crash-looping: it cannot load a new config."""
+        now = self.ctx.clock.now()
+        for ns, pod_name in self._pods_on(name):
+            if ns != OPERATOR_NAMESPACE or not pod_name.startswith(PLUGIN_DAEMONSET):
+                continue
+            pod = self.ctx.store.get(self.pod_rt, ns, pod_name)
+            if pod is not None and container_down(pod, PLUGIN_STABLE, now):
+                return True
+        return False
+
     def _apply_sharing(self, name: str) -> None:
-        self.plugin_timers.discard(name)
         entry = self.ctx.store.entry(self.node_rt, "", name)
         if entry is None:
+            self.plugin_timers.discard(name)
             return
+        if self._plugin_down(name):  # look again later: the change applies once it runs
+            self.ctx.after(PLUGIN_RECHECK, lambda: self._apply_sharing(name))
+            return
+        self.plugin_timers.discard(name)
         want = self.desired_sharing(entry.labels)
         if want is None:
             return

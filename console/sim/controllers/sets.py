@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..kinds import by_kind
-from ..podspec import gpu_request, pod_from_template, template_hash
+from ..podspec import (
+    CRASHING_DAEMONSETS,
+    FAIL_AFTER,
+    RESTART_HOLD,
+    gpu_request,
+    pod_from_template,
+    template_hash,
+)
 from ..runtime import SimContext
 from ..store import Entry
 from .owned import Controller, PodInfo, selector_string
@@ -238,7 +245,13 @@ class DaemonSetController(Controller):
             GENERATION_LABEL: revision,
         }
         pod = pod_from_template(
-            self.ctx, spec.get("template") or {}, pod_name, meta["namespace"], ds, labels, {}
+            self.ctx,
+            spec.get("template") or {},
+            pod_name,
+            meta["namespace"],
+            ds,
+            labels,
+            self._crashing(meta["name"], node),
         )
         pod["spec"]["nodeName"] = node
         pod["spec"]["affinity"] = {
@@ -262,6 +275,15 @@ class DaemonSetController(Controller):
                 )
         if self.create_child("Pod", pod):
             self.event(ds, "SuccessfulCreate", f"Created pod: {pod_name}")
+
+    def _crashing(self, ds_name: str, node: str) -> dict[str, str]:
+        """The exit annotations of a pod that crash-loops on `node` (its annotation
+        `sim.kmc.dev/crashing-daemonsets` names this DaemonSet), else none."""
+        obj = self.store.get(by_kind("Node"), "", node) or {}
+        named = (obj.get("metadata", {}).get("annotations") or {}).get(CRASHING_DAEMONSETS, "")
+        if ds_name not in {n.strip() for n in named.split(",")}:
+            return {}
+        return {FAIL_AFTER: "1", RESTART_HOLD: "1"}
 
     def _status(self, ds: dict[str, Any], wanted: set[str], revision: str) -> None:
         pods = [p for p in self.children(ds).values() if p.active]
