@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 
 import pytest
 
@@ -18,6 +19,7 @@ from console.headless.run import triage
 from console.render.base import RowCache, RowContext
 from console.render.triage import TRIAGE, build_triage, triage_rows
 from console.triage.model import CRITICAL, INFO, WARNING, Finding, ObjectRef, Report, rank
+from tests.conftest import require_binary
 from tests.test_headless import kmc
 
 NODE = ObjectRef("nodes", "", "gpu-node-1", "nodes", gpu=3)
@@ -140,3 +142,119 @@ def test_demo_puts_the_xid_first_and_exits_2(demo_sim) -> None:
     assert any(f["rule"] == "hot-gpu" for f in data["findings"])  # the demo's hot GPU too
     table = kmc("triage", "--kubeconfig", str(demo_sim.kubeconfig))
     assert table.returncode == 2 and table.stdout.splitlines()[1].startswith("CRIT")
+
+
+# ------------------------------------------------------------ scenarios (real kmc, own sim)
+
+NODE_FAULT = {  # scenario → (the annotation on its node, the GPU index or None)
+    "xid": ("XID_ANNOTATION", 2),
+    "hot-gpu": ("HOT_ANNOTATION", 1),
+    "exporter-down": ("CRASHING_DAEMONSETS", None),
+    "timeslice-stuck": ("CRASHING_DAEMONSETS", None),
+}
+TOP_RULE = {
+    "xid": "xid",
+    "hot-gpu": "hot-gpu",
+    "node-notready": "node-not-ready",
+    "exporter-down": "exporter-down",
+    "timeslice-stuck": "timeslice",  # a prefix: timeslice-stuck / timeslice-not-converged
+    "idle-allocated": "idle-allocated",
+    "nccl-hang": "stalled-job",
+    "crashloop": "crashloop",
+    "pending-gpus": "pending-gpus",
+    "server-down": "server-not-ready",
+}
+TOP_OBJECT = {  # scenario → (kind, namespace, name) of workload incidents
+    "nccl-hang": ("pytorchjobs", "ml-research", "gpt-neox-20b-pretrain"),
+    "crashloop": ("pytorchjobs", "ml-platform", "bert-large-finetune"),
+    "server-down": ("inferenceservices", "serving", "sdxl-turbo"),
+}
+
+
+def _annotation(name: str) -> str:
+    from console.sim import podspec, telemetry
+
+    return getattr(telemetry, name, None) or getattr(podspec, name)
+
+
+def _expected_node(scenario: str, nodes: list[dict]) -> str:
+    """The node the scenario's incident is on, found by what the simulator put there."""
+    if scenario == "node-notready":
+        unknown = [
+            n["metadata"]["name"]
+            for n in nodes
+            for c in n["status"].get("conditions", [])
+            if c["type"] == "Ready" and c["status"] != "True"
+        ]
+        assert len(unknown) == 1, unknown
+        return unknown[0]
+    key = _annotation(NODE_FAULT[scenario][0])
+    marked = [n["metadata"]["name"] for n in nodes if key in n["metadata"].get("annotations", {})]
+    if scenario in ("exporter-down", "timeslice-stuck"):
+        wanted = "dcgm-exporter" if scenario == "exporter-down" else "device-plugin"
+        marked = [
+            n["metadata"]["name"]
+            for n in nodes
+            if wanted in n["metadata"].get("annotations", {}).get(key, "")
+        ]
+    assert len(marked) == 1, marked
+    return marked[0]
+
+
+@pytest.fixture
+def mlflow_store(tmp_path):
+    return f"sqlite:///{tmp_path}/mlflow.db"
+
+
+@pytest.mark.parametrize("scenario", list(TOP_RULE))
+def test_each_scenario_puts_its_finding_first(scenario: str, mlflow_store: str) -> None:
+    from console.sim.process import start_process
+
+    sim = start_process(scenario=scenario, mlflow_uri=mlflow_store)
+    try:
+        args = ["triage", "-o", "json", "--kubeconfig", str(sim.kubeconfig)]
+        result = kmc(*args, "--mlflow-uri", mlflow_store)
+        assert result.returncode in (1, 2), result.stderr
+        data = json.loads(result.stdout)
+        assert data["findings"], f"no findings: {data['notes']}"
+        top = data["findings"][0]
+        assert top["rule"].startswith(TOP_RULE[scenario]), [f["id"] for f in data["findings"]]
+        obj = top["object"]
+        if scenario in NODE_FAULT or scenario == "node-notready":
+            binary = require_binary("kubectl")
+            listed = subprocess.run(
+                [binary, "--kubeconfig", str(sim.kubeconfig), "get", "nodes", "-o", "json"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
+            node = _expected_node(scenario, json.loads(listed.stdout)["items"])
+            assert (obj["kind"], obj["name"]) == ("nodes", node), obj
+            gpu = NODE_FAULT.get(scenario, (None, None))[1]
+            if gpu is not None:
+                assert obj["gpu"] == gpu, obj
+        elif scenario in TOP_OBJECT:
+            assert (obj["kind"], obj["namespace"], obj["name"]) == TOP_OBJECT[scenario], obj
+        elif scenario == "idle-allocated":
+            assert obj["namespace"] in ("notebooks", "ml-platform"), obj
+            assert data["summary"]["idle_gpu_hours_by_namespace"], data["summary"]
+        elif scenario == "pending-gpus":
+            assert obj["namespace"] in ("ml-research", "ml-platform"), obj
+    finally:
+        sim.stop()
+
+
+def test_the_healthy_scenario_has_no_critical_finding(mlflow_store: str) -> None:
+    from console.sim.process import start_process
+
+    sim = start_process(scenario="none", mlflow_uri=mlflow_store)
+    try:
+        args = ["triage", "-o", "json", "--kubeconfig", str(sim.kubeconfig)]
+        result = kmc(*args, "--mlflow-uri", mlflow_store)
+        assert result.returncode in (0, 1), result.stdout
+        data = json.loads(result.stdout)
+        assert data["summary"]["critical"] == 0, [f["id"] for f in data["findings"]]
+        assert data["sources"]["telemetry"] == "dcgm"
+    finally:
+        sim.stop()
