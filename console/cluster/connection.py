@@ -1,10 +1,11 @@
-"""The connection to one cluster: kubeconfig / in-cluster loading and raw HTTP.
+"""The connection to one cluster: `connect` and raw HTTP.
 
 Credentials come from the official `kubernetes.config` loaders (exec plugins,
-client certs, tokens, in-cluster service account). Requests go through the client's
-own urllib3 pool (`ApiClient.rest_client.pool_manager`) and return raw bytes — the
-caller decodes them into slim records; the client's model classes are never built.
-Every failure is a `ClusterError` with a one-line message, cleaned and redacted.
+client certs, tokens, in-cluster service account), in `console.cluster.kubeconfig`.
+Requests go through the client's own urllib3 pool (`ApiClient.rest_client.pool_manager`)
+and return raw bytes — the caller decodes them into slim records; the client's model
+classes are never built. Every failure is a `ClusterError` (`console.cluster.errors`,
+re-exported here with `list_contexts`) with a one-line message, cleaned and redacted.
 
 A read-only connection refuses every write verb here, below every caller, with a
 `ReadOnlyError` (the one gate: actions, tools and tests all go through `open`). Exec
@@ -26,22 +27,32 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
-import yaml
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
-from console.cluster.credentials import (
-    CredentialError,
-    ExecCredential,
-    Suspender,
-    install,
-    take_exec_plugin,
+from console.cluster.credentials import CredentialError, ExecCredential, Suspender
+from console.cluster.errors import (
+    ClusterError,
+    KubeconfigError,
+    ReadOnlyError,
+    TLSError,
+    UnreachableError,
+    error_for_status,
 )
-from console.cluster.kinds import decode_status
-from console.redact import redact
+from console.cluster.kubeconfig import list_contexts, load_credentials
 from console.text import clean_line
+
+__all__ = [
+    "POOL_SIZE",
+    "WRITE_METHODS",
+    "ClusterError",
+    "Connection",
+    "KubeconfigError",
+    "ReadOnlyError",
+    "TLSError",
+    "UnreachableError",
+    "connect",
+    "list_contexts",
+]
 
 # One long-lived watch connection per kind plus requests: more than urllib3's default 10.
 POOL_SIZE = 32
@@ -53,63 +64,8 @@ _READING_CREATES = re.compile(
 )
 
 
-class ClusterError(Exception):
-    """A failure talking to the cluster. `status` is the HTTP code (0 when none)."""
-
-    def __init__(self, message: str, status: int = 0, reason: str = "", retry_after: float = 0.0):
-        super().__init__(redact(clean_line(message)))
-        self.status = status
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-class KubeconfigError(ClusterError):
-    """Missing or broken kubeconfig, unknown context."""
-
-
-class UnreachableError(ClusterError):
-    """Connection refused, DNS failure, timeout, dropped connection."""
-
-
-class TLSError(UnreachableError):
-    """Certificate verification or handshake failure."""
-
-
-class ReadOnlyError(ClusterError):
-    """A write refused because the connection is read-only (nothing was sent)."""
-
-
-_KUBECONFIG_ERRORS = (ConfigException, OSError, ValueError, KeyError, TypeError, yaml.YAMLError)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return " ".join(text[:2]) if text else type(exc).__name__
-
-
 def _server_of(configuration: k8s_client.Configuration) -> str:
     return configuration.host.rstrip("/")
-
-
-def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
-    """Context names in the kubeconfig and the current one (for `:ctx`), as the file spells
-    them. They are untrusted text: show them cleaned (`clean_line`), never as markup."""
-    path = _kubeconfig_path(kubeconfig, os.environ)
-    try:
-        contexts, current = k8s_config.list_kube_config_contexts(config_file=path)
-        names = [str(c["name"]) for c in contexts]
-    except _KUBECONFIG_ERRORS as exc:
-        raise KubeconfigError(f"kubeconfig {path}: {_first_line(exc)}") from None
-    current_name = (current or {}).get("name") if isinstance(current, dict) else None
-    return names, None if current_name is None else str(current_name)
-
-
-def _kubeconfig_path(kubeconfig: str | None, environ: Mapping[str, str]) -> str:
-    return kubeconfig or environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
-
-
-def _kubeconfig_exists(path: str) -> bool:
-    return any(os.path.exists(os.path.expanduser(p)) for p in path.split(os.pathsep) if p)
 
 
 @dataclass
@@ -232,7 +188,7 @@ class Connection:
         if not 200 <= response.status < 300:
             payload = response.read()
             response.release_conn()
-            raise _error_for(response.status, payload, response.headers, method, path)
+            raise error_for_status(response.status, payload, response.headers, method, path)
         return response
 
     def request(
@@ -358,33 +314,6 @@ def _root_cause(exc: BaseException) -> str:
     return clean_line(text)[:300]
 
 
-def _error_for(
-    status: int, body: bytes, headers: Mapping[str, str], method: str, path: str
-) -> ClusterError:
-    parsed = decode_status(body)
-    message = (
-        parsed.message
-        if parsed and parsed.message
-        else clean_line(body[:200].decode(errors="replace"))
-    )
-    reason = parsed.reason if parsed else ""
-    retry_after = 0.0
-    if status == 429 or "Retry-After" in headers:
-        try:
-            retry_after = float(headers.get("Retry-After", "1"))
-        except ValueError:
-            retry_after = 1.0
-    prefix = {401: "unauthorized (credentials rejected)", 403: "forbidden", 404: "not found"}.get(
-        status, f"HTTP {status}"
-    )
-    return ClusterError(
-        f"{method} {path}: {prefix}: {message}" if message else f"{method} {path}: {prefix}",
-        status=status,
-        reason=reason,
-        retry_after=retry_after,
-    )
-
-
 def connect(
     kubeconfig: str | None = None,
     context: str | None = None,
@@ -408,60 +337,13 @@ def connect(
 
     # A watch through a NAT or load balancer that dropped it silently is found in ~1 min.
     configuration.socket_options = tcp_keepalive_socket_options(idle=30, interval=10, count=3)
-    path = _kubeconfig_path(kubeconfig, env)
-    namespace = "default"
-    if not kubeconfig and env.get("KUBERNETES_SERVICE_HOST") and not _kubeconfig_exists(path):
-        try:
-            k8s_config.load_incluster_config(client_configuration=configuration)
-        except ConfigException as exc:
-            raise KubeconfigError(f"in-cluster config: {exc}") from None
-        ns_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-        if os.path.exists(ns_file):
-            with open(ns_file) as handle:
-                namespace = handle.read().strip() or namespace
-        context_name = ""
-    else:
-        if not _kubeconfig_exists(path):
-            raise KubeconfigError(f"no kubeconfig at {path} (use --kubeconfig or KUBECONFIG)")
-        names, current = list_contexts(path)
-        context_name = context or current or ""
-        if context and context not in names:
-            raise KubeconfigError(
-                f"context {context!r} not in {path}; available: {', '.join(names) or 'none'}"
-            )
-        if not context_name:
-            raise KubeconfigError(f"{path} has no current-context; pass --context")
-        try:
-            merged = KubeConfigMerger(path).config
-            if merged is None:
-                raise ConfigException("no configuration found")
-            credential = take_exec_plugin(merged, context_name, suspender)
-            # config_base_path None: relative paths resolve against their own kubeconfig file.
-            loader = KubeConfigLoader(
-                config_dict=merged, active_context=context_name, config_base_path=None
-            )
-            loader.load_and_set(configuration)
-            contexts = loader.list_contexts()
-        except CredentialError as exc:
-            raise KubeconfigError(f"context {context_name}: {exc}", 401, "Unauthorized") from None
-        except _KUBECONFIG_ERRORS as exc:
-            raise KubeconfigError(f"kubeconfig {path}: {_first_line(exc)}") from None
-        for entry in contexts:
-            if entry.get("name") == context_name:
-                namespace = (entry.get("context") or {}).get("namespace") or namespace
-        if credential is not None:
-            try:
-                install(credential, configuration)
-            except CredentialError as exc:
-                raise KubeconfigError(
-                    f"context {context_name}: {exc}", 401, "Unauthorized"
-                ) from None
+    loaded = load_credentials(configuration, kubeconfig, context, env, suspender)
     connection = Connection(
         k8s_client.ApiClient(configuration),
-        context_name,
-        namespace,
+        loaded.context,
+        loaded.namespace,
         read_only=read_only,
-        credential=credential if context_name else None,
+        credential=loaded.credential,
     )
     if probe:
         connection.check()
