@@ -73,7 +73,7 @@ def test_nothing_is_built_until_a_table_is_shown(names) -> None:
     pipeline, fake, results = make(names)
     try:
         pipeline.mark_dirty()
-        time.sleep(0.2)
+        time.sleep(0.2)  # time for a build that must not come (a lower bound: no flake)
         assert fake.builds == 0 and results.empty()
         pipeline.show(ViewRequest("fake"))
         result = take(results, pipeline)
@@ -132,7 +132,7 @@ def test_no_second_result_until_the_first_is_acknowledged(names) -> None:
         pipeline.show(ViewRequest("fake"))
         first = results.get(timeout=10)
         pipeline.mark_dirty()
-        time.sleep(0.3)
+        time.sleep(0.3)  # time for a second result that must not come (a lower bound: no flake)
         assert results.empty() and fake.builds == 1  # the UI has not shown the first yet
         pipeline.ack(first.serial)
         assert take(results, pipeline).serial == first.serial + 1
