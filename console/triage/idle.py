@@ -112,9 +112,10 @@ def idle_units(
         if key in history:
             start, at_least = history[key]
             out[key] = replace(unit, since=min(start, now), at_least=at_least, source=PROMETHEUS)
-        else:
+        else:  # no history there yet (a new GPU, Prometheus just started): what was seen
             out[key] = unit
-    return out, PROMETHEUS
+    dated = not out or any(u.source == PROMETHEUS for u in out.values())
+    return out, PROMETHEUS if dated else tracker.label
 
 
 def _prometheus(
@@ -133,7 +134,7 @@ def _prometheus(
     if (
         cached is not None
         and now - asked < RECHECK_SECONDS
-        and all(k in keys and u.since <= asked for k, u in seen.items())
+        and all(k in keys and k in cached and u.since <= asked for k, u in seen.items())
     ):
         return cached
     answer = store.idle_since(list(seen), below, lookback, now)

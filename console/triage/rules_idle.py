@@ -66,7 +66,7 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
             groups.setdefault(owner_of(inputs.session, pod), []).append((unit, pod, share, start))
     for ref, held in groups.items():
         if not _stalled(inputs, t, ref):
-            yield _finding(inputs, t, ref, held, how)
+            yield _finding(inputs, t, ref, held)
 
 
 def _stalled(inputs: TriageInputs, t: Thresholds, ref: ObjectRef) -> bool:
@@ -85,7 +85,6 @@ def _finding(
     t: Thresholds,
     ref: ObjectRef,
     held: list[tuple[IdleUnit, Any, float, float]],
-    how: str,
 ) -> Finding:
     now = inputs.now
     pods = list({pod.key: pod for _, pod, _, _ in held}.values())
@@ -97,7 +96,8 @@ def _finding(
     util = max(utils) if utils else 0.0
     at_least = any(u.at_least and start == u.since for u, _, _, start in held)
     sources = {u.source for u, _, _, _ in held}
-    source = PROMETHEUS if sources == {PROMETHEUS} else how
+    seen = sorted(s for s in sources if s != PROMETHEUS)
+    source = seen[0] if seen else PROMETHEUS  # the weaker source when they differ
     what = what_of(ref, pods)
     idle_for = ("≥ " if at_least else "") + duration(now - since)
     action, key = _action(ref, what)
