@@ -8,7 +8,6 @@ must not make a dead plugin look alive.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from console.cluster.records import NodeRecord, PodRecord
@@ -22,6 +21,7 @@ PLUGIN_LABELS = (
     ("name", "nvidia-device-plugin-ds"),  # the static manifest
 )
 PLUGIN_NAMESPACES = ("gpu-operator", "nvidia-gpu-operator", "nvidia-device-plugin", "kube-system")
+_DAEMONS = "node-pods:daemons"
 SETTLE_SECONDS = 120.0
 """A DaemonSet pod that restarted this recently is not up yet (it may be crash-looping
 between two back-offs)."""
@@ -58,27 +58,33 @@ def impact(inputs: Any, node: NodeRecord) -> tuple[float, list[str], list[str]]:
     return gpus, lines, workloads
 
 
-def _daemon_pods(
-    inputs: Any, match: Callable[[PodRecord], bool], namespaces: tuple[str, ...]
-) -> dict[str, list[PodRecord]]:
-    """Node → the trusted DaemonSet pods `match` recognises."""
-    out: dict[str, list[PodRecord]] = {}
+def _daemons(inputs: Any) -> tuple[dict[str, list[PodRecord]], dict[str, list[PodRecord]]]:
+    """(node → device-plugin pods, node → exporter pods), trusted ones only: one walk over
+    the pods per evaluation, shared by the rules that ask."""
+    cached = inputs.state.get(_DAEMONS)
+    if cached is not None and cached[0] is inputs:
+        return cached[1]
+    plugins: dict[str, list[PodRecord]] = {}
+    exporters: dict[str, list[PodRecord]] = {}
     for p in inputs.session.items("pods"):
-        if p.node and p.owner_kind == "DaemonSet" and p.namespace in namespaces and match(p):
-            out.setdefault(p.node, []).append(p)
-    return out
+        if p.owner_kind != "DaemonSet" or not p.node:
+            continue
+        if p.namespace in PLUGIN_NAMESPACES and any(p.labels.get(k) == v for k, v in PLUGIN_LABELS):
+            plugins.setdefault(p.node, []).append(p)
+        elif p.namespace in OPERATOR_NAMESPACES and is_exporter(p.labels):
+            exporters.setdefault(p.node, []).append(p)
+    inputs.state[_DAEMONS] = (inputs, (plugins, exporters))
+    return plugins, exporters
 
 
 def plugin_pods(inputs: Any) -> dict[str, list[PodRecord]]:
     """Node → its NVIDIA device-plugin pods."""
-    return _daemon_pods(
-        inputs, lambda p: any(p.labels.get(k) == v for k, v in PLUGIN_LABELS), PLUGIN_NAMESPACES
-    )
+    return _daemons(inputs)[0]
 
 
 def exporter_pods(inputs: Any) -> dict[str, list[PodRecord]]:
     """Node → its DCGM exporter pods."""
-    return _daemon_pods(inputs, lambda p: is_exporter(p.labels), OPERATOR_NAMESPACES)
+    return _daemons(inputs)[1]
 
 
 def expects(node: NodeRecord, operand: str) -> bool:
