@@ -425,6 +425,56 @@ def test_prometheus_health_series_give_the_same_findings_as_the_direct_scrape(
     assert ids[f"hot-gpu:nodes:/{gpu_node}#6"].data["throttle_reasons"]
 
 
+# ---------------------------------------------------------------------- scenarios
+
+
+def scenario_report(name: str) -> tuple[Any, Any]:
+    """(report, session records by kind) of `kmc sim --scenario name` through a real session
+    and the direct scrape (the report of one evaluation, as `kmc triage` makes it)."""
+    from console.sim.cluster import SimCluster
+
+    sim = SimCluster(scenario=name, seed=1).start()
+    try:
+        s, poller = _session_and_poller(sim, Settings(telemetry_source="dcgm"))
+        try:
+            wait_for(lambda: poller.refresh_once().state != "unavailable", 60, "telemetry")
+            report = Triage().evaluate(s, store=poller.store, telemetry="dcgm")
+            nodes = {n.name: n for n in s.items("nodes")}
+            readings = {(r.node, r.index): r for r in poller.store.readings()}
+        finally:
+            poller.stop()
+            s.stop()
+    finally:
+        sim.stop()
+    return report, (nodes, readings)
+
+
+def test_scenario_xid_puts_the_fallen_gpu_first() -> None:
+    report, (_, readings) = scenario_report("xid")
+    first = report.findings[0]
+    assert (first.rule, first.severity, first.data["xid"]) == ("xid", CRITICAL, 79)
+    assert first.title == "XID 79 (GPU fell off the bus)" and report.exit_code == 2
+    assert first.object.kind == "nodes" and first.object.view == "nodes"
+    assert "h100" in first.object.name and first.object.gpu is not None
+    assert readings[(first.object.name, first.object.gpu)].xid == 79
+    assert "exporter: GPU has fallen off the bus" in first.evidence
+    assert "row remap failed (DCGM_FI_DEV_ROW_REMAP_FAILURE)" in first.evidence
+    # the 32-GPU pretraining job with a pod on that GPU is stalled whole
+    assert first.gpus == 32 and first.action_key == "c"
+    assert not [f for f in report.findings if f.rule == "row-remap"]  # told by the XID
+
+
+def test_scenario_hot_gpu_puts_the_hot_gpu_first() -> None:
+    report, (_, readings) = scenario_report("hot-gpu")
+    first = report.findings[0]
+    assert first.rule == "hot-gpu" and first.severity in (WARNING, CRITICAL)
+    assert "a100" in first.object.name and first.object.gpu is not None
+    temp = readings[(first.object.name, first.object.gpu)].temp
+    assert temp is not None and temp >= 85 and first.data["temp_celsius"] == temp
+    assert any("thermal slowdown" in line for line in first.evidence)
+    assert report.exit_code == (2 if first.severity == CRITICAL else 1)
+
+
 FIGURE = st.one_of(
     st.none(), st.floats(), st.sampled_from([math.inf, -math.inf, math.nan, 1e308, 79.0, 13.0])
 )
