@@ -52,7 +52,8 @@ def impact(inputs: Any, node: NodeRecord) -> tuple[float, list[str], list[str]]:
     if not pods:
         return node_gpus(node), ["no GPU pod on it"], []
     gpus, workloads = affected(inputs.session, pods)
-    lines = [listed((f"{p.namespace}/{p.name}" for p in pods), f"{len(pods)} GPU pods:")]
+    plural = "s" if len(pods) != 1 else ""
+    lines = [listed((f"{p.namespace}/{p.name}" for p in pods), f"{len(pods)} GPU pod{plural}:")]
     if workloads:
         lines.append(listed(workloads, "stalls"))
     return gpus, lines, workloads
