@@ -323,3 +323,35 @@ def test_scenario_none_has_no_node_or_gpu_finding() -> None:
         *(r.__name__.replace("_", "-") for r in rules_nodes.RULES),
     }
     assert not [f for f in report.findings if f.rule in ours]
+
+
+def test_the_configmap_setting_is_where_timeslice_stuck_reads_the_configs() -> None:
+    from console.cluster.connection import connect
+    from console.cluster.session import ClusterSession
+    from console.config import Settings
+    from console.sim.cluster import SimCluster
+
+    assert Thresholds.from_settings(
+        Settings(device_plugin_config="ops/ts")
+    ).device_plugin_config == ("ops/ts")
+    assert Thresholds.from_settings(Settings()).device_plugin_config == ""
+    sim = SimCluster(scenario="timeslice-stuck", seed=1).start()
+    try:
+        s = ClusterSession(connect(str(sim.kubeconfig_path), "kmc-sim")).start()
+        try:
+            assert s.cache.wait_synced(60)
+            named = Thresholds(device_plugin_config="gpu-operator/time-slicing-config")
+            report = Triage(named, rules=rules_nodes.RULES).evaluate(s)
+            assert [f.rule for f in report.findings] == ["timeslice-stuck"]
+            wrong = Thresholds(device_plugin_config="gpu-operator/nope")
+            report = Triage(wrong, rules=rules_nodes.RULES).evaluate(s)
+            # no configs to compare with: said, not guessed; the crashed plugin still shows
+            assert [f.rule for f in report.findings] == ["device-plugin-down"]
+            assert (
+                "time-slicing configs unreadable (the device plugin's config ConfigMap "
+                "gpu-operator/nope does not exist): timeslice-stuck skipped"
+            ) in report.notes
+        finally:
+            s.stop()
+    finally:
+        sim.stop()

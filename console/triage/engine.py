@@ -34,6 +34,9 @@ class Thresholds:
     restarts: float = 3.0
     failed_hours: float = 24.0
     converge_minutes: float = 5.0
+    device_plugin_config: str = ""
+    """The `device_plugin_config` setting (`namespace/name` of the sharing ConfigMap), ""
+    for the GPU Operator's ClusterPolicy: where timeslice-stuck reads the configs."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> Thresholds:
@@ -49,7 +52,11 @@ class Thresholds:
             "converge_minutes": "triage_converge_minutes",
         }
         given = {k: getattr(settings, v) for k, v in names.items() if hasattr(settings, v)}
-        return cls(**{k: float(v) for k, v in given.items() if v is not None})
+        plugin_config = getattr(settings, "device_plugin_config", None)
+        return cls(
+            **{k: float(v) for k, v in given.items() if v is not None},
+            device_plugin_config=plugin_config if isinstance(plugin_config, str) else "",
+        )
 
 
 @dataclass

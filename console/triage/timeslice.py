@@ -11,9 +11,9 @@ there either; `device-plugin-down` leaves such a node to this rule); or when it 
 longer than `triage_converge_minutes` since this console first saw it unconverged (the
 cluster records no time for a label change).
 
-The configs come from the sharing ConfigMap (`device_plugin.load_configs`, through the
-ClusterPolicy), read at most once a minute per session: a blocking request, so evaluate off
-the UI thread.
+The configs come from the sharing ConfigMap (`device_plugin.load_configs`: the one the
+`device_plugin_config` setting names, else the ClusterPolicy's), read at most once a minute
+per session: a blocking request, so evaluate off the UI thread.
 """
 
 from __future__ import annotations
@@ -60,13 +60,14 @@ class Pending:
     """One line about its device-plugin pod ("" when none are visible in the cluster)."""
 
 
-def configs(inputs: TriageInputs) -> DevicePluginConfigs | str:
-    """The sharing configs, or why they cannot be read (cached for `CONFIGS_TTL`)."""
+def configs(inputs: TriageInputs, setting: str = "") -> DevicePluginConfigs | str:
+    """The sharing configs (the ConfigMap `setting` names, else the ClusterPolicy's), or why
+    they cannot be read (cached for `CONFIGS_TTL`)."""
     cached = inputs.state.get(_CONFIGS)
     if cached is not None and 0 <= inputs.now - cached[0] < CONFIGS_TTL:
         return cached[1]
     try:
-        result: DevicePluginConfigs | str = load_configs(inputs.session.connection)
+        result: DevicePluginConfigs | str = load_configs(inputs.session.connection, setting or None)
     except Exception as exc:  # ActionError, a connection failure, a session without one
         result = str(exc) or type(exc).__name__
     inputs.state[_CONFIGS] = (inputs.now, result)
@@ -115,7 +116,7 @@ def pending_changes(inputs: TriageInputs, thresholds: Thresholds) -> dict[str, P
     out: dict[str, Pending] = {}
     seen: dict[str, tuple[str, float]] = inputs.state.get(_SEEN, {})
     remembered: dict[str, tuple[str, float]] = {}
-    found = configs(inputs) if labelled else None
+    found = configs(inputs, thresholds.device_plugin_config) if labelled else None
     if isinstance(found, str):
         inputs.notes.append(f"time-slicing configs unreadable ({found}): timeslice-stuck skipped")
         labelled = []
