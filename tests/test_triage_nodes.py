@@ -7,7 +7,7 @@ from typing import Any
 
 from test_cluster_records import node_json, pod_json
 from test_render_support import NOW, decode, session
-from test_triage_gpu import scenario_report
+from test_triage_gpu_sim import scenario_report
 
 from console.cluster.device_plugin import DevicePluginConfigs, SharingConfig
 from console.metrics.model import NodeTelemetry
