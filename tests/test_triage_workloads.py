@@ -62,7 +62,10 @@ def test_idle_gpu_reported_once_seen_idle_long_enough_and_grouped_by_workload():
     triage = idle_triage()
     store.apply(tick)
     first = triage.evaluate(s, store=store, telemetry="dcgm", now=NOW)
-    assert [f.rule for f in first.findings] == []  # seen idle, not yet for 30 min
+    # idle all the console has seen, which is too short to tell: info, not a warning
+    [undated] = first.findings
+    assert (undated.severity, undated.data["undated"], undated.gpus) == ("info", True, 2)
+    assert "not known yet" in undated.title and first.exit_code == 0
     assert first.sources["idle_duration"].startswith("seen since ")
     for _ in range(3):
         store.apply(tick)
@@ -75,7 +78,7 @@ def test_idle_gpu_reported_once_seen_idle_long_enough_and_grouped_by_workload():
         "servers",
     )
     assert finding.gpus == 2 and finding.action_key == "s"
-    assert finding.data["minutes_idle"] == 31.0
+    assert finding.data["minutes_idle"] == 31.0 and not finding.data["undated"]
     assert finding.data["gpu_hours_idle"] == round(2 * 31 / 60, 2)
     assert finding.data["duration_source"].startswith("seen since ")
     assert any("gpu-0 GPU 0" in line and "gpu-0 GPU 1" in line for line in finding.evidence)
@@ -87,7 +90,7 @@ def test_a_busy_sample_between_evaluations_starts_the_idle_time_over():
     held = (("ml", "train"),)
     store, triage = TelemetryStore(), idle_triage(minutes=10)
     store.apply(frame(("gpu-0", 0, 0.0, held)))
-    triage.evaluate(s, store=store, telemetry="dcgm", now=NOW)
+    assert triage.evaluate(s, store=store, telemetry="dcgm", now=NOW).findings[0].severity == "info"
     store.apply(frame(("gpu-0", 0, 80.0, held)))  # a burst the evaluations did not see
     store.apply(frame(("gpu-0", 0, 0.0, held)))
     assert triage.evaluate(s, store=store, telemetry="dcgm", now=NOW + 11 * MIN).findings == ()
@@ -421,3 +424,25 @@ def test_store_dates_an_idle_stretch_from_its_first_refresh():
     store.apply(frame(("gpu-0", 0, 0.0, held)))
     now = time.time()
     assert tracker.observe(store, now + 600, 5.0)[("gpu-0", 0)].since <= now  # not the evaluation
+
+
+def test_pending_product_from_the_insufficient_count_when_several_products_offer_it():
+    h100 = [node(f"h100-{i}", 8) for i in range(2)]
+    l4 = [node(f"l4-{i}", 4) for i in range(3)]
+    h100 = [_relabel(n, "NVIDIA-H100-80GB-HBM3") for n in h100]
+    l4 = [_relabel(n, "NVIDIA-L4") for n in l4]
+    busy = [pod(f"busy-{i}", node=f"h100-{i}", gpus=8) for i in range(2)]
+    message = "0/5 nodes are available: 3 node(s) didn't match Pod's node affinity/selector, 2 Insufficient nvidia.com/gpu. preemption: 0/5 nodes are available"
+    s = session(
+        *(("nodes", n) for n in h100 + l4),
+        *(("pods", p) for p in busy),
+        ("pods", pending("big", message, gpus=8)),
+    )
+    [finding] = Triage(rules=rules_pending.RULES).evaluate(s, now=NOW).findings
+    assert finding.data["detail"] == "NVIDIA-H100-80GB-HBM3"  # 2 nodes short: the H100s
+
+
+def _relabel(record: Any, product: str) -> Any:
+    import msgspec
+
+    return msgspec.structs.replace(record, gpu_product=product)

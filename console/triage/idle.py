@@ -44,6 +44,8 @@ class IdleUnit:
     """The history starts after the idle stretch began: idle at least since `since`."""
     source: str = ""
     """PROMETHEUS or `seen since HH:MM`."""
+    throughout: bool = False
+    """Idle in every refresh this console has seen (so perhaps for much longer)."""
 
 
 def seen_label(started: float) -> str:
@@ -87,7 +89,7 @@ class IdleTracker:
             if watched is not None:  # the store has watched every refresh, not only these
                 start = min(start, watched)
             since[key] = (start, pods, now)
-            out[key] = IdleUnit(key, pods, util, start, False, label)
+            out[key] = IdleUnit(key, pods, util, start, False, label, start <= self.started)
         for key, entry in self._since.items():
             if key not in reported and key not in since and now - entry[2] <= GRACE_SECONDS:
                 since[key] = entry  # no reading this time: keep it, report it not
@@ -111,7 +113,9 @@ def idle_units(
     for key, unit in seen.items():
         if key in history:
             start, at_least = history[key]
-            out[key] = replace(unit, since=min(start, now), at_least=at_least, source=PROMETHEUS)
+            out[key] = replace(
+                unit, since=min(start, now), at_least=at_least, source=PROMETHEUS, throughout=False
+            )
         else:  # no history there yet (a new GPU, Prometheus just started): what was seen
             out[key] = unit
     dated = not out or any(u.source == PROMETHEUS for u in out.values())

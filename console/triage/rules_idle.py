@@ -16,7 +16,7 @@ from typing import Any
 from console.metrics.model import SlotKey
 from console.triage.engine import Rule, Thresholds, TriageInputs
 from console.triage.idle import PROMETHEUS, IdleUnit, idle_units
-from console.triage.model import WARNING, Finding, ObjectRef
+from console.triage.model import INFO, WARNING, Finding, ObjectRef
 from console.triage.owners import duration, gpus_text, names, owner_of, what_of
 
 RULE = "idle-allocated"
@@ -52,6 +52,10 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
     units, how = idle_units(inputs.state, store, inputs.now, t.idle_util, lookback)
     inputs.sources["idle_duration"] = how
     groups: dict[ObjectRef, list[tuple[IdleUnit, Any, float, float]]] = {}
+    undated: dict[ObjectRef, list[tuple[IdleUnit, Any, float, float]]] = {}
+    watched = inputs.now - min(
+        (u.since for u in units.values() if u.throughout), default=inputs.now
+    )
     for unit in units.values():
         share = 1.0 / len(unit.pods)
         for key in unit.pods:
@@ -61,12 +65,19 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
             if pod is None or not pod.holds_resources or pod.status not in RUNNING:
                 continue  # gone or done (telemetry lags), starting, or crashing (crashloop)
             start = max(unit.since, pod.started) if pod.started else unit.since
-            if inputs.now - start < threshold:
-                continue
-            groups.setdefault(owner_of(inputs.session, pod), []).append((unit, pod, share, start))
+            entry = (unit, pod, share, start)
+            if inputs.now - start >= threshold:
+                groups.setdefault(owner_of(inputs.session, pod), []).append(entry)
+            elif unit.throughout and start == unit.since and inputs.now - pod.started >= threshold:
+                # idle all the time this console has watched, which is too short to tell, and
+                # the pod is old enough to have been idle for the idle time: say so (info)
+                undated.setdefault(owner_of(inputs.session, pod), []).append(entry)
     for ref, held in groups.items():
         if not _stalled(inputs, t, ref):
             yield _finding(inputs, t, ref, held)
+    for ref, held in undated.items():
+        if ref not in groups and not _stalled(inputs, t, ref):
+            yield _finding(inputs, t, ref, held, watched)
 
 
 def _stalled(inputs: TriageInputs, t: Thresholds, ref: ObjectRef) -> bool:
@@ -85,7 +96,10 @@ def _finding(
     t: Thresholds,
     ref: ObjectRef,
     held: list[tuple[IdleUnit, Any, float, float]],
+    watched: float | None = None,
 ) -> Finding:
+    """The warning; with `watched` (seconds the console has watched, too few to tell), the
+    info finding of an allocation idle all that time."""
     now = inputs.now
     pods = list({pod.key: pod for _, pod, _, _ in held}.values())
     units = list(dict.fromkeys(unit.key for unit, _, _, _ in held))
@@ -101,15 +115,27 @@ def _finding(
     what = what_of(ref, pods)
     idle_for = ("≥ " if at_least else "") + duration(now - since)
     action, key = _action(ref, what)
+    title = f"{what} holds {gpus_text(gpus)} idle for {idle_for}"
+    lasted = f"idle {idle_for} ({source})"
+    if watched is not None:
+        title = f"{what} holds {gpus_text(gpus)} idle; for how long is not known yet"
+        lasted = (
+            f"idle throughout the {duration(watched)} this console has watched ({source}), "
+            f"short of {t.idle_minutes:g} min; without Prometheus history nothing tells before"
+        )
+        action = (
+            "watch it (the triage screen dates it once it has seen the idle time) or give the "
+            f"console Prometheus (--prometheus-url); then {action}"
+        )
     return Finding(
         rule=RULE,
-        severity=WARNING,
-        title=f"{what} holds {gpus_text(gpus)} idle for {idle_for}",
+        severity=WARNING if watched is None else INFO,
+        title=title,
         object=ref,
         evidence=(
             f"GPU utilization {util:.0f}% (below {t.idle_util:g}%) on "
             f"{names([unit_label(k) for k in units])}",
-            f"idle {idle_for} ({source})",
+            lasted,
             f"pods: {names([p.name for p in pods])}",
             f"{hours:.1f} GPU-hours held idle so far",
         ),
@@ -120,7 +146,8 @@ def _finding(
         data={
             "util": round(util, 1),
             "minutes_idle": round((now - since) / 60.0, 1),
-            "at_least": at_least,
+            "at_least": at_least or watched is not None,
+            "undated": watched is not None,
             "gpus": gpus,
             "gpu_hours_idle": hours,
             "duration_source": source,

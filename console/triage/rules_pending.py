@@ -90,25 +90,53 @@ class _Group:
             self.first = (since, ref)
 
 
-def _products(session: Any) -> dict[str, set[str]]:
-    """Accelerator resource → the GPU products of the nodes offering it."""
-    out: dict[str, set[str]] = {}
+@dataclass
+class _Offer:
+    """The schedulable GPU nodes offering one accelerator resource, by product."""
+
+    nodes: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def _offers(session: Any) -> dict[str, _Offer]:
+    out: dict[str, _Offer] = {}
     for node in session.cache["nodes"].by_index("gpu", "gpu") if "nodes" in session.cache else ():
+        if node.unschedulable:
+            continue  # the scheduler counts it as unschedulable, not as insufficient
         for resource in node.gpu_allocatable:
-            out.setdefault(resource, set()).add(node.gpu_product or "unknown product")
+            offer = out.setdefault(resource, _Offer())
+            offer.nodes.setdefault(node.gpu_product or "unknown product", []).append(node)
     return out
 
 
-def _product(session: Any, pod: PodRecord, resource: str, offered: dict[str, set[str]]) -> str:
+def _product(session: Any, pod: PodRecord, resource: str, offers: dict[str, _Offer]) -> str:
+    """The GPU product a pod short of `resource` waits for. PodRecord does not keep the
+    node selector, so: the product its scheduled siblings run on; else the only product
+    offering the resource; else the one product whose schedulable nodes number exactly
+    the message's `N Insufficient <resource>` and are all short of the pod's request (the
+    nodes the selector let through are the ones counted insufficient); else the resource."""
     kind, name = pod.workload
     if name:
         for sibling in session.pods_of(pod.namespace, kind, name):
             node = session.get("nodes", ("", sibling.node)) if sibling.node else None
             if node is not None and node.gpu_product and resource in node.gpu_allocatable:
                 return node.gpu_product
-    products = offered.get(resource, set())
-    if len(products) == 1:
-        return next(iter(products))
+    by_product = offers.get(resource, _Offer()).nodes
+    if len(by_product) == 1:
+        return next(iter(by_product))
+    counted = re.search(
+        rf"\b(\d{{1,6}}) Insufficient {re.escape(resource)}(?![\w/-]|\.\w)", pod.scheduled_message
+    )
+    if counted:
+        short = int(counted.group(1))
+        want = pod.gpu_request.get(resource, 0.0)
+        fits = [
+            product
+            for product, nodes in by_product.items()
+            if len(nodes) == short
+            and all(session.ledger.node(n.name).free.get(resource, 0.0) < want for n in nodes)
+        ]
+        if len(fits) == 1:
+            return fits[0]
     if resource.startswith("nvidia.com/mig-"):
         return "MIG " + resource.removeprefix("nvidia.com/mig-")
     return resource
@@ -118,7 +146,7 @@ def pending_gpus(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
     session, now = inputs.session, inputs.now
     wait = max(0.0, t.pending_minutes * 60.0)
     groups: dict[tuple[str, str, Any], _Group] = {}
-    offered: dict[str, set[str]] | None = None
+    offers: dict[str, _Offer] | None = None
     for pod in views.gpu_pods(session.cache, inputs.namespace):
         if pod.node or pod.phase != "Pending" or pod.deleting:
             continue
@@ -128,8 +156,8 @@ def pending_gpus(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
         reason, detail = classify(pod)
         ref = owner_of(session, pod)
         if reason == INSUFFICIENT:
-            offered = _products(session) if offered is None else offered
-            detail = _product(session, pod, detail, offered)
+            offers = _offers(session) if offers is None else offers
+            detail = _product(session, pod, detail, offers)
             key: tuple[str, str, Any] = (reason, detail, None)
         elif reason in (TAINT, QUEUE):
             key = (reason, detail, None)
