@@ -60,3 +60,19 @@ def test_snapshot_triage_telemetry_off(snap_compare, frozen_demo) -> None:
     shows stays."""
     app = make_app(frozen_demo, pinned=True, landing="triage", telemetry_source="none")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_prepare(telemetry=False))
+
+
+@pytest.fixture(scope="module")
+def frozen_all(tmp_path_factory):
+    store = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
+    sim = SimCluster(scenario="all", seed=3, speed=1e-9, start_time=FROZEN_START, mlflow_uri=store)
+    sim.start()
+    yield sim, store
+    sim.stop()
+
+
+def test_snapshot_triage_every_scenario(snap_compare, frozen_all) -> None:
+    """Scenario `all`: every incident at once, each on its own objects, ranked."""
+    sim, store = frozen_all
+    app = telemetry_app(sim, pinned=True, landing="triage", mlflow_tracking_uri=store)
+    assert snap_compare(app, terminal_size=(160, 48), run_before=_prepare())
