@@ -300,3 +300,31 @@ async def test_a_restricted_user_sees_what_triage_could_not_read(sim) -> None:
         await wait_until(pilot, lambda: "forbidden: you may not list Node" in notes(), 30)
         assert isinstance(app.screen, TriageScreen)
         assert "not installed" not in notes()  # an optional kind that is absent is no news
+
+
+async def test_namespace_help_and_messages_on_triage(sim) -> None:
+    """`:ns` narrows the findings to a namespace (cluster-scoped ones stay); `?` and `m`
+    open over Triage and Esc comes back."""
+
+    def elsewhere(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
+        yield from made_up(inputs, t)
+        ref = ObjectRef("pods", "other-team", "their-pod\x1b[31m", "pods")
+        yield Finding("crashloop", WARNING, "restarting [b]bold[/b]", ref, gpus=1)
+
+    app = make_app(sim, landing="triage")
+    async with app.run_test(size=SIZE) as pilot:
+        use_rules(app, elsewhere)
+        await findings(pilot, app, 4)
+        assert "restarting [b]bold[/b]" in shown(app)  # never markup
+        assert "\x1b" not in shown(app)
+        await command(pilot, "ns ml")
+        await findings(pilot, app, 3)
+        assert "other-team" not in " ".join(cells(app, "object"))
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: "Help · triage" in shown(app))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
+        await pilot.press("m")
+        await wait_until(pilot, lambda: "in full" in shown(app))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
