@@ -89,6 +89,21 @@ def test_hardware_xid_is_critical_and_counts_every_gpu_of_the_stalled_job() -> N
     assert finding.data["pods"] == ["ml/llm-master-0"]
 
 
+def server_pod(name: str, node_name: str) -> Any:
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "vllm-5d9f", "uid": "rs"}
+    owner["controller"] = True
+    meta = {"ownerReferences": [owner], "labels": {"pod-template-hash": "5d9f"}}
+    return pod(name, node=node_name, gpus=1, metadata=meta)
+
+
+def test_a_bad_gpu_under_one_server_replica_counts_that_replica_only() -> None:
+    bad = GpuReading("gpu-0", 0, xid=79.0, pods=(("ml", "vllm-5d9f-a"),))
+    replicas = [("pods", server_pod(f"vllm-5d9f-{x}", "gpu-0")) for x in "abc"]
+    (finding,), _ = run(rules_gpu.xid, Store(bad), *replicas)
+    assert finding.gpus == 1  # the other replicas keep serving
+    assert finding.data["workloads"] == ["Deployment ml/vllm: vllm-5d9f-a (1 GPU)"]
+
+
 def test_application_xid_is_a_warning_that_points_at_the_logs() -> None:
     reading = GpuReading("gpu-1", 0, xid=13.0, pods=(("ml", "solo"),))
     (finding,), _ = run(rules_gpu.xid, Store(reading), ("pods", pod("solo", node="gpu-1")))

@@ -57,12 +57,24 @@ def pods_on(reading: GpuReading) -> tuple[PodKey, ...]:
     return tuple(pods)
 
 
+DISTRIBUTED = frozenset(
+    ("PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "JAXJob", "PaddleJob", "JobSet", "TrainJob")
+)
+"""Workload kinds whose pods work in lock-step (collectives): one bad pod stalls them all.
+The replicas of a model server or the pods of a batch Job each stand alone."""
+
+
+def _gpus(n: float) -> str:
+    return f"{n:g} GPU" if n == 1 else f"{n:g} GPUs"
+
+
 def affected(session: Any, pods: Iterable[Any]) -> tuple[float, list[str]]:
-    """(GPUs, workload labels): the GPUs held by every workload that has a pod among `pods`
-    (a `PodKey` or a pod record) — a distributed job with one bad GPU is stalled on all of
-    them — and, for a pod outside any workload, its own GPUs. A pod the cache does not know
-    counts one GPU."""
+    """(GPUs, workload labels) stalled when `pods` (`PodKey`s or pod records) are: every GPU
+    of a distributed training job with a pod among them — one bad GPU stalls the whole job —
+    and otherwise the GPUs of those pods themselves (a server's other replicas keep serving).
+    A pod the cache does not know counts one GPU."""
     seen: set[tuple[str, str, str]] = set()
+    alone: dict[tuple[str, str, str], list[Any]] = {}
     total, labels = 0.0, []
     for pod in pods:
         record = pod if hasattr(pod, "workload") else session.get("pods", tuple(pod))
@@ -71,18 +83,25 @@ def affected(session: Any, pods: Iterable[Any]) -> tuple[float, list[str]]:
             labels.append(f"Pod {pod[0]}/{pod[1]}")
             continue
         kind, name = record.workload
-        if not name:
-            total += record.gpus
-            labels.append(f"Pod {record.namespace}/{record.name}")
-            continue
         key = (record.namespace, kind, name)
+        if not name or kind not in DISTRIBUTED:
+            alone.setdefault(key, []).append(record)
+            continue
         if key in seen:
             continue
         seen.add(key)
         held = [p for p in session.pods_of(*key) if p.holds_resources] or [record]
         gpus = sum(p.gpus for p in held)
         total += gpus
-        labels.append(f"{kind} {record.namespace}/{name} ({gpus:g} GPUs)")
+        labels.append(f"{kind} {record.namespace}/{name} ({_gpus(gpus)})")
+    for (namespace, kind, name), records in alone.items():
+        gpus = sum(p.gpus for p in records)
+        total += gpus
+        names = ", ".join(p.name for p in records)
+        if name:
+            labels.append(f"{kind} {namespace}/{name}: {names} ({_gpus(gpus)})")
+        else:
+            labels.extend(f"Pod {namespace}/{p.name} ({_gpus(p.gpus)})" for p in records)
     return total, labels
 
 
