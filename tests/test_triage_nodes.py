@@ -3,8 +3,12 @@ did not converge — from hand-made node and pod records (decoded from wire JSON
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_cluster_records import node_json, pod_json
 from test_render_support import NOW, decode, session
 from test_triage_gpu_sim import scenario_report
@@ -20,7 +24,7 @@ GFD = {"nvidia.com/gpu.present": "true", "nvidia.com/gpu.count": "8"}
 
 def gpu_node(name: str = "gpu-0", ready: str = "True", **kw: Any) -> Any:
     """A GPU Operator node (GFD labels); `labels`, `conditions`, `allocatable` replace parts."""
-    data = node_json(name, gpus=8, **GFD, **kw.get("labels", {}))
+    data = node_json(name, gpus=8, **{**GFD, **kw.get("labels", {})})
     data["status"]["conditions"] = kw.get("conditions") or [
         {"type": "Ready", "status": ready, "reason": "KubeletNotReady" if ready != "True" else ""}
     ]
@@ -355,3 +359,64 @@ def test_the_configmap_setting_is_where_timeslice_stuck_reads_the_configs() -> N
             s.stop()
     finally:
         sim.stop()
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=10), st.sampled_from(["True", "False", "Unknown", "", "ts4", "bad", "\x1b[2J"])
+)
+
+
+@st.composite
+def cluster(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    records: list[tuple[str, Any]] = []
+    for i in range(draw(st.integers(1, 4))):
+        name = f"gpu-{i}"
+        labels = draw(
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "nvidia.com/device-plugin.config",
+                        "nvidia.com/gpu.replicas",
+                        "nvidia.com/gpu.sharing-strategy",
+                        "nvidia.com/gpu.count",
+                        "nvidia.com/gpu.present",
+                        "nvidia.com/gpu.deploy.device-plugin",
+                        "nvidia.com/mig.config",
+                    ]
+                ),
+                HOSTILE,
+                max_size=5,
+            )
+        )
+        types = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+        conditions = [
+            {"type": t, "status": draw(HOSTILE), "reason": draw(HOSTILE), "message": draw(HOSTILE)}
+            for t in draw(st.lists(st.sampled_from(types), unique=True))
+        ]
+        alloc = {"nvidia.com/gpu": draw(st.sampled_from(["0", "8", "32", "-1", "1e999", "x"]))}
+        records.append(
+            (
+                "nodes",
+                gpu_node(name, labels=labels, conditions=conditions or None, allocatable=alloc),
+            )
+        )
+        if draw(st.booleans()):
+            records.append(plugin(name, crashing=draw(st.booleans())))
+        if draw(st.booleans()):
+            records.append(exporter(name, crashing=draw(st.booleans())))
+        if draw(st.booleans()):
+            records.append(("pods", job_pod(f"llm-{i}", name, gpus=draw(st.integers(0, 8)))))
+    return records
+
+
+@settings(max_examples=100, deadline=None, database=None, derandomize=True)
+@given(cluster(), st.booleans())
+def test_any_node_records_give_findings_with_strict_json(records, telemetry: bool) -> None:
+    triage = Triage(rules=rules_nodes.RULES)
+    triage.state["timeslice-stuck:configs"] = (NOW, CONFIGS)
+    store = Store(("gpu-0",), {"gpu-1": "\x1b]52;c;QUFB\x07 refused"}) if telemetry else None
+    report = triage.evaluate(session(*records), store=store, telemetry="dcgm", now=NOW)
+    assert not [n for n in report.notes if "failed" in n]  # no rule raised
+    json.dumps(report.to_json(), allow_nan=False)
+    for f in report.findings:
+        assert math.isfinite(f.gpus) and f.gpus >= 0 and f.object.kind == "nodes"
