@@ -212,6 +212,7 @@ def test_all_pods_through_the_client(all_sim: tuple[SimCluster, str]) -> None:
     assert "had untolerated taint {nvidia.com/gpu: present}" in messages
     assert "didn't match Pod's node affinity/selector" in messages
     assert pending["llama3-70b-lora-queued"].reason == "SchedulingGated"
+    assert len([n for n in by_name if n.startswith("qwen2-7b-chat-predictor-")]) == 2
     for down in ("nvidia-dcgm-exporter", "nvidia-device-plugin-daemonset"):
         (pod,) = [
             p
@@ -220,6 +221,32 @@ def test_all_pods_through_the_client(all_sim: tuple[SimCluster, str]) -> None:
             and p.status.container_statuses[0].state.waiting is not None
         ]
         assert pod.status.container_statuses[0].state.waiting.reason == "CrashLoopBackOff"
+
+
+def test_all_servers_and_queued_jobs_through_kubectl(all_sim: tuple[SimCluster, str]) -> None:
+    sim, _ = all_sim
+    isvcs = json.loads(_kubectl(sim, "get", "inferenceservices", "-n", "serving", "-o", "json"))
+    ready = {
+        i["metadata"]["name"]: next(c for c in i["status"]["conditions"] if c["type"] == "Ready")
+        for i in isvcs["items"]
+    }
+    assert ready["sdxl-turbo"]["status"] == "False"
+    assert ready["llama3-8b-instruct"]["status"] == ready["qwen2-7b-chat"]["status"] == "True"
+    busy = next(i for i in isvcs["items"] if i["metadata"]["name"] == "qwen2-7b-chat")
+    deployment = json.loads(
+        _kubectl(sim, "get", "deployment", "-n", "serving", "qwen2-7b-chat-predictor", "-o", "json")
+    )
+    assert deployment["status"]["readyReplicas"] == busy["spec"]["predictor"]["maxReplicas"] == 2
+    hpa = json.loads(_kubectl(sim, "get", "hpa", "-n", "serving", "-o", "json"))["items"]
+    (limited,) = [
+        c for h in hpa for c in h["status"]["conditions"] if c["type"] == "ScalingLimited"
+    ]
+    assert limited["status"] == "True" and limited["reason"] == "TooManyReplicas"
+    queued = json.loads(
+        _kubectl(sim, "get", "pytorchjob", "-n", "ml-research", "mixtral-8x22b-sft", "-o", "json")
+    )
+    assert queued["spec"]["runPolicy"]["suspend"] is True
+    assert queued["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "research-h100"
 
 
 def test_all_exporters_through_the_pod_proxy(all_sim: tuple[SimCluster, str]) -> None:
@@ -298,6 +325,13 @@ def test_none_through_kubectl() -> None:
             for p in pods
             for cs in p["status"]["containerStatuses"]
         )
+        # the API server records who set a label, and when (what a time-slicing change leaves)
+        node = nodes[0]["metadata"]["name"]
+        _kubectl(sim, "label", "node", node, "nvidia.com/device-plugin.config=any")
+        got = json.loads(_kubectl(sim, "get", "node", node, "-o", "json", "--show-managed-fields"))
+        (entry,) = [m for m in got["metadata"]["managedFields"] if m["manager"] == "kubectl-label"]
+        assert "f:nvidia.com/device-plugin.config" in entry["fieldsV1"]["f:metadata"]["f:labels"]
+        assert abs(parse_rfc3339(entry["time"]) - time.time()) < 120
 
 
 # ----- the command line --------------------------------------------------------------------

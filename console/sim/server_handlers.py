@@ -17,6 +17,7 @@ from aiohttp import web
 from . import tables
 from .errors import bad_request
 from .kinds import ResourceType
+from .managed_fields import manager_of, record_labels
 from .patch import APPLY, MERGE, apply_patch
 from .runtime import SimContext
 from .selectors import field_selector, label_selector
@@ -117,6 +118,7 @@ class ObjectHandlers:
         if "status" in target.rt.subresources:
             body["status"] = current.get("status", {})
         validate_update(target.rt, current, body)
+        self._record(request, current, body)
         obj = self.store.replace(
             target.rt, body, meta.get("resourceVersion"), truthy_dry_run(request.query)
         )
@@ -164,8 +166,15 @@ class ObjectHandlers:
                 patched["status"] = current.get("status", {})
         _check_kind(patched, target.rt)
         validate_update(target.rt, current, patched)  # what would be stored
+        self._record(request, current, patched)
         obj = self.store.replace(target.rt, patched, expect_rv, truthy_dry_run(request.query))
         return json_response(obj)
+
+    def _record(
+        self, request: web.Request, current: dict[str, Any], updated: dict[str, Any]
+    ) -> None:
+        manager = manager_of(request.query.get("fieldManager"), request.headers.get("User-Agent"))
+        record_labels(current, updated, manager, self.store.clock.iso())
 
 
 def _encode_continue(rv: int, key: tuple[str, str]) -> str:

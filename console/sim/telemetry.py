@@ -197,15 +197,17 @@ class Telemetry:
             self.pods_by_node.get(old_node, {}).pop(key, None)
         node = entry.fields.get("spec.nodeName")
         phase = entry.fields.get("status.phase")
+        if node and entry.labels.get("app") == "nvidia-dcgm-exporter":
+            gone = kind == "DELETED" or phase not in ("Running", "Pending")
+            if gone or not container_down(entry.obj()):
+                self.exporters_down.discard(node)
+            else:
+                self.exporters_down.add(node)
         if kind == "DELETED" or not node or phase not in ("Running", "Pending"):
             return
         obj = entry.obj()
         if (obj["metadata"].get("labels") or {}).get("app") == "nvidia-dcgm-exporter":
             self.exporters[node] = key[1]
-            if container_down(obj):
-                self.exporters_down.add(node)
-            else:
-                self.exporters_down.discard(node)
         gpus, container = pod_gpu_request(obj)
         mig, instances, mig_container = pod_mig_request(obj)
         if mig and not gpus:

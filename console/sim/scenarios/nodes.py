@@ -13,6 +13,7 @@ from typing import Any
 
 from ..controllers.nodes import CONFIG_LABEL, PLUGIN_DAEMONSET
 from ..kinds import by_kind
+from ..managed_fields import record_labels
 from ..podspec import CRASHING_DAEMONSETS
 from ..runtime import SimContext
 from ..telemetry import HOT_ANNOTATION, REMAP_ANNOTATION, XID_ANNOTATION
@@ -80,18 +81,9 @@ def request_timeslicing(ctx: SimContext, name: str) -> None:
     at = ctx.clock.iso()
 
     def apply(node: dict[str, Any]) -> None:
-        meta = node["metadata"]
-        meta.setdefault("labels", {})[CONFIG_LABEL] = SHARING_CONFIG
-        meta.setdefault("managedFields", []).append(
-            {
-                "manager": MANAGER,
-                "operation": "Update",
-                "apiVersion": "v1",
-                "time": at,
-                "fieldsType": "FieldsV1",
-                "fieldsV1": {"f:metadata": {"f:labels": {f"f:{CONFIG_LABEL}": {}}}},
-            }
-        )
+        before = {"metadata": {"labels": dict(node["metadata"].get("labels") or {})}}
+        node["metadata"].setdefault("labels", {})[CONFIG_LABEL] = SHARING_CONFIG
+        record_labels(before, node, MANAGER, at)
 
     ctx.store.mutate(by_kind("Node"), "", name, apply)
 

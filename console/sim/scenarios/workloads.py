@@ -148,9 +148,14 @@ def pending_gpus(w: _Writer, layout: Layout) -> None:
         },
     )
     c = container("bench", PYTORCH, 8, cpu="32", memory="512Gi", command=["python", "bench.py"])
-    nowhere = template([c], B200, annotations=dict(TRAINING))
-    labels = {"app": "b200-bench"}
-    w.create("Deployment", deployment("b200-bench", "ml-platform", 1, labels, nowhere))
+    nowhere = template([c], B200, annotations=dict(TRAINING), restart="Never")
+    w.create(
+        "Job",
+        {
+            "metadata": {"name": "b200-bench", "namespace": "ml-platform"},
+            "spec": {"backoffLimit": 0, "template": nowhere},
+        },
+    )
     queued = training_job(
         "PyTorchJob",
         "mixtral-8x22b-sft",
