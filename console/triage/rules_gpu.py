@@ -113,9 +113,10 @@ def listed(names: Iterable[str], what: str) -> str:
 
 
 def _gpu_line(r: GpuReading) -> str:
-    model = f" ({r.model})" if r.model else ""
-    uuid = f" {r.uuid}" if r.uuid else ""
-    return f"{r.node} GPU {r.index}{model}{uuid}"
+    """`GPU 3: NVIDIA H100 80GB HBM3, GPU-3652…` — what to tell the vendor (the node is the
+    finding's object); last in the evidence, the first line says what is wrong."""
+    named = ", ".join(x for x in (r.model, r.uuid) if x)
+    return f"GPU {r.index}: {named}" if named else f"GPU {r.index} of {r.node}"
 
 
 def _holders(r: GpuReading, session: Any) -> tuple[float, list[str], list[str]]:
@@ -156,13 +157,14 @@ def xid(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]:
             continue
         entry = lookup(code, r.xid_msg)
         gpus, holders, workloads = _holders(r, inputs.session)
-        evidence = [f"{_gpu_line(r)}: last XID {code}, {entry.meaning}"]
+        cause = f"{entry.cause} fault" if entry.cause != "unknown" else "cause unknown"
+        evidence = [f"last XID {code}: {entry.meaning} ({cause})"]
         if r.xid_msg:
             given = f" (err_code {r.xid_code})" if r.xid_code and r.xid_code != str(code) else ""
             evidence.append(f"exporter: {r.xid_msg}{given}")
-        evidence.append(f"{entry.cause} fault" if entry.cause != "unknown" else "cause unknown")
         evidence.extend(_remap_lines(r) if entry.critical else ())
         evidence.extend(holders)
+        evidence.append(_gpu_line(r))
         yield Finding(
             rule="xid",
             severity=CRITICAL if entry.critical else WARNING,
@@ -199,7 +201,7 @@ def row_remap(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]
             continue
         if _code(r.xid) and lookup(_code(r.xid), r.xid_msg).critical:
             continue  # one failing GPU, one finding: the XID's evidence names the remaps
-        evidence = [_gpu_line(r), *_remap_lines(r)]
+        evidence = _remap_lines(r)
         if failed:
             gpus, holders, _ = _holders(r, inputs.session)
             title = "row remap failed (GPU memory out of spare rows)"
@@ -212,6 +214,7 @@ def row_remap(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]
                 "drain the node, then reset the GPU to apply the remaps; RMA if rows keep failing"
             )
         evidence.extend(holders)
+        evidence.append(_gpu_line(r))
         yield Finding(
             rule="row-remap",
             severity=CRITICAL if failed else WARNING,
@@ -244,7 +247,7 @@ def hot_gpu(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]:
         if not hot and not bits:
             continue
         reasons = throttle_names(bits)
-        evidence = [_gpu_line(r)]
+        evidence = []
         if temp is not None:
             evidence.append(f"{temp:.0f} °C (warning at {warn:g} °C, critical at {crit:g} °C)")
         if reasons:
@@ -255,6 +258,7 @@ def hot_gpu(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Finding]:
         pods = pods_on(r)
         if pods:
             evidence.append(listed((f"{ns}/{p}" for ns, p in pods), "held by"))
+        evidence.append(_gpu_line(r))
         if hot:
             severity = CRITICAL if temp is not None and temp >= crit else WARNING
             title = f"GPU {r.index} at {temp:.0f} °C" + (" and throttling" if reasons else "")
