@@ -3,9 +3,9 @@
 They read the telemetry store's latest reading per GPU (`TelemetryStore.readings()`); without
 telemetry they note that they could not run. A finding is about one GPU of one node (the
 nodes view, `ObjectRef.gpu` set), and its action is the node's: cordon (`c`), then drain
-(`r`). Impact is honest about distributed work: a GPU that failed stalls every GPU of the
-workloads that have a pod on it, so an XID or a failed row remap counts those GPUs
-(`affected`), not the one GPU.
+(`r`). Impact is honest about distributed work: a GPU that failed stalls every GPU of a
+distributed training job with a pod on it, so an XID or a failed row remap counts those
+GPUs (`affected`), not the one GPU; a model server loses only its replica there.
 """
 
 from __future__ import annotations

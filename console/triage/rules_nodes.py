@@ -2,13 +2,12 @@
 DCGM exporter not running there, and time-slicing changes that did not converge.
 
 Findings are about a node (the nodes view, where `c` cordons, `r` drains and `t` switches
-time-slicing). A NotReady node or a device plugin that is down stalls every workload with a
-pod there, so impact counts those workloads' GPUs (`rules_gpu.affected`); a node without GPU
-pods counts its own GPUs (capacity out of service). The device plugin and exporter pods are
-found by their usual labels, and trusted only when a DaemonSet owns them in a namespace those
-components install into (a tenant's look-alike pod must not make a dead plugin look alive).
-A node that is not Ready gets only the NotReady finding: its pods are not ready either, and
-that says nothing new.
+time-slicing). A NotReady node or a device plugin that is down stalls the GPU pods there, so
+impact counts the GPUs they stall (`rules_gpu.affected`: the whole of a distributed training
+job, a server's or batch Job's pods there); a node without GPU pods counts its own GPUs
+(capacity out of service). The device plugin and exporter pods are trusted DaemonSet pods
+(`node_pods`). A node that is not Ready gets only the NotReady finding: its pods are not
+ready either, and that says nothing new.
 """
 
 from __future__ import annotations
