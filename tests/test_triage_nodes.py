@@ -250,6 +250,12 @@ def test_an_unknown_config_is_stuck_at_once() -> None:
         and finding.title == "time-slicing 'ts8' not applied: unknown config"
     )
     assert "defined: ts4" in finding.evidence
+    assert "the plugin ignores it: no such config" in finding.evidence
+    given = TriageInputs(session=session(("nodes", sliced("gpu-0", "bad"))), now=NOW)
+    given.state["timeslice-stuck:configs"] = (NOW, CONFIGS)
+    (finding,) = timeslice.timeslice_stuck(given, Thresholds())
+    assert finding.title == "time-slicing 'bad' not applied: invalid config"
+    assert "the plugin ignores it: x" in finding.evidence
 
 
 def test_a_change_waiting_for_a_crashed_plugin_is_one_critical_finding() -> None:

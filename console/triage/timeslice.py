@@ -119,15 +119,19 @@ def pending_changes(inputs: TriageInputs, thresholds: Thresholds) -> dict[str, P
     found = configs(inputs, thresholds.device_plugin_config) if labelled else None
     if isinstance(found, str):
         inputs.notes.append(f"time-slicing configs unreadable ({found}): timeslice-stuck skipped")
+    if not isinstance(found, DevicePluginConfigs):
         labelled = []
     plugins = plugin_pods(inputs) if labelled else {}
     for node in labelled:
-        assert isinstance(found, DevicePluginConfigs)
         label = node.labels[CONFIG_LABEL]
-        config = found.configs.get(label)
+        config = found.configs.get(label) if found is not None else None
         if config is not None and config.error:
+            unmet: tuple[str, ...] = (f"the plugin ignores it: {config.error}",)
             config = None
-        unmet = _unmet(node, config) if config is not None else ("the plugin ignores it",)
+        elif config is None:
+            unmet = ("the plugin ignores it: no such config",)
+        else:
+            unmet = _unmet(node, config)
         if not unmet:
             continue
         first = seen.get(node.name)
@@ -159,7 +163,7 @@ def timeslice_stuck(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Fi
         evidence = [f"{CONFIG_LABEL}={p.label} asks for {asks} ({where})"]
         if p.config is None and isinstance(found, DevicePluginConfigs):
             evidence.append("defined: " + (", ".join(found.names()) or "none"))
-        evidence.extend(p.unmet if p.config is not None else ())
+        evidence.extend(p.unmet)
         if waited > 0:
             evidence.append(
                 f"not converged for {waited / 60:.0f} min (since the console first saw it)"
@@ -171,13 +175,15 @@ def timeslice_stuck(inputs: TriageInputs, thresholds: Thresholds) -> Iterator[Fi
             evidence.extend(lines)
         else:
             gpus, workloads = node_gpus(node), []
-        why = (
-            "device plugin down"
-            if not p.plugin_up
-            else "unknown config"
-            if p.config is None
-            else ""
-        )
+        why = ""
+        if not p.plugin_up:
+            why = "device plugin down"
+        elif p.config is None:
+            why = (
+                "unknown config"
+                if p.label not in getattr(found, "configs", {})
+                else "invalid config"
+            )
         yield Finding(
             rule="timeslice-stuck",
             severity=CRITICAL if not p.plugin_up else WARNING,
