@@ -35,8 +35,16 @@ def _ref(row: views.JobRow) -> ObjectRef:
 
 
 def _rows(inputs: TriageInputs) -> list[views.JobRow]:
+    """The jobs view's rows, built once per evaluation for the three rules."""
     cache = getattr(inputs.session, "cache", None)
-    return views.job_rows(cache, inputs.namespace, now=inputs.now) if cache is not None else []
+    if cache is None:
+        return []
+    memo = inputs.state.get("job-rows")
+    if memo is not None and memo[0] is inputs:
+        return memo[1]
+    rows = views.job_rows(cache, inputs.namespace, now=inputs.now)
+    inputs.state["job-rows"] = (inputs, rows)
+    return rows
 
 
 def _pods(inputs: TriageInputs, row: views.JobRow) -> list[PodRecord]:

@@ -27,10 +27,16 @@ from console.triage.owners import duration, gpus_text, names
 
 
 def _rows(inputs: TriageInputs) -> list[ServerRow]:
+    """The servers view's rows, built once per evaluation for both rules."""
     cache = getattr(inputs.session, "cache", None)
     if cache is None:
         return []
-    return views.server_rows(cache, inputs.namespace, now=inputs.now)
+    memo = inputs.state.get("server-rows")
+    if memo is not None and memo[0] is inputs:
+        return memo[1]
+    rows = views.server_rows(cache, inputs.namespace, now=inputs.now)
+    inputs.state["server-rows"] = (inputs, rows)
+    return rows
 
 
 def _ref(row: ServerRow) -> ObjectRef:
