@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from textual.widgets import Static
 
+from console.cluster.connection import connect
 from console.screens.logs import LogScreen
 from console.screens.resource import ResourceScreen
 from console.screens.triage import TriageScreen, finding_of
@@ -328,3 +329,37 @@ async def test_namespace_help_and_messages_on_triage(sim) -> None:
         await wait_until(pilot, lambda: "in full" in shown(app))
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
+
+
+async def test_findings_follow_the_cluster_without_a_key(sim) -> None:
+    """A watch event re-runs the rules through the pipeline: a node that gains a label the
+    test rule looks for shows up as a finding, and goes when the label goes."""
+    label = "kmc.test/triage-probe"
+
+    def labelled(inputs: TriageInputs, _t: Thresholds) -> Iterator[Finding]:
+        for node in inputs.session.items("nodes"):
+            if label in node.labels:
+                yield Finding("xid", CRITICAL, "probe", ObjectRef("nodes", "", node.name, "nodes"))
+
+    def set_label(node: str, value: str | None) -> None:
+        admin = connect(str(sim.kubeconfig_path), "kmc-sim")
+        admin.request(
+            "PATCH",
+            f"/api/v1/nodes/{node}",
+            body={"metadata": {"labels": {label: value}}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        admin.close()
+
+    app = make_app(sim, landing="triage")
+    async with app.run_test(size=SIZE) as pilot:
+        use_rules(app, labelled)
+        await wait_until(pilot, lambda: "No findings" in shown(app), 20)
+        node = gpu_nodes(app.session)[0]
+        set_label(node, "yes")
+        try:
+            await findings(pilot, app, 1)
+            assert node in cells(app, "object")[0]
+        finally:
+            set_label(node, None)
+        await findings(pilot, app, 0)
