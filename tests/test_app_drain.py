@@ -77,7 +77,7 @@ async def _finished(pilot: Any, app: Any, timeout: float = 30.0) -> DrainScreen:
     await wait_until(
         pilot, lambda: screen.progress is not None and screen.progress.finished, timeout
     )
-    await pilot.pause(0.1)
+    await wait_until(pilot, lambda: "(Esc: back)" in _text(app))  # the finished drain drawn
     return screen
 
 

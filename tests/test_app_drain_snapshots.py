@@ -88,6 +88,7 @@ async def _drained(pilot, app) -> None:
     await wait_until(pilot, lambda: screen.progress is not None and screen.progress.finished, 30)
     # The one figure that depends on the machine's speed: the seconds the drain took.
     screen.post_message(DrainScreen.Progressed(replace(screen.progress, elapsed=2.0)))
+    await wait_until(pilot, lambda: screen.progress.elapsed == 2.0)  # the message handled
     await pilot.pause(0.2)
 
 

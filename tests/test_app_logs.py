@@ -222,9 +222,12 @@ async def test_hostile_lines_are_shown_as_plain_text(tiny_sim) -> None:
         assert "[bold red]markup[/bold red]" in all_text
         assert any(t.endswith("more bytes]") for t in texts(screen))  # the 200 KB line, cut
         await pilot.press("home")
-        await pilot.pause(0.2)
-        shown = screen_text(app).replace("\xa0", " ")
-        assert "[bold red]markup[/bold red]" in shown and "[/x] a closing tag" in shown
+
+        def top_shown() -> bool:
+            shown = screen_text(app).replace("\xa0", " ")
+            return "[bold red]markup[/bold red]" in shown and "[/x] a closing tag" in shown
+
+        await wait_until(pilot, top_shown)
         await pilot.press("J", "w", "t", "end", "home")
         await pilot.pause(0.2)
         assert app.is_running and isinstance(app.screen, LogScreen)
