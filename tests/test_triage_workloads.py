@@ -446,3 +446,22 @@ def _relabel(record: Any, product: str) -> Any:
     import msgspec
 
     return msgspec.structs.replace(record, gpu_product=product)
+
+
+def test_idle_gpus_of_a_node_whose_telemetry_names_no_pod_come_from_the_cluster():
+    s = session(
+        ("nodes", node("gpu-0", gpus=4)),
+        ("pods", deployment_pod("a-0", "svc-a", gpus=1)),
+        ("pods", deployment_pod("b-0", "svc-b", gpus=2)),
+    )
+    store, triage = TelemetryStore(), idle_triage(minutes=1)
+    unnamed = frame(*(("gpu-0", i, 0.0, ()) for i in range(4)))  # no pod-resources mapping
+    store.apply(unnamed)
+    triage.evaluate(s, store=store, telemetry="dcgm", now=NOW)
+    report = triage.evaluate(s, store=store, telemetry="dcgm", now=NOW + 2 * MIN)
+    found = {f.object.name: f for f in report.findings}
+    assert {k: f.gpus for k, f in found.items()} == {"svc-a": 1, "svc-b": 2}
+    assert all(f.data["attribution"] == "cluster" for f in found.values())
+    store.apply(frame(("gpu-0", 0, 60.0, ()), *(("gpu-0", i, 0.0, ()) for i in range(1, 4))))
+    busy = triage.evaluate(s, store=store, telemetry="dcgm", now=NOW + 3 * MIN)
+    assert busy.findings == ()  # one GPU works: which pod's GPUs idle is not known

@@ -19,6 +19,7 @@ A unit is a whole GPU or a MIG instance (`console.metrics.model.SlotKey`).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -46,6 +47,14 @@ class IdleUnit:
     """PROMETHEUS or `seen since HH:MM`."""
     throughout: bool = False
     """Idle in every refresh this console has seen (so perhaps for much longer)."""
+    shares: tuple[float, ...] = ()
+    """Each pod's share of the unit (empty: equal shares)."""
+    ledger: bool = False
+    """Held per the cluster's ledger, the telemetry naming no pod on the node."""
+
+
+Held = tuple[SlotKey, float | None, tuple[PodKey, ...], tuple[float, ...]]
+"""A unit a pod holds as the ledger tells it: (key, utilization, pods, their shares)."""
 
 
 def seen_label(started: float) -> str:
@@ -65,8 +74,11 @@ class IdleTracker:
     def label(self) -> str:
         return seen_label(self.started) if self.started else "seen since now"
 
-    def observe(self, store: Any, now: float, below: float) -> dict[SlotKey, IdleUnit]:
-        """Feed one evaluation; the units idle now, with their start as seen."""
+    def observe(
+        self, store: Any, now: float, below: float, ledger: Iterable[Held] = ()
+    ) -> dict[SlotKey, IdleUnit]:
+        """Feed one evaluation; the units idle now, with their start as seen. `ledger`:
+        units the telemetry attributes to no pod that the cluster says pods hold."""
         if not self.started:
             first = getattr(store, "first_sample", 0.0) or now
             self.started = min(now, first)
@@ -77,7 +89,9 @@ class IdleTracker:
         since: dict[SlotKey, tuple[float, tuple[PodKey, ...], float]] = {}
         out: dict[SlotKey, IdleUnit] = {}
         reported: set[SlotKey] = set()
-        for key, util, pods in store.held_units():
+        held = [(*unit, (), False) for unit in store.held_units()]
+        held += [(*unit, True) for unit in ledger]
+        for key, util, pods, shares, by_ledger in held:
             reported.add(key)
             if util is None or util >= below:
                 continue
@@ -89,7 +103,9 @@ class IdleTracker:
             if watched is not None:  # the store has watched every refresh, not only these
                 start = min(start, watched)
             since[key] = (start, pods, now)
-            out[key] = IdleUnit(key, pods, util, start, False, label, start <= self.started)
+            out[key] = IdleUnit(
+                key, pods, util, start, False, label, start <= self.started, shares, by_ledger
+            )
         for key, entry in self._since.items():
             if key not in reported and key not in since and now - entry[2] <= GRACE_SECONDS:
                 since[key] = entry  # no reading this time: keep it, report it not
@@ -98,12 +114,17 @@ class IdleTracker:
 
 
 def idle_units(
-    state: dict[str, Any], store: Any, now: float, below: float, lookback: float
+    state: dict[str, Any],
+    store: Any,
+    now: float,
+    below: float,
+    lookback: float,
+    ledger: Iterable[Held] = (),
 ) -> tuple[dict[SlotKey, IdleUnit], str]:
     """The units held by pods and idle now, each with how long, and the source of the
     durations (`Report.sources["idle_duration"]`)."""
     tracker = state.setdefault(TRACKER, IdleTracker())
-    seen = tracker.observe(store, now, below)
+    seen = tracker.observe(store, now, below, ledger)
     if not getattr(store, "keeps_history", False):
         return seen, tracker.label
     history = _prometheus(state, store, seen, now, below, lookback)

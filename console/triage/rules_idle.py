@@ -15,7 +15,7 @@ from typing import Any
 
 from console.metrics.model import SlotKey
 from console.triage.engine import Rule, Thresholds, TriageInputs
-from console.triage.idle import PROMETHEUS, IdleUnit, idle_units
+from console.triage.idle import PROMETHEUS, Held, IdleUnit, idle_units
 from console.triage.model import INFO, WARNING, Finding, ObjectRef
 from console.triage.owners import duration, gpus_text, names, owner_of, what_of
 
@@ -49,7 +49,8 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
         return
     threshold = max(0.0, t.idle_minutes * 60.0)
     lookback = max(MIN_LOOKBACK, 4 * threshold)
-    units, how = idle_units(inputs.state, store, inputs.now, t.idle_util, lookback)
+    ledger = _by_ledger(inputs, store, t.idle_util)
+    units, how = idle_units(inputs.state, store, inputs.now, t.idle_util, lookback, ledger)
     inputs.sources["idle_duration"] = how
     groups: dict[ObjectRef, list[tuple[IdleUnit, Any, float, float]]] = {}
     undated: dict[ObjectRef, list[tuple[IdleUnit, Any, float, float]]] = {}
@@ -57,8 +58,8 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
         (u.since for u in units.values() if u.throughout), default=inputs.now
     )
     for unit in units.values():
-        share = 1.0 / len(unit.pods)
-        for key in unit.pods:
+        for i, key in enumerate(unit.pods):
+            share = unit.shares[i] if i < len(unit.shares) else 1.0 / len(unit.pods)
             if inputs.namespace and key[0] != inputs.namespace:
                 continue
             pod = inputs.session.get("pods", key)
@@ -78,6 +79,30 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
     for ref, held in undated.items():
         if ref not in groups and not _stalled(inputs, t, ref):
             yield _finding(inputs, t, ref, held, watched)
+
+
+def _by_ledger(inputs: TriageInputs, store: Any, below: float) -> list[Held]:
+    """GPUs of nodes whose telemetry names no pod (an exporter without the kubelet's
+    pod-resources mapping) while the cluster says GPU pods run there: when every GPU of the
+    node is idle, those pods' GPUs are, each pod's share its request over the node's GPUs."""
+    attributed = {key[0] for key, _, _ in store.held_units()}
+    out: list[Held] = []
+    for name, figures in store.nodes().items():
+        if name in attributed or figures.max_util is None or figures.max_util >= below:
+            continue
+        pods = [
+            p
+            for p in inputs.session.pods_on_node(name)
+            if p.gpus > 0 and p.holds_resources and p.status in RUNNING
+        ]
+        gpus = store.node_gpus(name)
+        utils = [store.util((name, i)) for i in gpus]
+        if not pods or not gpus or any(u is None or u >= below for u in utils):
+            continue
+        keys = tuple(p.key for p in pods)
+        shares = tuple(min(1.0, p.gpus / len(gpus)) for p in pods)
+        out.extend(((name, i), u, keys, shares) for i, u in zip(gpus, utils, strict=True))
+    return out
 
 
 def _stalled(inputs: TriageInputs, t: Thresholds, ref: ObjectRef) -> bool:
@@ -115,6 +140,7 @@ def _finding(
     what = what_of(ref, pods)
     idle_for = ("≥ " if at_least else "") + duration(now - since)
     action, key = _action(ref, what)
+    ledger = sorted({u.key[0] for u, _, _, _ in held if u.ledger})
     title = f"{what} holds {gpus_text(gpus)} idle for {idle_for}"
     lasted = f"idle {idle_for} ({source})"
     if watched is not None:
@@ -138,6 +164,11 @@ def _finding(
             lasted,
             f"pods: {names([p.name for p in pods])}",
             f"{hours:.1f} GPU-hours held idle so far",
+            *(
+                [f"telemetry names no pod on {names(ledger)}: held per the cluster, every GPU idle"]
+                if ledger
+                else []
+            ),
         ),
         action=action,
         action_key=key,
@@ -153,6 +184,7 @@ def _finding(
             "duration_source": source,
             "units": [unit_label(k) for k in units],
             "pods": [p.name for p in pods],
+            "attribution": "cluster" if ledger else "telemetry",
         },
     )
 
