@@ -64,13 +64,16 @@ def duration(seconds: float) -> str:
 
 def gpus_text(gpus: float) -> str:
     """`1 GPU`, `8 GPUs`, `0.5 GPU`."""
-    number = f"{gpus:g}" if gpus != int(gpus) else str(int(gpus))
+    number = f"{gpus:g}" if not gpus.is_integer() else str(int(gpus))
     return f"{number} GPU" + ("" if gpus <= 1 else "s")
 
 
 def clock(epoch: float) -> str:
-    """`HH:MM` local time, for evidence lines."""
-    return time.strftime("%H:%M", time.localtime(epoch)) if epoch > 0 else "?"
+    """`HH:MM` local time, for evidence lines ("?" for a time that is none)."""
+    try:
+        return time.strftime("%H:%M", time.localtime(epoch)) if epoch > 0 else "?"
+    except (OverflowError, OSError, ValueError):
+        return "?"
 
 
 def names(items: list[str], limit: int = 4) -> str:
