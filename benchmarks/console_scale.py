@@ -117,7 +117,7 @@ def child_main(args: argparse.Namespace) -> None:
 
         def on_ready(self) -> None:
             self.ready_at = time.time()
-            self.run_worker(self._bench(), group="bench")
+            self.run_worker(self.run_and_report(self._bench, report, args.report), group="bench")
 
         async def press(self, key: str, shown: Callable[[], bool]) -> float:
             _log(f"key {key!r} on {type(self.screen).__name__} focus={self.focused!r}")
@@ -161,13 +161,9 @@ def child_main(args: argparse.Namespace) -> None:
         async def _bench(self) -> None:
             try:
                 await self._bench_steps()
-            except Exception as exc:  # report, don't hang the parent
-                report["error"] = repr(exc)
             finally:
-                Path(args.report).write_text(json.dumps(report))
                 if self.session is not None and args.churn:
                     _churn(self.session.connection, 0)
-                self.exit(0)
 
         async def _bench_steps(self) -> None:
             await self.wait(lambda: self._first_rows_at is not None, 120)

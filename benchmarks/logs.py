@@ -94,21 +94,12 @@ def child_main(args: argparse.Namespace) -> None:
         pause_rng = random.Random(11)
 
         def on_ready(self) -> None:
-            self.run_worker(self._bench(), group="bench")
+            self.run_worker(self.run_and_report(self._steps, report, args.report), group="bench")
 
         def _log_screen(self) -> LogScreen:
             screen = self.screen
             assert isinstance(screen, LogScreen)
             return screen
-
-        async def _bench(self) -> None:
-            try:
-                await self._steps()
-            except Exception as exc:  # report, don't hang the parent
-                report["error"] = repr(exc)
-            finally:
-                Path(args.report).write_text(json.dumps(report))
-                self.exit()
 
         async def _steps(self) -> None:
             await self.wait(lambda: self.session is not None and self.session.synced(), 60)

@@ -21,7 +21,7 @@ import tempfile
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +162,19 @@ class KeyTiming:
         self._waiter = None
         await asyncio.sleep(self.pause_rng.uniform(0.03, 0.12))
         return ms
+
+    async def run_and_report(
+        self, steps: Callable[[], Awaitable[None]], report: dict[str, Any], path: str
+    ) -> None:
+        """Run the benchmark's `steps`, then write `report` to `path` as JSON and exit the
+        app; an exception is reported as `error` (the parent gets a report, never a hang)."""
+        try:
+            await steps()
+        except Exception as exc:
+            report["error"] = repr(exc)
+        finally:
+            Path(path).write_text(json.dumps(report))
+            self.exit()  # type: ignore[attr-defined]
 
     async def wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
