@@ -283,6 +283,13 @@ def test_all_exporters_through_the_pod_proxy(all_sim: tuple[SimCluster, str]) ->
     temps = {(lb["Hostname"], lb["gpu"]): v for lb, v in values["DCGM_FI_DEV_GPU_TEMP"]}
     assert temps[(hot["Hostname"], hot["gpu"])] >= 85
     assert refused[0][0] not in {lb["Hostname"] for _, lb, _ in series}
+    # what a Prometheus server scrapes: the node stays a target, its scrape is refused
+    import requests
+
+    targets = requests.get(f"{sim.metrics_url}/targets", timeout=10).json()
+    assert refused[0][0] in {t["labels"]["node"] for t in targets}
+    scrape = requests.get(f"{sim.metrics_url}/nodes/{refused[0][0]}/metrics", timeout=10)
+    assert scrape.status_code == 503
 
 
 def test_all_mlflow_run_stalled_from_the_first_read(all_sim: tuple[SimCluster, str]) -> None:

@@ -32,6 +32,7 @@ from .clock import SimClock
 from .controllers import churn
 from .controllers.disruption import evict
 from .faults import Faults
+from .metrics_http import metrics_app
 from .pod_logs import PodLogs
 from .runtime import SimContext
 from .server import ApiServer
@@ -206,7 +207,8 @@ class SimCluster:
         }
         await self._serve(self.api.app(), self.port, ssl_ctx)
         if self.metrics_port:
-            await self._serve(self._metrics_app(), self.metrics_port, None)
+            app = metrics_app(self.telemetry, self.host, self.metrics_port)
+            await self._serve(app, self.metrics_port, None)
         write_kubeconfig(self.kubeconfig_path, kubeconfig(self.server_url, tls.ca_pem, self.auth))
 
     async def _serve(self, app: web.Application, port: int, ssl_ctx: ssl.SSLContext | None) -> None:
@@ -285,38 +287,6 @@ class SimCluster:
     def requests(self) -> Any:
         """The API server's `request_log.RequestLog` (method and path of each request)."""
         return self.api.requests
-
-    # ----- Prometheus scrape endpoint (plain HTTP) ------------------------------------------
-    def _metrics_app(self) -> web.Application:
-        async def node_metrics(request: web.Request) -> web.Response:
-            node = request.match_info["node"]
-            text = self.telemetry.node_metrics(node)
-            if text is None and node in self.telemetry.exporters_down:
-                return web.Response(status=503, text="the node's dcgm-exporter is not running\n")
-            if text is None:
-                return web.Response(status=404, text="no such GPU node\n")
-            return web.Response(text=text, content_type="text/plain", charset="utf-8")
-
-        async def targets(_request: web.Request) -> web.Response:
-            # Prometheus file_sd / http_sd format: one target group per GPU node.
-            groups = [
-                {
-                    "targets": [f"{self.host}:{self.metrics_port}"],
-                    "labels": {"__metrics_path__": f"/nodes/{n}/metrics", "node": n},
-                }
-                for n in self.telemetry.gpu_nodes()
-            ]
-            return json_response(groups)
-
-        async def all_metrics(_request: web.Request) -> web.Response:
-            text = "".join(self.telemetry.node_metrics(n) or "" for n in self.telemetry.gpu_nodes())
-            return web.Response(text=text, content_type="text/plain", charset="utf-8")
-
-        app = web.Application()
-        app.router.add_get("/nodes/{node}/metrics", node_metrics)
-        app.router.add_get("/targets", targets)
-        app.router.add_get("/metrics", all_metrics)
-        return app
 
 
 class FaultControl:
