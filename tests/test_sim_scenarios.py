@@ -351,6 +351,33 @@ def test_preset_with_scenario_is_a_usage_error(command: list[str]) -> None:
     assert "--preset and --scenario cannot be used together" in result.output
 
 
+def test_demo_hands_the_scenario_to_the_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    import console.cli as cli
+    import console.sim.process as process
+
+    # The console itself (a TUI) and the child process are replaced: only the wiring is tested
+    # here; test_start_process_with_a_scenario starts a real one.
+    started: list[dict[str, Any]] = []
+    opened: list[dict[str, Any]] = []
+
+    class FakeSim:
+        kubeconfig = "/tmp/kmc-fake-kubeconfig"
+
+        def stop(self, timeout: float = 1.0) -> None:
+            pass
+
+    monkeypatch.setattr(process, "start_process", lambda **kw: started.append(kw) or FakeSim())
+    monkeypatch.setattr(
+        cli, "run_console", lambda options, guard=None: opened.append(options.layer()) or 0
+    )
+    result = CliRunner().invoke(main, ["demo", "--scenario", "nccl-hang", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert started[-1]["scenario"] == "nccl-hang" and started[-1]["seed"] == 7
+    assert started[-1]["mlflow_uri"]  # its runs go to the demo's MLflow store
+    assert opened[-1]["mlflow_tracking_uri"] == started[-1]["mlflow_uri"]
+    assert "scenario nccl-hang" in result.output
+
+
 def test_help_lists_the_scenarios() -> None:
     result = CliRunner().invoke(main, ["sim", "serve", "--help"], terminal_width=400)
     assert result.exit_code == 0
