@@ -39,6 +39,15 @@ def _rows(inputs: TriageInputs) -> list[ServerRow]:
     return rows
 
 
+MAX_REPLICAS = 100_000
+
+
+def _count(value: int) -> int:
+    """A replica count from the cluster as arithmetic can take it (a tenant may write 10**400:
+    times a float that would raise)."""
+    return max(0, min(MAX_REPLICAS, value))
+
+
 def _ref(row: ServerRow) -> ObjectRef:
     return ObjectRef(
         PLURAL_OF_KIND.get(row.kind, "deployments"), row.namespace, row.name, "servers"
@@ -66,7 +75,7 @@ def server_not_ready(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
     for row in _rows(inputs):
         if row.scaled_to_zero:
             continue
-        desired, ready = row.desired_replicas, row.ready_replicas
+        desired, ready = _count(row.desired_replicas), _count(row.ready_replicas)
         pods = server_pods(inputs.session.cache, row.kind, row.namespace, row.name)
         short = desired > 0 and ready < desired
         rollout = bool(row.pending_revision) and ready > 0
