@@ -19,6 +19,25 @@ _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 SCHEMA_VERSION = 1
 
+RULE_IDS: dict[str, str] = {
+    "xid": "a GPU reported an XID error (code, meaning; hardware critical, application warning)",
+    "row-remap": "a GPU's row remapping failed (critical) or it has uncorrectable remapped rows",
+    "hot-gpu": "a GPU at or above triage_hot_celsius (+5 °C critical), or throttling",
+    "node-not-ready": "a GPU node NotReady or Unknown (critical while it holds GPU pods)",
+    "node-pressure": "a GPU node under memory, disk or PID pressure",
+    "device-plugin-down": "the NVIDIA device plugin is not running on a GPU node",
+    "exporter-down": "the DCGM exporter is not running on a GPU node, or sends nothing",
+    "timeslice-stuck": "a node's requested time-slicing is not applied",
+    "idle-allocated": "GPUs held by a pod below triage_idle_util for triage_idle_minutes",
+    "stalled-job": "a Running job whose MLflow run logged no step for mlflow_stall_minutes",
+    "crashloop": "training replicas crash-looping or restarting triage_restarts times",
+    "job-failed": "a job Failed within triage_failed_hours",
+    "pending-gpus": "GPU pods Pending longer than triage_pending_minutes, grouped by reason",
+    "server-not-ready": "a model server with 0 ready replicas (critical) or a stuck rollout",
+    "server-max-replicas": "an autoscaled model server pinned at its maxReplicas",
+}
+"""Every rule id a finding may carry, with what it checks (the README's table)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectRef:
