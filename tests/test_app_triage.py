@@ -6,6 +6,7 @@ rules are in test_app_triage_scenarios.py."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,11 +64,19 @@ def made_up(inputs: TriageInputs, _thresholds: Thresholds) -> Iterator[Finding]:
     )  # fmt: skip
 
 
-def use_rules(app: Any, *rules: Any) -> None:
-    """Swap the session's triage for one running `rules` (before the first findings)."""
+async def use_rules(pilot: Any, app: Any, *rules: Any) -> None:
+    """Swap the session's triage for one running `rules`, and wait until the screen shows
+    an evaluation of those (the real rules' first findings may be on it already)."""
     assert app.pipeline is not None
+    swapped = time.time()
     app.pipeline.triage = Triage(rules=rules)
     app.pipeline.mark_dirty()
+
+    def theirs() -> bool:
+        facts = triage(app).facts
+        return facts is not None and facts.report.generated >= swapped
+
+    await wait_until(pilot, theirs, 20)
 
 
 def triage(app: Any) -> TriageScreen:
@@ -97,7 +106,7 @@ async def findings(pilot: Any, app: Any, count: int) -> None:
 async def test_findings_ranked_counted_filtered_with_evidence(sim) -> None:
     app = make_app(sim, landing="triage")
     async with app.run_test(size=(160, 48)) as pilot:
-        use_rules(app, made_up)
+        await use_rules(pilot, app, made_up)
         await findings(pilot, app, 3)
         assert cells(app, "sev") == ["CRIT", "WARN", "INFO"]  # severity first, then GPUs
         assert "1 critical · 1 warning · 1 info" in title(app)
@@ -128,7 +137,7 @@ async def test_findings_ranked_counted_filtered_with_evidence(sim) -> None:
 async def test_enter_on_a_node_finding_then_cordon_then_back(sim) -> None:
     app = make_app(sim, landing="triage")
     async with app.run_test(size=SIZE) as pilot:
-        use_rules(app, made_up)
+        await use_rules(pilot, app, made_up)
         await findings(pilot, app, 3)
         node = gpu_nodes(app.session)[-1]
         await pilot.press("enter")
@@ -150,7 +159,7 @@ async def test_enter_on_a_node_finding_then_cordon_then_back(sim) -> None:
 async def test_enter_on_a_job_finding_then_logs_then_back(sim) -> None:
     app = make_app(sim, landing="triage")
     async with app.run_test(size=SIZE) as pilot:
-        use_rules(app, made_up)
+        await use_rules(pilot, app, made_up)
         await findings(pilot, app, 3)
         job = jobs(app.session)[0]
         await pilot.press("down", "enter")
@@ -176,7 +185,7 @@ async def test_a_gone_object_says_so_and_stays_in_its_view(sim) -> None:
     notes: list[str] = []
     app.notify = lambda message, *a, **k: notes.append(str(message))  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
-        use_rules(app, gone)
+        await use_rules(pilot, app, gone)
         await findings(pilot, app, 1)
         await pilot.press("enter")
         await wait_until(pilot, lambda: any("no-such-node is not in the" in n for n in notes))
@@ -186,7 +195,7 @@ async def test_a_gone_object_says_so_and_stays_in_its_view(sim) -> None:
 async def test_no_findings_says_so_and_over_what(sim) -> None:
     app = make_app(sim, landing="triage", telemetry_source="none")
     async with app.run_test(size=SIZE) as pilot:
-        use_rules(app)
+        await use_rules(pilot, app)
         await wait_until(pilot, lambda: "No findings" in shown(app), 20)
         nodes = len(gpu_nodes(app.session))
         text = shown(app)
@@ -200,7 +209,7 @@ async def test_a_failing_rule_is_a_note_and_the_others_still_show(sim) -> None:
 
     app = make_app(sim, landing="triage")
     async with app.run_test(size=SIZE) as pilot:
-        use_rules(app, broken, made_up)
+        await use_rules(pilot, app, broken, made_up)
         await findings(pilot, app, 3)
         await wait_until(pilot, lambda: app.screen.query_one("#notes").display)
         assert "rule broken failed: KeyError" in shown(app)
@@ -314,7 +323,7 @@ async def test_namespace_help_and_messages_on_triage(sim) -> None:
 
     app = make_app(sim, landing="triage")
     async with app.run_test(size=SIZE) as pilot:
-        use_rules(app, elsewhere)
+        await use_rules(pilot, app, elsewhere)
         await findings(pilot, app, 4)
         assert "restarting [b]bold[/b]" in shown(app)  # never markup
         assert "\x1b" not in shown(app)
@@ -353,7 +362,7 @@ async def test_findings_follow_the_cluster_without_a_key(sim) -> None:
 
     app = make_app(sim, landing="triage")
     async with app.run_test(size=SIZE) as pilot:
-        use_rules(app, labelled)
+        await use_rules(pilot, app, labelled)
         await wait_until(pilot, lambda: "No findings" in shown(app), 20)
         node = gpu_nodes(app.session)[0]
         set_label(node, "yes")
