@@ -82,7 +82,11 @@ async def test_filter_typing_filters_the_built_rows(tiny_sim) -> None:
         pipeline = app.pipeline
         assert pipeline is not None
         pipeline.min_interval = pipeline.tick = 3600.0  # no data-driven rebuild meanwhile
+        builds = pipeline.builds
         await refreshed(pilot, app)
+        # `refreshed` may return on a result built before; the build it asked for was still
+        # due at the old pace, and would come while the filter is typed: wait for it.
+        await wait_until(pilot, lambda: pipeline.builds > builds)
         screen = view(app)
         builds = pipeline.builds
         await pilot.press("slash", "l")
