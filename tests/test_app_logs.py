@@ -144,7 +144,7 @@ async def test_save_confirms_before_overwriting(tiny_sim, tmp_path: Path) -> Non
         await save()
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
         await pilot.press("n")
-        await pilot.pause(0.3)
+        await pilot.pause(0.3)  # time for a write that must not come (a lower bound)
         assert target.read_text() == "keep me\n"
         await save()
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
@@ -229,5 +229,5 @@ async def test_hostile_lines_are_shown_as_plain_text(tiny_sim) -> None:
 
         await wait_until(pilot, top_shown)
         await pilot.press("J", "w", "t", "end", "home")
-        await pilot.pause(0.2)
+        await pilot.pause(0.2)  # time for a crash that must not come (a lower bound)
         assert app.is_running and isinstance(app.screen, LogScreen)

@@ -141,7 +141,7 @@ async def test_run_key_without_mlflow_says_so(frozen_sim) -> None:
         await populated(pilot, app, "jobs")
         assert "loss" not in [c.key for c in view(app).table.visible_columns]
         await pilot.press("r")
-        await pilot.pause(0.2)
+        await pilot.pause(0.2)  # time for a screen that must not open (a lower bound)
         assert not isinstance(app.screen, RunScreen)
 
 
