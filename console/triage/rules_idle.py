@@ -5,7 +5,17 @@ utilization is below `idle_util`, and it has been so for `idle_minutes` — the 
 Prometheus history or from what this console has seen (`console.triage.idle`), clamped to
 the pod's start (a GPU idle before the pod got it is not the pod's waste). One finding per
 holding workload (job, model server, Deployment / StatefulSet / notebook, else the pod);
-a unit shared by several pods (time-slicing) counts for each as its share.
+a unit shared by several pods (time-slicing) counts for each as its share. Severity warning.
+
+- Undated: an allocation idle during everything this console has seen, when that is less
+  than the idle time and there is no Prometheus history (a one-shot `kmc triage` on a direct
+  scrape), is an *info* finding saying the duration is not known yet — once its pod has run
+  for the idle time (a pod just started may well be loading data).
+- Attribution: when a node's telemetry names no pod at all (an exporter without the
+  kubelet's pod-resources mapping), the cluster's pods on it hold its GPUs; only when every
+  GPU of the node is idle can their GPUs be said idle (data `attribution`: `cluster`).
+- Pods starting, crash-looping or terminating are left to other rules (crashloop), as are
+  jobs the stalled-job rule reports: their idle GPUs are that finding's evidence.
 """
 
 from __future__ import annotations
