@@ -22,6 +22,7 @@ from test_cluster_records import node_json, pod_json
 from console.cluster.cache import ClusterCache
 from console.cluster.connection import Connection
 from console.cluster.views import gpu_node_rows, gpu_pod_rows, totals
+from tests.conftest import wait_for
 
 
 class FakeApi:
@@ -178,15 +179,6 @@ def api() -> Iterator[tuple[FakeApi, Connection]]:
     server.server_close()
 
 
-def eventually(check, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    assert check()
-
-
 def start(connection: Connection, kinds=("pods", "nodes")) -> ClusterCache:
     cache = ClusterCache(connection, kinds=kinds, notify_interval=0.05)
     for informer in cache.informers.values():
@@ -212,11 +204,11 @@ def test_paginated_sync_then_watch(api) -> None:
         fake.put("/api/v1/pods", pod_json("p5", gpus=2))
         fake.put("/api/v1/pods", pod_json("p0", phase="Succeeded"))
         fake.put("/api/v1/pods", pod_json("p1"), kind="DELETED")
-        eventually(lambda: cache["pods"].get(("ml", "p5")) is not None)
-        eventually(lambda: cache.ledger.node("gpu-0").total_requested == 5)  # 5 - 1 - 1 + 2
+        wait_for(lambda: cache["pods"].get(("ml", "p5")) is not None)
+        wait_for(lambda: cache.ledger.node("gpu-0").total_requested == 5)  # 5 - 1 - 1 + 2
         assert cache["pods"].get(("ml", "p1")) is None
         assert {p.name for p in cache["pods"].by_index("node", "gpu-0")} == {"p0", "p2", "p3", "p4", "p5"}  # fmt: skip
-        eventually(lambda: any(("ml", "p5") in (c.kinds["pods"].keys or ()) for c in changes if "pods" in c))  # fmt: skip
+        wait_for(lambda: any(("ml", "p5") in (c.kinds["pods"].keys or ()) for c in changes if "pods" in c))  # fmt: skip
         rows = gpu_node_rows(cache)
         assert [(r.name, r.gpus_requested, r.gpus_allocatable) for r in rows] == [("gpu-0", 5, 8)]
         assert len(gpu_pod_rows(cache, namespace="ml")) == 5
@@ -234,7 +226,7 @@ def test_dropped_watch_resumes_without_relist(api) -> None:
         lists, watches = fake.lists, fake.watches
         fake.drop_watches()
         fake.put("/api/v1/pods", pod_json("b"))
-        eventually(lambda: cache["pods"].get(("ml", "b")) is not None)
+        wait_for(lambda: cache["pods"].get(("ml", "b")) is not None)
         assert fake.lists == lists and fake.watches > watches
     finally:
         cache.stop()
@@ -251,9 +243,9 @@ def test_expired_resource_version_relists(api) -> None:
         with fake.lock:  # delete "a" behind the watch's back, then expire history
             del fake.objects["/api/v1/pods"]["a"]
         fake.expire()
-        eventually(lambda: cache["pods"].get(("ml", "a")) is None)
+        wait_for(lambda: cache["pods"].get(("ml", "a")) is None)
         assert fake.lists > lists and cache["pods"].get(("ml", "b")) is not None
-        eventually(lambda: cache["pods"].state.state == "live")
+        wait_for(lambda: cache["pods"].state.state == "live")
     finally:
         cache.stop()
 
@@ -263,11 +255,11 @@ def test_forbidden_and_not_installed(api) -> None:
     fake.status_for["/api/v1/nodes"] = 403
     cache = start(connection, kinds=("nodes", "pytorchjobs"))
     try:
-        eventually(lambda: cache["nodes"].state.state == "forbidden")
-        eventually(lambda: cache["pytorchjobs"].state.state == "not installed")
+        wait_for(lambda: cache["nodes"].state.state == "forbidden")
+        wait_for(lambda: cache["pytorchjobs"].state.state == "not installed")
         assert "forbidden" in cache["nodes"].state.message
         del fake.status_for["/api/v1/nodes"]  # permission granted later: recovers
-        eventually(lambda: cache["nodes"].state.state == "live")
+        wait_for(lambda: cache["nodes"].state.state == "live")
     finally:
         cache.stop()
 
@@ -278,7 +270,7 @@ def test_throttle_and_server_errors_back_off_then_recover(api) -> None:
     fake.fail = [(503, {}), (429, {"Retry-After": "0.3"})]
     cache = start(connection, kinds=("pods",))
     try:
-        eventually(lambda: cache["pods"].state.state == "stale", 2)
+        wait_for(lambda: cache["pods"].state.state == "stale", 2)
         assert "stale since" in cache["pods"].state.label()
         began = time.monotonic()
         assert cache.wait_synced(30)
@@ -297,8 +289,8 @@ def test_malformed_watch_objects_are_skipped(api) -> None:
             "/api/v1/pods", b'{"type":"ADDED","object":{"metadata":{"labels":7}}}\nnot json\n'
         )
         fake.put("/api/v1/pods", pod_json("ok"))
-        eventually(lambda: cache["pods"].get(("ml", "ok")) is not None)
-        eventually(lambda: cache["pods"].state.skipped >= 0 and cache["pods"]._skipped == 2)
+        wait_for(lambda: cache["pods"].get(("ml", "ok")) is not None)
+        wait_for(lambda: cache["pods"].state.skipped >= 0 and cache["pods"]._skipped == 2)
         assert cache["pods"].state.state == "live"
     finally:
         cache.stop()

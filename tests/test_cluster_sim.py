@@ -27,6 +27,7 @@ from console.cluster.connection import (
     list_contexts,
 )
 from console.cluster.detail import describe, events_for, object_yaml
+from tests.conftest import wait_for
 
 sim_cluster = pytest.importorskip("console.sim.cluster")
 
@@ -53,15 +54,6 @@ def cache(admin) -> Iterator[ClusterCache]:
     assert cache.wait_synced(20)
     yield cache
     cache.stop()
-
-
-def eventually(check, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    assert check()
 
 
 def with_token(connection: Connection, token: str) -> Connection:
@@ -140,10 +132,10 @@ def test_watch_sees_cordon(cache: ClusterCache, admin: Connection) -> None:
     headers = {"Content-Type": "application/strategic-merge-patch+json"}
     try:
         admin.request("PATCH", f"/api/v1/nodes/{name}", body=patch, headers=headers)
-        eventually(lambda: cache["nodes"].get(("", name)).unschedulable)
+        wait_for(lambda: cache["nodes"].get(("", name)).unschedulable)
     finally:
         admin.request("PATCH", f"/api/v1/nodes/{name}", body={"spec": {"unschedulable": None}}, headers=headers)  # fmt: skip
-    eventually(lambda: not cache["nodes"].get(("", name)).unschedulable)
+    wait_for(lambda: not cache["nodes"].get(("", name)).unschedulable)
 
 
 def _label_node(admin: Connection, name: str, value: str) -> None:
@@ -160,8 +152,8 @@ def test_dropped_watches_resume(sim, cache: ClusterCache, admin: Connection) -> 
     lists = cache["nodes"].lists
     sim.faults.drop_watches()
     _label_node(admin, name, "after-drop")
-    eventually(lambda: cache["nodes"].get(("", name)).labels.get("kmc-test") == "after-drop")
-    eventually(lambda: cache["nodes"].state.state == "live")
+    wait_for(lambda: cache["nodes"].get(("", name)).labels.get("kmc-test") == "after-drop")
+    wait_for(lambda: cache["nodes"].state.state == "live")
     assert cache["nodes"].lists == lists  # resumed from the last resourceVersion, no relist
 
 
@@ -177,8 +169,8 @@ def test_expired_history_relists(sim, cache: ClusterCache, admin: Connection) ->
     sim.faults.expire_watches()
     sim.faults.drop_watches()  # reconnecting from the old resourceVersion gets 410
     _label_node(admin, name, "after-410")
-    eventually(lambda: cache["nodes"].get(("", name)).labels.get("kmc-test") == "after-410")
-    eventually(lambda: cache["nodes"].state.state == "live")
+    wait_for(lambda: cache["nodes"].get(("", name)).labels.get("kmc-test") == "after-410")
+    wait_for(lambda: cache["nodes"].state.state == "live")
     assert cache["nodes"].lists > lists
 
 
