@@ -17,7 +17,7 @@ SCENARIOS: dict[str, str] = {
     "node-notready": "a GPU node NotReady (kubelet stopped posting status) with GPU pods on it; "
     "another under MemoryPressure",
     "idle-allocated": "notebooks and a Deployment holding 4 L4 GPUs at 0% for hours",
-    "nccl-hang": "a 2-node PyTorchJob Running, GPUs stuck, no MLflow step for 25 min, "
+    "nccl-hang": "a 2-node PyTorchJob Running, GPUs stuck, no MLflow step for ~28 min, "
     "NCCL watchdog timeouts in its logs",
     "crashloop": "a training replica in CrashLoopBackOff (9 restarts); a job Failed 10 min ago",
     "pending-gpus": "GPU pods Pending 30 min: no free H100, untolerated taint, no B200 node, "
