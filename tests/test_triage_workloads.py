@@ -465,3 +465,14 @@ def test_idle_gpus_of_a_node_whose_telemetry_names_no_pod_come_from_the_cluster(
     store.apply(frame(("gpu-0", 0, 60.0, ()), *(("gpu-0", i, 0.0, ()) for i in range(1, 4))))
     busy = triage.evaluate(s, store=store, telemetry="dcgm", now=NOW + 3 * MIN)
     assert busy.findings == ()  # one GPU works: which pod's GPUs idle is not known
+
+
+def test_an_idle_mig_slice_counts_as_its_part_of_the_gpu():
+    s = session(("nodes", node("gpu-0")), ("pods", deployment_pod("nb-0", "jupyter-dana", gpus=1)))
+    store, triage = TelemetryStore(), idle_triage(minutes=1)
+    slice_ = GpuReading("gpu-0", 0, util=0.0, pods=(("ml", "nb-0"),), mig_id=9, profile="3g.40gb")
+    parent = GpuReading("gpu-0", 0, util=0.0, model="NVIDIA A100-SXM4-80GB", instances=(slice_,))
+    store.apply(Frame(readings={"gpu-0": [parent]}))
+    triage.evaluate(s, store=store, telemetry="dcgm", now=NOW)
+    [finding] = triage.evaluate(s, store=store, telemetry="dcgm", now=NOW + 2 * MIN).findings
+    assert finding.gpus == round(3 / 7, 3) and "gpu-0 GPU 0 MIG 9" in finding.evidence[0]

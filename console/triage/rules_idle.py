@@ -67,9 +67,11 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
     watched = inputs.now - min(
         (u.since for u in units.values() if u.throughout), default=inputs.now
     )
+    weights = _mig_weights(store, units)
     for unit in units.values():
         for i, key in enumerate(unit.pods):
             share = unit.shares[i] if i < len(unit.shares) else 1.0 / len(unit.pods)
+            share *= weights.get(unit.key, 1.0)
             if inputs.namespace and key[0] != inputs.namespace:
                 continue
             pod = inputs.session.get("pods", key)
@@ -89,6 +91,21 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
     for ref, held in undated.items():
         if ref not in groups and not _stalled(inputs, t, ref):
             yield _finding(inputs, t, ref, held, watched)
+
+
+def _mig_weights(store: Any, units: dict[SlotKey, IdleUnit]) -> dict[SlotKey, float]:
+    """A MIG instance's part of its GPU (`3g.40gb` on an A100: 3 of 7 compute slices), so a
+    slice does not count as a whole GPU."""
+    out: dict[SlotKey, float] = {}
+    for node in {key[0] for key in units if len(key) == 3}:
+        for row in store.gpu_rows(node):
+            if row.mig_id is None:
+                continue
+            head = row.profile.partition("g")[0]
+            slices = int(head) if head.isascii() and head.isdigit() and len(head) <= 2 else 1
+            total = 4 if "A30" in row.model else 7
+            out[(node, row.index, row.mig_id)] = min(1.0, max(1, slices) / total)
+    return out
 
 
 def _by_ledger(inputs: TriageInputs, store: Any, below: float) -> list[Held]:
