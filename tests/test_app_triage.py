@@ -14,6 +14,7 @@ import pytest
 from textual.widgets import Static
 
 from console.cluster.connection import connect
+from console.screens.detail import DetailScreen
 from console.screens.logs import LogScreen
 from console.screens.resource import ResourceScreen
 from console.screens.triage import TriageScreen, finding_of
@@ -140,6 +141,16 @@ async def test_enter_on_a_node_finding_then_cordon_then_back(sim) -> None:
         await use_rules(pilot, app, made_up)
         await findings(pilot, app, 3)
         node = gpu_nodes(app.session)[-1]
+        await pilot.press("e")  # the object's events, without leaving Triage
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert app.screen.record.name == node and app.screen.initial_tab == "events"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
+        await pilot.press("g")  # its GPUs, the finding's GPU selected
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert app.screen.initial_tab == "gpus" and app.screen.gpu == 3
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, TriageScreen))
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, JumpScreen) and app.screen.landed)
         jump = app.screen

@@ -94,6 +94,12 @@ class TriageScreen(ResourceScreen, inherit_bindings=False):
                 tooltip="filter: regex over severity, object, title and action; ! inverts"),
         Binding("d", "evidence", "Evidence",
                 tooltip="show or hide the selected finding's evidence and action"),
+        Binding("y", "object('yaml')", "YAML", show=False,
+                tooltip="YAML of the finding's object"),
+        Binding("e", "object('events')", "Events",
+                tooltip="events of the finding's object"),
+        Binding("g", "object('gpus')", "GPUs", show=False,
+                tooltip="the GPUs of the finding's node, its GPU selected"),
         Binding("greater_than_sign", "sort_step(1)", "Sort", show=False, key_display=">",
                 tooltip="sort by the next column"),
         Binding("less_than_sign", "sort_step(-1)", "Sort back", show=False, key_display="<",
@@ -248,3 +254,19 @@ class TriageScreen(ResourceScreen, inherit_bindings=False):
         if finding is None:
             return
         self.app.push_screen(JumpScreen(finding.object))
+
+    def action_object(self, tab: str) -> None:
+        """The finding's object's detail (YAML, events) without leaving Triage."""
+        finding = finding_of(self._selected())
+        session = self.host.session
+        if finding is None or session is None:
+            return
+        ref = finding.object
+        record = session.get(ref.kind, ref.key) if session.has(ref.kind) else None
+        if record is None:
+            shown = clean_line(ref.label())
+            self.app.notify(f"{shown} is gone", severity="warning", markup=False)
+            return
+        from console.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(ref.kind, record, tab, gpu=ref.gpu))
