@@ -58,7 +58,8 @@ def warm(ctx: SimContext, name: str, layout: Layout) -> None:
     short-lived incidents and making the node changes at their times."""
     shown = incidents(name)
     ctx.advance(START)
-    ctx.advance(WARMUP - START - workloads.PHASE, step=WARMUP)  # nothing happens: jump
+    # one step: the hours when nothing changes pass at once (timers due meanwhile fire at its end)
+    ctx.advance(WARMUP - START - workloads.PHASE, step=WARMUP)
     serve_at = ctx.clock.now() + workloads.PHASE
 
     def short_lived() -> None:
