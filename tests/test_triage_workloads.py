@@ -476,3 +476,24 @@ def test_an_idle_mig_slice_counts_as_its_part_of_the_gpu():
     triage.evaluate(s, store=store, telemetry="dcgm", now=NOW)
     [finding] = triage.evaluate(s, store=store, telemetry="dcgm", now=NOW + 2 * MIN).findings
     assert finding.gpus == round(3 / 7, 3) and "gpu-0 GPU 0 MIG 9" in finding.evidence[0]
+
+
+def test_prometheus_history_that_cannot_be_read_is_a_note_and_the_seen_time_is_used():
+    s = session(("nodes", node("gpu-0")), ("pods", pod("train", gpus=1)))
+
+    class Unreadable(TelemetryStore):
+        """A store whose source keeps history that cannot be read now (Prometheus is not
+        run here: the Prometheus path is tested against a real one in the sim tests)."""
+
+        keeps_history = True
+
+        def idle_since(self, keys, below, lookback, now):
+            return None
+
+    store = Unreadable()
+    store.apply(frame(("gpu-0", 0, 0.0, (("ml", "train"),))))
+    report = idle_triage(minutes=0).evaluate(s, store=store, telemetry="prometheus", now=NOW)
+    assert report.sources["idle_duration"].startswith("seen since ")
+    assert any("could not be read" in n for n in report.notes)
+    [finding] = report.findings
+    assert finding.data["duration_source"].startswith("seen since ")

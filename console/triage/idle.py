@@ -31,7 +31,7 @@ GRACE_SECONDS = 300.0
 start this long; after that, or when seen busy or held by other pods, it starts over."""
 RECHECK_SECONDS = 60.0
 """Prometheus answers are reused this long for units idle throughout."""
-TRACKER, PROM_CACHE = "idle-tracker", "idle-prometheus"
+TRACKER, PROM_CACHE, FAILED = "idle-tracker", "idle-prometheus", "idle-prometheus-failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,9 @@ def idle_units(
         return seen, tracker.label
     history = _prometheus(state, store, seen, now, below, lookback)
     if history is None:
+        state[FAILED] = True  # the rule says so in a note
         return seen, tracker.label
+    state.pop(FAILED, None)
     out = {}
     for key, unit in seen.items():
         if key in history:

@@ -25,7 +25,7 @@ from typing import Any
 
 from console.metrics.model import SlotKey
 from console.triage.engine import Rule, Thresholds, TriageInputs
-from console.triage.idle import PROMETHEUS, Held, IdleUnit, idle_units
+from console.triage.idle import FAILED, PROMETHEUS, Held, IdleUnit, idle_units
 from console.triage.model import INFO, WARNING, Finding, ObjectRef
 from console.triage.owners import duration, gpus_text, names, owner_of, what_of
 
@@ -62,6 +62,8 @@ def idle_allocated(inputs: TriageInputs, t: Thresholds) -> Iterator[Finding]:
     ledger = _by_ledger(inputs, store, t.idle_util)
     units, how = idle_units(inputs.state, store, inputs.now, t.idle_util, lookback, ledger)
     inputs.sources["idle_duration"] = how
+    if inputs.state.get(FAILED):
+        inputs.notes.append(f"{RULE}: Prometheus history could not be read; idle time {how}")
     groups: dict[ObjectRef, list[tuple[IdleUnit, Any, float, float]]] = {}
     undated: dict[ObjectRef, list[tuple[IdleUnit, Any, float, float]]] = {}
     watched = inputs.now - min(
