@@ -17,6 +17,7 @@ from console.metrics.store import TelemetryStore
 from console.triage import rules_idle, rules_pending
 from console.triage.engine import Thresholds, Triage
 from console.triage.idle import IdleTracker
+from console.triage.model import ObjectRef
 from console.triage.rules_pending import INSUFFICIENT, QUEUE, SELECTOR, TAINT, classify
 
 MIN = 60.0
@@ -338,3 +339,19 @@ def test_prometheus_history_that_cannot_be_read_is_a_note_and_the_seen_time_is_u
     assert any("could not be read" in n for n in report.notes)
     [finding] = report.findings
     assert finding.data["duration_source"].startswith("seen since ")
+
+
+def test_a_kubeflow_notebook_is_stopped_not_scaled():
+    meta = {
+        "labels": {"notebook-name": "alice", "statefulset": "alice"},
+        "ownerReferences": [
+            {"kind": "StatefulSet", "name": "alice", "uid": "s", "controller": True}
+        ],
+    }
+    s = session(("nodes", node("gpu-0")), ("pods", pod("alice-0", metadata=meta)))
+    store, triage = TelemetryStore(), idle_triage(minutes=0)
+    store.apply(frame(("gpu-0", 0, 0.0, (("ml", "alice-0"),))))
+    [finding] = triage.evaluate(s, store=store, telemetry="dcgm", now=NOW).findings
+    assert finding.object == ObjectRef("statefulsets", "ml", "alice", "servers")
+    assert finding.title.startswith("notebook holds 1 GPU idle") and finding.action_key == ""
+    assert "kubeflow-resource-stopped=true" in finding.action

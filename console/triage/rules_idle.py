@@ -42,7 +42,14 @@ def unit_label(key: SlotKey) -> str:
     return f"{key[0]} GPU {key[1]}"
 
 
-def _action(ref: ObjectRef, what: str) -> tuple[str, str]:
+def _action(ref: ObjectRef, what: str, pods: list[Any]) -> tuple[str, str]:
+    kubeflow = next((p.labels["notebook-name"] for p in pods if "notebook-name" in p.labels), "")
+    if kubeflow:  # the Notebook controller would scale its StatefulSet back up
+        return (
+            f"stop the notebook: kubectl annotate notebook {kubeflow} -n {ref.namespace} "
+            "kubeflow-resource-stopped=true (its controller would undo a scale)",
+            "",
+        )
     if ref.kind in ("deployments", "statefulsets", "inferenceservices"):
         return f"scale the {what} to 0 (s) to free its GPUs, or delete it", "s"
     if ref.kind == "llminferenceservices":
@@ -168,7 +175,7 @@ def _finding(
     source = seen[0] if seen else PROMETHEUS  # the weaker source when they differ
     what = what_of(ref, pods)
     idle_for = ("≥ " if at_least else "") + duration(now - since)
-    action, key = _action(ref, what)
+    action, key = _action(ref, what, pods)
     ledger = sorted({u.key[0] for u, _, _, _ in held if u.ledger})
     title = f"{what} holds {gpus_text(gpus)} idle for {idle_for}"
     lasted = f"idle {idle_for} ({source})"
