@@ -55,7 +55,11 @@ def test_idle_allocated(tmp_path) -> None:
         ObjectRef("statefulsets", "notebooks", "jupyter-bob", "servers"),
     }
     assert sum(f.gpus for f in idle.values()) == 4
-    assert all(f.severity == "warning" and f.action_key == "s" for f in idle.values())
+    assert all(f.severity == "warning" for f in idle.values())
+    webui = idle[ObjectRef("deployments", "ml-platform", "sd-webui-scratch", "servers")]
+    assert webui.action_key == "s" and webui.gpus == 2
+    bob = idle[ObjectRef("statefulsets", "notebooks", "jupyter-bob", "servers")]
+    assert "kubeflow-resource-stopped" in bob.action  # a Kubeflow notebook: stopped, not scaled
     assert idle[
         ObjectRef("statefulsets", "notebooks", "jupyter-alice", "servers")
     ].title.startswith("notebook holds 1 GPU idle")
