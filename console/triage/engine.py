@@ -72,7 +72,7 @@ class TriageInputs:
     telemetry: str = "none"
     """What telemetry is: `dcgm`, `prometheus`, or `none: <why>`."""
     progress: Mapping[Any, Any] | None = None
-    """MLflow: `(namespace, job) → console.tracking.progress.JobProgress`, or None."""
+    """MLflow: `(kind, namespace, job) → console.tracking.progress.JobProgress`, or None."""
     namespace: str | None = None
     """Only findings in this namespace (None: all); cluster-scoped ones always show."""
     state: dict[str, Any] = field(default_factory=dict)
@@ -139,7 +139,9 @@ class Triage:
         findings = rank(found.values())
         idle: dict[str, float] = {}
         for f in findings:
-            hours = f.data.get("gpu_hours_idle") if f.rule == "idle-allocated" else None
+            # an undated idle allocation (for how long is not known) wastes no known hours yet
+            dated = f.rule == "idle-allocated" and not f.data.get("undated")
+            hours = f.data.get("gpu_hours_idle") if dated else None
             if isinstance(hours, int | float):
                 idle[f.namespace] = round(idle.get(f.namespace, 0.0) + hours, 2)
         return Report(
