@@ -4,7 +4,7 @@
 
 Runs the real console (in-process, headless, 160×48) against an in-process demo cluster with
 the DCGM telemetry source, lets a history of samples build up, and saves the GPU nodes view,
-the training jobs, the GPU map and one node's GPUs tab.
+the training jobs, the triage findings, the GPU map and one node's GPUs tab.
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ async def shoot(out: Path) -> None:
             (out / "training-jobs.svg").write_text(
                 app.export_screenshot(title="kmc — training jobs")
             )
+            await _command(pilot, "triage")
+            await _until(pilot, lambda: app.screen.table.row_count > 0)
+            await pilot.pause(1.0)
+            (out / "triage.svg").write_text(app.export_screenshot(title="kmc — triage"))
             await _command(pilot, "gpumap")
             await pilot.pause(1.0)
             (out / "gpu-map.svg").write_text(app.export_screenshot(title="kmc — GPU map"))
