@@ -47,6 +47,17 @@ from themes import CONSOLE_TCSS, THEMES, variable_defaults
 from widgets.header import HeaderData
 from widgets.help import HelpScreen
 
+TRACKING_SETTINGS = (
+    "mlflow_tracking_uri",
+    "mlflow_link_rules",
+    "mlflow_run_annotation",
+    "mlflow_run_env",
+    "mlflow_job_tag",
+    "mlflow_metric",
+    "mlflow_stall_minutes",
+    "refresh_seconds",
+)
+"""What the MLflow link is built from: a context whose section changes one gets a new link."""
 FREEZE_EVERY = 30.0
 """Seconds between two `gc.freeze()` once the caches have synced (see `_freeze_survivors`)."""
 FULL_COLLECTION_EVERY = 100
@@ -469,6 +480,8 @@ class KmcApp(App[int]):
         """Make `settings` the app's (between two sessions): namespace, refresh, theme, and
         what the next session and telemetry link are built with."""
         refresh_changed = settings.refresh_seconds != self.settings.refresh_seconds
+        if any(getattr(settings, f) != getattr(self.settings, f) for f in TRACKING_SETTINGS):
+            self.tracking = TrackingLink(settings)  # the context's MLflow, or none
         self.settings = settings
         self.telemetry.settings = settings
         self.namespace = (

@@ -206,3 +206,29 @@ async def test_ctx_restarts_telemetry_with_the_contexts_source(tiny_sim, tmp_pat
         assert status.where == "http://alice:***@127.0.0.1:1/prom?token=***"
         for shown in (_header(app), status.error, screen_text(app)):
             assert "hunter2" not in shown and "s3cr3t" not in shown
+
+
+async def test_ctx_applies_the_contexts_mlflow_link(tiny_sim, tmp_path: Path):
+    kubeconfig = _kubeconfig_with(tiny_sim, tmp_path, {"research": {"user": "kmc-sim-admin"}})
+    config = tmp_path / "config.toml"
+    store = f"sqlite:///{tmp_path}/mlflow.db"
+    config.write_text(
+        'telemetry_source = "none"\n'
+        f'[contexts."research"]\nmlflow_tracking_uri = "{store}"\nmlflow_metric = "eval_loss"\n'
+    )
+    app = _app(kubeconfig, config)
+    async with app.run_test(size=SIZE) as pilot:
+        await populated(pilot, app, "nodes")
+        assert not app.tracking.enabled  # kmc-sim's settings name no MLflow
+
+        await command(pilot, "ctx research")
+        await wait_until(pilot, lambda: app.context == "research" and app.session is not None, 20)
+        await populated(pilot, app, "nodes")
+        assert app.tracking.enabled and app.tracking.client.uri == store
+        assert app.tracking.metric == "eval_loss"
+        assert app.pipeline.tracking is app.tracking  # the new session reads the new link
+
+        await command(pilot, "ctx kmc-sim")
+        await wait_until(pilot, lambda: app.context == "kmc-sim" and app.session is not None, 20)
+        await populated(pilot, app, "nodes")
+        assert not app.tracking.enabled
