@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.exec_plugin import exec_kubeconfig, runs
-from tests.test_exit import Console, until
+from tests.pty_launch import until
+from tests.test_exit import kmc_on_pty
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,7 @@ def test_mfa_prompt_before_the_tui_and_through_suspend(tiny_sim, tmp_path: Path)
         FAKE_NEEDS_USER_AFTER="1",
         FAKE_READ_CODE="1",
     )
-    console = Console(
+    console = kmc_on_pty(
         ["--kubeconfig", str(kubeconfig), "--context", "kmc-exec", "--telemetry", "none"]
     )
     try:
