@@ -81,6 +81,15 @@ class TriageInputs:
     """Rules append what they could not check here."""
     sources: dict[str, str] = field(default_factory=dict)
     """Rules add how they got what they report (e.g. `idle_duration`)."""
+    memo: dict[str, Any] = field(default_factory=dict)
+    """What several rules read, computed once for this evaluation (`once`)."""
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """`compute()`'s value, computed at the first ask of this evaluation (a view's rows,
+        one walk over the pods) and shared by every rule that asks after."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
 
 Rule = Callable[[TriageInputs, Thresholds], Iterable[Finding]]

@@ -62,9 +62,10 @@ def impact(inputs: Any, node: NodeRecord) -> tuple[float, list[str], list[str]]:
 def _daemons(inputs: Any) -> tuple[dict[str, list[PodRecord]], dict[str, list[PodRecord]]]:
     """(node → device-plugin pods, node → exporter pods), trusted ones only: one walk over
     the pods per evaluation, shared by the rules that ask."""
-    cached = inputs.state.get(_DAEMONS)
-    if cached is not None and cached[0] is inputs:
-        return cached[1]
+    return inputs.once(_DAEMONS, lambda: _walk_daemons(inputs))
+
+
+def _walk_daemons(inputs: Any) -> tuple[dict[str, list[PodRecord]], dict[str, list[PodRecord]]]:
     plugins: dict[str, list[PodRecord]] = {}
     exporters: dict[str, list[PodRecord]] = {}
     for p in inputs.session.items("pods"):
@@ -74,7 +75,6 @@ def _daemons(inputs: Any) -> tuple[dict[str, list[PodRecord]], dict[str, list[Po
             plugins.setdefault(p.node, []).append(p)
         elif p.namespace in OPERATOR_NAMESPACES and is_exporter(p.labels):
             exporters.setdefault(p.node, []).append(p)
-    inputs.state[_DAEMONS] = (inputs, (plugins, exporters))
     return plugins, exporters
 
 

@@ -39,12 +39,7 @@ def _rows(inputs: TriageInputs) -> list[views.JobRow]:
     cache = getattr(inputs.session, "cache", None)
     if cache is None:
         return []
-    memo = inputs.state.get("job-rows")
-    if memo is not None and memo[0] is inputs:
-        return memo[1]
-    rows = views.job_rows(cache, inputs.namespace, now=inputs.now)
-    inputs.state["job-rows"] = (inputs, rows)
-    return rows
+    return inputs.once("job-rows", lambda: views.job_rows(cache, inputs.namespace, now=inputs.now))
 
 
 def _pods(inputs: TriageInputs, row: views.JobRow) -> list[PodRecord]:

@@ -31,12 +31,9 @@ def _rows(inputs: TriageInputs) -> list[ServerRow]:
     cache = getattr(inputs.session, "cache", None)
     if cache is None:
         return []
-    memo = inputs.state.get("server-rows")
-    if memo is not None and memo[0] is inputs:
-        return memo[1]
-    rows = views.server_rows(cache, inputs.namespace, now=inputs.now)
-    inputs.state["server-rows"] = (inputs, rows)
-    return rows
+    return inputs.once(
+        "server-rows", lambda: views.server_rows(cache, inputs.namespace, now=inputs.now)
+    )
 
 
 MAX_REPLICAS = 100_000

@@ -105,9 +105,10 @@ def _mig(node: NodeRecord) -> bool:
 def pending_changes(inputs: TriageInputs, thresholds: Thresholds) -> dict[str, Pending]:
     """Node → its unconverged time-slicing change (once per evaluation; remembers when each
     was first seen)."""
-    cached = inputs.state.get(_EVAL)
-    if cached is not None and cached[0] is inputs:
-        return cached[1]
+    return inputs.once(_EVAL, lambda: _pending_changes(inputs, thresholds))
+
+
+def _pending_changes(inputs: TriageInputs, thresholds: Thresholds) -> dict[str, Pending]:
     labelled = [
         n
         for n in gpu_nodes(inputs)
@@ -142,7 +143,6 @@ def pending_changes(inputs: TriageInputs, thresholds: Thresholds) -> dict[str, P
             plugin_up, plugin = daemon_state(inputs, plugins.get(node.name, []), "device plugin")
         out[node.name] = Pending(node, label, config, unmet, first_seen, plugin_up, plugin)
     inputs.state[_SEEN] = remembered
-    inputs.state[_EVAL] = (inputs, out)
     return out
 
 
