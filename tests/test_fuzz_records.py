@@ -9,6 +9,7 @@ a control, an invisible format character or more than `CELL_MAX` characters."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from typing import Any
@@ -345,3 +346,56 @@ def test_hostile_objects_decode_and_render(kind: str, data: st.DataObject, filte
 def test_the_node_gpus_tab_rows_never_raise(rows: list[GpuRow], width: int) -> None:
     for row in gpu_rows(rows, width):
         assert all(isinstance(c, str) and len(c) <= CELL_MAX for c in row.cells)
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec"),
+    [
+        (
+            "trainjobs",
+            {
+                "trainer": {
+                    "numNodes": 10**400,
+                    "resourcesPerNode": {"limits": {"nvidia.com/gpu": "8"}},
+                }
+            },
+        ),
+        (
+            "jobs",
+            {
+                "parallelism": 10**400,
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}
+                        ]
+                    }
+                },
+            },
+        ),
+        (
+            "pytorchjobs",
+            {
+                "pytorchReplicaSpecs": {
+                    "Worker": {
+                        "replicas": 10**400,
+                        "template": {
+                            "spec": {
+                                "containers": [
+                                    {"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}
+                                ]
+                            }
+                        },
+                    }
+                }
+            },
+        ),
+    ],
+)
+def test_an_absurd_replica_count_is_clamped_where_it_is_decoded(kind: str, spec: dict) -> None:
+    # found by the records fuzz: 10**400 nodes times 8 GPUs overflowed a float sum
+    item = {"metadata": {"name": "big", "namespace": "ml"}, "spec": spec}
+    record = KINDS[kind].decode_item(json.dumps(item).encode())
+    assert record is not None
+    assert all(0 <= role.desired <= 2**31 - 1 for role in record.roles)
+    assert math.isfinite(record.gpus)

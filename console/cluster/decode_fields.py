@@ -54,6 +54,18 @@ def parse_time(value: str | None) -> float:
     return stamp
 
 
+MAX_COUNT = 2**31 - 1
+"""The most replicas, nodes or pods a count can say: the API's int32 (a tenant's 10**400 in
+a custom resource would overflow the float sums of GPUs it meets)."""
+
+
+def count(value: int | None, default: int | None = 0) -> int | None:
+    """A replica / node / pod count within 0..MAX_COUNT; `default` when not given."""
+    if value is None:
+        return default
+    return min(max(value, 0), MAX_COUNT)
+
+
 def line(value: str) -> str:
     """`clean_line` with the common case (already printable) inlined: this runs ~25× per pod."""
     return value if value.isprintable() else clean_line(value)

@@ -8,7 +8,7 @@ or TrainJob, which have no Running condition).
 from __future__ import annotations
 
 from console.cluster import gpu, wire
-from console.cluster.decode_fields import clean_labels, conds, line, parse_time
+from console.cluster.decode_fields import clean_labels, conds, count, line, parse_time
 from console.cluster.records import Cond, JobRecord, Role, RuntimeRecord
 
 
@@ -95,7 +95,7 @@ def kubeflow_job_record(kind: str, job: wire.KubeflowJob) -> JobRecord:
     invalid: list[str] = []
     for name, replica in specs.items():
         rs = statuses.get(name, wire.ReplicaStatus())
-        desired = 1 if replica.replicas is None else replica.replicas
+        desired = count(replica.replicas, 1)
         gpus = sum(gpu.template_request(replica.template, invalid).values())
         roles.append(Role(line(name), desired, rs.active, rs.succeeded, rs.failed, None, gpus))
     conditions = conds(job.status.conditions)
@@ -116,7 +116,7 @@ def kubeflow_job_record(kind: str, job: wire.KubeflowJob) -> JobRecord:
 
 def batch_job_record(job: wire.BatchJob) -> JobRecord:
     spec, status = job.spec, job.status
-    desired = spec.parallelism if spec.parallelism is not None else 1
+    desired = count(spec.parallelism, 1)
     invalid: list[str] = []
     gpus = sum(gpu.template_request(spec.template, invalid).values())
     role = Role("", desired, status.active, status.succeeded, status.failed, status.ready, gpus)
@@ -253,7 +253,7 @@ def trainjob_record(job: wire.TrainJob) -> JobRecord:
     per_node = gpu.gpu_quantities(resources.limits, invalid)
     per_node.update(gpu.gpu_quantities(resources.requests, invalid))
     has_resources = bool(resources.limits or resources.requests)
-    desired = max(trainer.num_nodes, 0) if trainer.num_nodes is not None else 0
+    desired = count(trainer.num_nodes)
     role = Role(TRAINER_JOB, desired, 0, 0, 0, None, sum(per_node.values()))
     conditions = conds(job.status.conditions)
     created = parse_time(job.metadata.creation_timestamp)

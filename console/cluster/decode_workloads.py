@@ -6,7 +6,7 @@ predictor's revisions and traffic split.
 from __future__ import annotations
 
 from console.cluster import gpu, wire
-from console.cluster.decode_fields import clean_labels, conds, line, parse_time
+from console.cluster.decode_fields import clean_labels, conds, count, line, parse_time
 from console.cluster.records import Cond, IsvcRecord, Traffic, WorkloadRecord
 
 
@@ -22,7 +22,7 @@ def workload_record(kind: str, obj: wire.Workload) -> WorkloadRecord:
         name=line(meta.name),
         uid=line(meta.uid),
         labels=labels,
-        desired=1 if spec.replicas is None else spec.replicas,
+        desired=count(spec.replicas, 1),
         ready=status.ready_replicas,
         available=status.available_replicas,
         updated=status.updated_replicas,
@@ -112,8 +112,8 @@ def isvc_record(isvc: wire.InferenceService) -> IsvcRecord:
         ready_reason=ready.reason if ready else "",
         ready_message=ready.message if ready else "",
         conditions=conditions,
-        min_replicas=predictor.min_replicas,
-        max_replicas=predictor.max_replicas,
+        min_replicas=count(predictor.min_replicas, None),
+        max_replicas=count(predictor.max_replicas, None),
         model_format=line(model_format),
         runtime=line(model.runtime),
         storage_uri=line(model.storage_uri),
@@ -141,7 +141,7 @@ def llmisvc_record(llm: wire.LLMInferenceService) -> IsvcRecord:
     for pod_spec in (spec.template, spec.worker):
         if pod_spec is not None and not request:
             request = gpu.effective_request(pod_spec, invalid)
-    replicas = 1 if spec.replicas is None else max(spec.replicas, 0)
+    replicas = count(spec.replicas, 1)
     if spec.prefill is not None:
         replicas += 1 if spec.prefill.replicas is None else max(spec.prefill.replicas, 0)
     return IsvcRecord(
