@@ -88,6 +88,7 @@ class TelemetryStore:
         self.idle_samples = max(1, min(idle_samples, self.history))
         self._lock = threading.RLock()
         self._times = array("d")  # when each refresh happened, newest last (`idle_started`)
+        self._history_source: object | None = None  # a source that keeps history (`idle_since`)
         self.clear()
 
     def clear(self) -> None:
@@ -507,7 +508,7 @@ class TelemetryStore:
     @property
     def keeps_history(self) -> bool:
         """Whether `idle_since` can ask the source's own history (Prometheus)."""
-        return getattr(getattr(self, "_history_source", None), "name", "") == "prometheus"
+        return getattr(self._history_source, "name", "") == "prometheus"
 
     def idle_since(
         self, keys: Iterable[SlotKey], below: float, lookback: float, now: float
@@ -516,9 +517,8 @@ class TelemetryStore:
         history: key → (epoch seconds, whether the history starts later, so the unit was idle
         at least that long). None when the source keeps no history or the query failed; a
         unit absent from the answer has no history there."""
-        source = getattr(self, "_history_source", None)
         if not self.keeps_history:
             return None
         from console.metrics.prom_idle import idle_since
 
-        return idle_since(source, list(keys), below, lookback, now)
+        return idle_since(self._history_source, list(keys), below, lookback, now)
